@@ -1,0 +1,1 @@
+//! redis.conf parsing and CONFIG.

@@ -1,0 +1,1 @@
+//! Redis glob matching (stringmatchlen).

@@ -1,0 +1,2 @@
+//! Small shared helpers: Redis glob matching, number parsing and formatting.
+pub mod glob;
