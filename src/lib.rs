@@ -9,4 +9,5 @@
 //! - `util`      glob matching, number formatting, small helpers
 
 pub mod config;
+pub mod protocol;
 pub mod util;
