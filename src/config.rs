@@ -1,1 +1,0 @@
-//! redis.conf parsing and CONFIG.
