@@ -3,11 +3,24 @@
 //! Module map (see docs/architecture.md):
 //! - `protocol`  RESP2/RESP3 request parsing and reply encoding
 //! - `net`       worker threads, event loops, client connections
-//! - `keyspace`  databases, the dict, entries and values, expiry
+//! - `dispatch`  from a parsed command to its handler (checks, locking, stats)
 //! - `commands`  the command table and one file per command family
+//! - `keyspace`  databases, the dict, entries and values, expiry
+//! - `types`     collection data structures
 //! - `config`    redis.conf parsing, CONFIG GET/SET/REWRITE
+//! - `server`    process-wide state; `cron` the periodic jobs; `shutdown`; `log`
 //! - `util`      glob matching, number formatting, small helpers
 
+pub mod commands;
 pub mod config;
+pub mod cron;
+pub mod dispatch;
+pub mod keyspace;
+pub mod log;
+pub mod net;
+pub mod persist;
 pub mod protocol;
+pub mod server;
+pub mod shutdown;
+pub mod types;
 pub mod util;

@@ -1,1 +1,427 @@
-//! RESP request parsing.
+//! RESP request parsing: multibulk (`*N\r\n$len\r\narg\r\n...`) and inline commands.
+//!
+//! The parser is incremental: it keeps the state of a half-received multibulk command
+//! (how many args remain, the length of the bulk being read, the argument ranges found so
+//! far) so a command split over many reads is never re-scanned from its start.
+//! Arguments are returned as byte ranges into the caller's query buffer: no copy.
+//! Every limit and error text is Redis's (`processMultibulkBuffer` / `processInlineBuffer`):
+//! an error means the connection must be closed after the error reply is sent.
+
+use std::ops::Range;
+
+/// Longest inline command line, and longest `*N` / `$N` header line (PROTO_INLINE_MAX_SIZE).
+pub const INLINE_MAX: usize = 64 * 1024;
+
+pub struct Limits {
+    pub max_bulk_len: i64,
+    /// The client has not authenticated yet: Redis caps multibulk at 10 args and bulks at 16 KiB.
+    pub unauthenticated: bool,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Parsed {
+    /// A whole command; its arguments are in `args`; `consumed` bytes of the buffer are used up.
+    Command,
+    /// Empty line or `*0` / `*-1`: consumed, nothing to run.
+    Empty,
+    /// Need more bytes.
+    Incomplete,
+    /// Protocol error; the text is the full error (without '-').
+    Error(String),
+}
+
+#[derive(Default)]
+pub struct RequestParser {
+    /// Args still to read of the current multibulk (0 = between commands).
+    remaining: i64,
+    /// Length of the bulk whose header was read (-1 = need the `$N` header).
+    bulk_len: i64,
+    /// Argument ranges collected so far (relative to the buffer start).
+    pub args: Vec<Range<usize>>,
+    /// Parse position inside the buffer.
+    pos: usize,
+    /// Is a multibulk in progress?
+    in_multibulk: bool,
+    /// Set for an inline command with quoted arguments: the unescaped args (then `args`
+    /// only tells their count).
+    pub owned: Option<Vec<Vec<u8>>>,
+}
+
+fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
+    memchr(b'\r', &buf[from..]).map(|i| i + from)
+}
+
+#[inline]
+fn memchr(c: u8, s: &[u8]) -> Option<usize> {
+    s.iter().position(|&b| b == c)
+}
+
+fn parse_len(s: &[u8]) -> Option<i64> {
+    crate::util::numfmt::parse_i64(s)
+}
+
+impl RequestParser {
+    pub fn new() -> RequestParser {
+        RequestParser { remaining: 0, bulk_len: -1, args: Vec::with_capacity(8), pos: 0, in_multibulk: false, owned: None }
+    }
+
+    /// Bytes of the buffer consumed by complete commands so far (the caller drains them
+    /// and calls `shift`).
+    pub fn pos(&self) -> usize {
+        self.pos
+    }
+
+    /// The caller removed the first `n` bytes of its buffer (all before `pos`).
+    pub fn shift(&mut self, n: usize) {
+        debug_assert!(n <= self.pos);
+        self.pos -= n;
+        for r in self.args.iter_mut() {
+            r.start -= n;
+            r.end -= n;
+        }
+    }
+
+    /// Start of the command being parsed (bytes before it may be dropped).
+    pub fn command_start(&self) -> usize {
+        if self.in_multibulk {
+            // args of a partial command start after its header; keep it all
+            self.args.first().map(|r| r.start).unwrap_or(self.pos).min(self.pos)
+        } else {
+            self.pos
+        }
+    }
+
+    /// Forget a command that was parsed but not run (CLIENT PAUSE): parsing resumes at `pos`.
+    pub fn rewind(&mut self, pos: usize) {
+        self.pos = pos;
+        self.in_multibulk = false;
+        self.remaining = 0;
+        self.bulk_len = -1;
+        self.args.clear();
+        self.owned = None;
+    }
+
+    /// True while half a command has been received.
+    pub fn in_progress(&self) -> bool {
+        self.in_multibulk
+    }
+
+    /// Parse the next command from `buf[pos..]`. After `Command`, the arguments are in
+    /// `self.args`; call `reset_args` (done by the next `next` call) before reading again.
+    pub fn next(&mut self, buf: &[u8], limits: &Limits) -> Parsed {
+        if !self.in_multibulk {
+            self.args.clear();
+            self.owned = None;
+            if self.pos >= buf.len() {
+                return Parsed::Incomplete;
+            }
+            if buf[self.pos] == b'*' {
+                let Some(cr) = find_crlf(buf, self.pos) else {
+                    if buf.len() - self.pos > INLINE_MAX {
+                        return Parsed::Error("ERR Protocol error: too big mbulk count string".into());
+                    }
+                    return Parsed::Incomplete;
+                };
+                if cr + 1 >= buf.len() {
+                    return Parsed::Incomplete;
+                }
+                if cr - self.pos > INLINE_MAX {
+                    return Parsed::Error("ERR Protocol error: too big mbulk count string".into());
+                }
+                let n = match parse_len(&buf[self.pos + 1..cr]) {
+                    Some(n) if n <= i32::MAX as i64 => n,
+                    _ => return Parsed::Error("ERR Protocol error: invalid multibulk length".into()),
+                };
+                if limits.unauthenticated && n > 10 {
+                    return Parsed::Error("ERR Protocol error: unauthenticated multibulk length".into());
+                }
+                self.pos = cr + 2;
+                if n <= 0 {
+                    return Parsed::Empty;
+                }
+                self.remaining = n;
+                self.bulk_len = -1;
+                self.in_multibulk = true;
+                self.args.reserve((n as usize).min(1024));
+            } else {
+                return self.parse_inline(buf);
+            }
+        }
+        // multibulk body
+        while self.remaining > 0 {
+            if self.bulk_len < 0 {
+                if self.pos >= buf.len() {
+                    return Parsed::Incomplete;
+                }
+                let Some(cr) = find_crlf(buf, self.pos) else {
+                    if buf.len() - self.pos > INLINE_MAX {
+                        return Parsed::Error("ERR Protocol error: too big bulk count string".into());
+                    }
+                    return Parsed::Incomplete;
+                };
+                if cr - self.pos > INLINE_MAX {
+                    return Parsed::Error("ERR Protocol error: too big bulk count string".into());
+                }
+                if cr + 1 >= buf.len() {
+                    return Parsed::Incomplete;
+                }
+                if buf[self.pos] != b'$' {
+                    return Parsed::Error(format!(
+                        "ERR Protocol error: expected '$', got '{}'",
+                        buf[self.pos] as char
+                    ));
+                }
+                let len = match parse_len(&buf[self.pos + 1..cr]) {
+                    Some(l) if l >= 0 && l <= limits.max_bulk_len => l,
+                    _ => return Parsed::Error("ERR Protocol error: invalid bulk length".into()),
+                };
+                if limits.unauthenticated && len > 16384 {
+                    return Parsed::Error("ERR Protocol error: unauthenticated bulk length".into());
+                }
+                self.bulk_len = len;
+                self.pos = cr + 2;
+            }
+            let len = self.bulk_len as usize;
+            if buf.len() - self.pos < len + 2 {
+                return Parsed::Incomplete;
+            }
+            self.args.push(self.pos..self.pos + len);
+            self.pos += len + 2;
+            self.bulk_len = -1;
+            self.remaining -= 1;
+        }
+        self.in_multibulk = false;
+        Parsed::Command
+    }
+
+    /// Bytes still needed to complete the bulk being read (for sizing reads of big values).
+    pub fn pending_bulk(&self, buf_len: usize) -> usize {
+        if self.in_multibulk && self.bulk_len >= 0 {
+            (self.pos + self.bulk_len as usize + 2).saturating_sub(buf_len)
+        } else {
+            0
+        }
+    }
+
+    fn parse_inline(&mut self, buf: &[u8]) -> Parsed {
+        let start = self.pos;
+        let Some(nl) = memchr(b'\n', &buf[start..]).map(|i| i + start) else {
+            if buf.len() - start > INLINE_MAX {
+                return Parsed::Error("ERR Protocol error: too big inline request".into());
+            }
+            return Parsed::Incomplete;
+        };
+        let mut end = nl;
+        if end > start && buf[end - 1] == b'\r' {
+            end -= 1;
+        }
+        self.pos = nl + 1;
+        match split_args(buf, start, end, &mut self.args, &mut self.owned) {
+            Ok(()) if self.args.is_empty() => Parsed::Empty,
+            Ok(()) => Parsed::Command,
+            Err(()) => {
+                self.args.clear();
+                Parsed::Error("ERR Protocol error: unbalanced quotes in request".into())
+            }
+        }
+    }
+}
+
+/// Split an inline line into argument ranges. Lines with quotes need unescaping, which a
+/// range cannot express: those are split by `split_args_quoted` into `owned`.
+fn split_args(buf: &[u8], start: usize, end: usize, out: &mut Vec<Range<usize>>, owned: &mut Option<Vec<Vec<u8>>>) -> Result<(), ()> {
+    let line = &buf[start..end];
+    if line.iter().any(|&c| c == b'"' || c == b'\'') {
+        let v = split_args_quoted(line).ok_or(())?;
+        // keep `out` non-empty iff there are args, so callers can test emptiness uniformly
+        out.extend(v.iter().map(|_| start..start));
+        *owned = Some(v);
+        return Ok(());
+    }
+    let mut i = 0;
+    while i < line.len() {
+        while i < line.len() && is_space(line[i]) {
+            i += 1;
+        }
+        if i >= line.len() {
+            break;
+        }
+        let s = i;
+        while i < line.len() && !is_space(line[i]) {
+            i += 1;
+        }
+        out.push(start + s..start + i);
+    }
+    Ok(())
+}
+
+#[inline]
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\n' | b'\r' | b'\t' | 0x0b | 0x0c)
+}
+
+/// Redis's `sdssplitargs`: split a line into arguments honouring "double quotes" with
+/// \n \r \t \b \a \\ \" \xHH escapes and 'single quotes' with \' escape. A closing quote
+/// must be followed by a space or the end. Returns None on unbalanced quotes.
+pub fn split_args_quoted(line: &[u8]) -> Option<Vec<Vec<u8>>> {
+    let mut out = Vec::new();
+    let mut i = 0;
+    let n = line.len();
+    loop {
+        while i < n && is_space(line[i]) {
+            i += 1;
+        }
+        if i >= n {
+            return Some(out);
+        }
+        let mut cur = Vec::new();
+        let mut inq = false;
+        let mut insq = false;
+        loop {
+            if inq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 3 < n && line[i + 1] == b'x' && line[i + 2].is_ascii_hexdigit() && line[i + 3].is_ascii_hexdigit() {
+                    let h = |c: u8| (c as char).to_digit(16).unwrap() as u8;
+                    cur.push(h(line[i + 2]) * 16 + h(line[i + 3]));
+                    i += 3;
+                } else if c == b'\\' && i + 1 < n {
+                    i += 1;
+                    cur.push(match line[i] {
+                        b'n' => b'\n',
+                        b'r' => b'\r',
+                        b't' => b'\t',
+                        b'b' => 8,
+                        b'a' => 7,
+                        o => o,
+                    });
+                } else if c == b'"' {
+                    if i + 1 < n && !is_space(line[i + 1]) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else if insq {
+                if i >= n {
+                    return None;
+                }
+                let c = line[i];
+                if c == b'\\' && i + 1 < n && line[i + 1] == b'\'' {
+                    i += 1;
+                    cur.push(b'\'');
+                } else if c == b'\'' {
+                    if i + 1 < n && !is_space(line[i + 1]) {
+                        return None;
+                    }
+                    i += 1;
+                    break;
+                } else {
+                    cur.push(c);
+                }
+            } else {
+                if i >= n {
+                    break;
+                }
+                match line[i] {
+                    b' ' | b'\n' | b'\r' | b'\t' | 0 => {
+                        i += 1;
+                        break;
+                    }
+                    b'"' => inq = true,
+                    b'\'' => insq = true,
+                    c => cur.push(c),
+                }
+            }
+            i += 1;
+        }
+        out.push(cur);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lim() -> Limits {
+        Limits { max_bulk_len: 512 * 1024 * 1024, unauthenticated: false }
+    }
+
+    fn args<'a>(p: &RequestParser, buf: &'a [u8]) -> Vec<&'a [u8]> {
+        p.args.iter().map(|r| &buf[r.clone()]).collect()
+    }
+
+    #[test]
+    fn multibulk_incremental() {
+        let full = b"*2\r\n$3\r\nGET\r\n$3\r\nfoo\r\n*1\r\n$4\r\nPING\r\n";
+        let mut p = RequestParser::new();
+        for cut in 0..full.len() {
+            let mut p2 = RequestParser::new();
+            let r = p2.next(&full[..cut], &lim());
+            assert!(r == Parsed::Incomplete || cut >= 22, "cut {cut}: {r:?}");
+        }
+        assert_eq!(p.next(full, &lim()), Parsed::Command);
+        assert_eq!(args(&p, full), vec![&b"GET"[..], b"foo"]);
+        assert_eq!(p.next(full, &lim()), Parsed::Command);
+        assert_eq!(args(&p, full), vec![&b"PING"[..]]);
+        assert_eq!(p.next(full, &lim()), Parsed::Incomplete);
+    }
+
+    #[test]
+    fn split_feed() {
+        let full = b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n";
+        let mut p = RequestParser::new();
+        let mut buf = Vec::new();
+        let mut got = None;
+        for &b in full.iter() {
+            buf.push(b);
+            if let Parsed::Command = p.next(&buf, &lim()) {
+                got = Some(args(&p, &buf).iter().map(|a| a.to_vec()).collect::<Vec<_>>());
+            }
+        }
+        assert_eq!(got.unwrap(), vec![b"SET".to_vec(), b"k".to_vec(), b"hello".to_vec()]);
+    }
+
+    #[test]
+    fn errors() {
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(b"*1\r\n:3\r\n", &lim()), Parsed::Error("ERR Protocol error: expected '$', got ':'".into()));
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(b"*1\r\n$-1\r\n", &lim()), Parsed::Error("ERR Protocol error: invalid bulk length".into()));
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(b"*1\r\n$1099511627776\r\n", &lim()), Parsed::Error("ERR Protocol error: invalid bulk length".into()));
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(b"*3000000000\r\n", &lim()), Parsed::Error("ERR Protocol error: invalid multibulk length".into()));
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(b"*abc\r\n", &lim()), Parsed::Error("ERR Protocol error: invalid multibulk length".into()));
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(&vec![b'a'; INLINE_MAX + 1], &lim()), Parsed::Error("ERR Protocol error: too big inline request".into()));
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(b"*-1\r\n", &lim()), Parsed::Empty);
+    }
+
+    #[test]
+    fn inline() {
+        let buf = b"SET  foo bar\r\nPING\n\r\n";
+        let mut p = RequestParser::new();
+        assert_eq!(p.next(buf, &lim()), Parsed::Command);
+        assert_eq!(args(&p, buf), vec![&b"SET"[..], b"foo", b"bar"]);
+        assert_eq!(p.next(buf, &lim()), Parsed::Command);
+        assert_eq!(args(&p, buf), vec![&b"PING"[..]]);
+        assert_eq!(p.next(buf, &lim()), Parsed::Empty);
+    }
+
+    #[test]
+    fn quoted_split() {
+        assert_eq!(
+            split_args_quoted(b"set \"a b\" 'c\\'d' \"\\x41\\n\"").unwrap(),
+            vec![b"set".to_vec(), b"a b".to_vec(), b"c'd".to_vec(), b"A\n".to_vec()]
+        );
+        assert!(split_args_quoted(b"set \"abc").is_none());
+        assert!(split_args_quoted(b"set \"abc\"x").is_none());
+    }
+}

@@ -1,0 +1,463 @@
+//! The command table and the command context.
+//!
+//! One table: every implemented command (and subcommand, named "parent|sub") is one
+//! `Command` row: name, handler, arity, flags, key positions. Arity, flags and key specs
+//! come from Redis's own command metadata (`meta`), so `COMMAND`, cluster routing, ACL
+//! and the dispatcher all read the same facts; each command family module lists its
+//! handlers in a `COMMANDS` slice and `CommandTable::build` joins them to the metadata.
+//!
+//! `Ctx` is what a handler sees: the server, its client's state, the reply buffer and the
+//! shards its keys live in (already locked by the dispatcher), plus keyspace helpers that
+//! keep the bookkeeping Redis does on every access (lazy expiry, hit/miss stats, dirty
+//! counter, key-modified signals for WATCH/tracking, keyspace events).
+
+pub mod connection;
+pub mod keys;
+pub mod meta;
+pub mod server_cmds;
+pub mod strings;
+
+use crate::keyspace::entry::Entry;
+use crate::keyspace::{Db, LockSet, Value};
+use crate::net::client::ClientInfo;
+use crate::protocol::ReplyBuf;
+use crate::server::Server;
+use ahash::AHashMap;
+use std::sync::atomic::Ordering::Relaxed;
+
+pub type Handler = fn(&mut Ctx, &[&[u8]]);
+
+pub mod flags {
+    pub const WRITE: u32 = 1 << 0;
+    pub const READONLY: u32 = 1 << 1;
+    pub const DENYOOM: u32 = 1 << 2;
+    pub const ADMIN: u32 = 1 << 3;
+    pub const PUBSUB: u32 = 1 << 4;
+    pub const NOSCRIPT: u32 = 1 << 5;
+    pub const BLOCKING: u32 = 1 << 6;
+    pub const LOADING: u32 = 1 << 7;
+    pub const STALE: u32 = 1 << 8;
+    pub const SKIP_MONITOR: u32 = 1 << 9;
+    pub const SKIP_SLOWLOG: u32 = 1 << 10;
+    pub const FAST: u32 = 1 << 11;
+    pub const NO_AUTH: u32 = 1 << 12;
+    pub const MAY_REPLICATE: u32 = 1 << 13;
+    pub const NO_MULTI: u32 = 1 << 14;
+    pub const MOVABLE_KEYS: u32 = 1 << 15;
+    pub const ALLOW_BUSY: u32 = 1 << 16;
+    /// ferrodis: the command reads or writes the whole keyspace (lock every shard).
+    pub const ALL_SHARDS: u32 = 1 << 24;
+
+    pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> u32 {
+        let mut f = 0;
+        for n in names {
+            f |= match n {
+                "write" => WRITE,
+                "readonly" => READONLY,
+                "denyoom" => DENYOOM,
+                "admin" => ADMIN,
+                "pubsub" => PUBSUB,
+                "noscript" => NOSCRIPT,
+                "blocking" => BLOCKING,
+                "loading" => LOADING,
+                "stale" => STALE,
+                "skip_monitor" => SKIP_MONITOR,
+                "skip_slowlog" => SKIP_SLOWLOG,
+                "fast" => FAST,
+                "no_auth" => NO_AUTH,
+                "may_replicate" => MAY_REPLICATE,
+                "no_multi" => NO_MULTI,
+                "movablekeys" => MOVABLE_KEYS,
+                "allow_busy" => ALLOW_BUSY,
+                _ => 0,
+            };
+        }
+        f
+    }
+}
+
+/// How a family module registers a handler: name ("get", "config|get"), handler, extra
+/// ferrodis flags (e.g. `flags::ALL_SHARDS`).
+pub type Registration = (&'static str, Handler, u32);
+
+pub struct Command {
+    pub name: String,
+    pub handler: Handler,
+    pub arity: i32,
+    pub flags: u32,
+    pub first_key: i32,
+    pub last_key: i32,
+    pub step: i32,
+    pub meta: Option<&'static meta::CommandMeta>,
+    /// Subcommand name (lowercase) -> index in the table.
+    pub subcommands: AHashMap<Vec<u8>, usize>,
+    pub id: usize,
+}
+
+impl Command {
+    #[inline]
+    pub fn has(&self, f: u32) -> bool {
+        self.flags & f != 0
+    }
+
+    pub fn is_container(&self) -> bool {
+        !self.subcommands.is_empty()
+    }
+}
+
+pub struct CommandTable {
+    pub cmds: Vec<Command>,
+    by_name: AHashMap<Vec<u8>, usize>,
+}
+
+fn container_handler(_: &mut Ctx, _: &[&[u8]]) {}
+
+impl CommandTable {
+    pub fn build() -> CommandTable {
+        let mut regs: Vec<Registration> = Vec::new();
+        regs.extend_from_slice(connection::COMMANDS);
+        regs.extend_from_slice(keys::COMMANDS);
+        regs.extend_from_slice(strings::COMMANDS);
+        regs.extend_from_slice(server_cmds::COMMANDS);
+        let mut t = CommandTable { cmds: Vec::new(), by_name: AHashMap::new() };
+        // parents first
+        for &(name, handler, extra) in regs.iter().filter(|r| !r.0.contains('|')) {
+            t.add(name, handler, extra, None);
+        }
+        for &(name, handler, extra) in regs.iter().filter(|r| r.0.contains('|')) {
+            let (parent, _) = name.split_once('|').unwrap();
+            let pid = match t.by_name.get(parent.as_bytes()) {
+                Some(&p) => p,
+                None => t.add(parent, container_handler, 0, None),
+            };
+            t.add(name, handler, extra, Some(pid));
+        }
+        t
+    }
+
+    fn add(&mut self, name: &str, handler: Handler, extra: u32, parent: Option<usize>) -> usize {
+        let m = match parent {
+            None => meta::lookup(name),
+            Some(p) => self.cmds[p].meta.and_then(|pm| meta::lookup_sub(pm, name.split_once('|').unwrap().1)),
+        };
+        let id = self.cmds.len();
+        let (arity, fl, fk, lk, st) = match m {
+            Some(m) => (m.arity, flags::from_names(m.flags.iter().map(|s| s.as_str())), m.first_key, m.last_key, m.step),
+            None => (-1, 0, 0, 0, 0),
+        };
+        self.cmds.push(Command {
+            name: name.to_string(),
+            handler,
+            arity,
+            flags: fl | extra,
+            first_key: fk,
+            last_key: lk,
+            step: st,
+            meta: m,
+            subcommands: AHashMap::new(),
+            id,
+        });
+        match parent {
+            None => {
+                self.by_name.insert(name.as_bytes().to_vec(), id);
+            }
+            Some(p) => {
+                let sub = name.split_once('|').unwrap().1;
+                self.cmds[p].subcommands.insert(sub.as_bytes().to_vec(), id);
+            }
+        }
+        id
+    }
+
+    /// Look up a top-level command by name, case-insensitively.
+    #[inline]
+    pub fn lookup(&self, name: &[u8]) -> Option<&Command> {
+        let mut buf = [0u8; 32];
+        if name.len() > buf.len() {
+            return None;
+        }
+        for (d, s) in buf.iter_mut().zip(name) {
+            *d = s.to_ascii_lowercase();
+        }
+        self.by_name.get(&buf[..name.len()]).map(|&i| &self.cmds[i])
+    }
+
+    pub fn sub(&self, parent: &Command, name: &[u8]) -> Option<&Command> {
+        parent.subcommands.get(&name.to_ascii_lowercase()).map(|&i| &self.cmds[i])
+    }
+
+    pub fn top_level(&self) -> impl Iterator<Item = &Command> {
+        self.cmds.iter().filter(|c| !c.name.contains('|'))
+    }
+
+    pub fn len(&self) -> usize {
+        self.cmds.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.cmds.is_empty()
+    }
+
+    /// Indices into argv of the key arguments of a call.
+    pub fn key_positions(&self, cmd: &Command, argv: &[&[u8]], out: &mut smallvec::SmallVec<[usize; 4]>) {
+        if cmd.has(flags::MOVABLE_KEYS) {
+            if let Some(m) = cmd.meta {
+                if let Ok(keys) = meta::get_keys(m, argv) {
+                    out.extend(keys.into_iter().map(|(i, _)| i));
+                }
+            }
+            return;
+        }
+        if cmd.first_key <= 0 {
+            return;
+        }
+        let argc = argv.len() as i32;
+        let last = if cmd.last_key < 0 { argc + cmd.last_key } else { cmd.last_key.min(argc - 1) };
+        let step = cmd.step.max(1);
+        let mut i = cmd.first_key;
+        while i <= last {
+            out.push(i as usize);
+            i += step;
+        }
+    }
+}
+
+pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
+pub const SYNTAX_ERR: &str = "ERR syntax error";
+pub const NOT_INT: &str = "ERR value is not an integer or out of range";
+pub const NOT_FLOAT: &str = "ERR value is not a valid float";
+
+/// Keyspace event classes (notify-keyspace-events flags), as Redis's NOTIFY_*.
+pub mod notify {
+    pub const KEYSPACE: u32 = 1 << 0;
+    pub const KEYEVENT: u32 = 1 << 1;
+    pub const GENERIC: u32 = 1 << 2;
+    pub const STRING: u32 = 1 << 3;
+    pub const LIST: u32 = 1 << 4;
+    pub const SET: u32 = 1 << 5;
+    pub const HASH: u32 = 1 << 6;
+    pub const ZSET: u32 = 1 << 7;
+    pub const EXPIRED: u32 = 1 << 8;
+    pub const EVICTED: u32 = 1 << 9;
+    pub const STREAM: u32 = 1 << 10;
+    pub const KEY_MISS: u32 = 1 << 11;
+    pub const LOADED: u32 = 1 << 12;
+    pub const MODULE: u32 = 1 << 13;
+    pub const NEW: u32 = 1 << 14;
+}
+
+/// What a running command sees: its server, its client, the reply buffer and the keyspace.
+/// `out` and `ks` are separate fields so a handler can hold a value borrowed from `ks`
+/// while it writes the reply into `out`.
+pub struct Ctx<'a> {
+    pub srv: &'a Server,
+    pub client: &'a mut ClientInfo,
+    pub out: &'a mut ReplyBuf,
+    pub ks: Ks<'a>,
+}
+
+/// Keyspace access for one command: the locked shards and the bookkeeping Redis does on
+/// every access (lazy expiry, hit/miss stats, dirty counter, modified-key signals,
+/// keyspace events, what goes into the write stream).
+pub struct Ks<'a> {
+    pub srv: &'a Server,
+    pub locks: LockSet<'a>,
+    /// Selected database.
+    pub db: usize,
+    /// Command time (unix ms), fixed for the whole command as Redis's cached mstime.
+    pub now: i64,
+    /// Write effects counter (Redis's server.dirty delta for this call).
+    pub dirty: u64,
+    /// Propagation override: if set, these commands are what the write stream gets
+    /// instead of the command as received.
+    pub propagate: Option<Vec<Vec<Vec<u8>>>>,
+    /// Commands to add to the stream besides the executed one (e.g. DEL of expired keys).
+    pub also: Vec<Vec<Vec<u8>>>,
+}
+
+impl<'a> Ks<'a> {
+    /// The locked part of the selected database that holds `key`.
+    #[inline]
+    pub fn db(&mut self, key: &[u8]) -> &mut Db {
+        let s = self.srv.keyspace.shard_of(key);
+        let db = self.db;
+        &mut self.locks.shard(s).dbs[db]
+    }
+
+    #[inline]
+    pub fn db_ref(&self, key: &[u8]) -> &Db {
+        let s = self.srv.keyspace.shard_of(key);
+        &self.locks.shard_ref(s).dbs[self.db]
+    }
+
+    /// The part of database `idx` that holds `key` (MOVE, COPY ... DB).
+    pub fn db_at(&mut self, idx: usize, key: &[u8]) -> &mut Db {
+        let s = self.srv.keyspace.shard_of(key);
+        &mut self.locks.shard(s).dbs[idx]
+    }
+
+    /// Delete `key` if its TTL has passed (lazy expiry). Returns true if it was deleted.
+    pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        let now = self.now;
+        let db = self.db(key);
+        if db.expires_len() == 0 {
+            return false;
+        }
+        match db.get(key) {
+            Some(e) if db.is_expired(e, now) => {}
+            _ => return false,
+        }
+        db.remove(key);
+        self.srv.stats.expired_keys.fetch_add(1, Relaxed);
+        self.notify(notify::EXPIRED, "expired", key);
+        self.signal_modified(key);
+        self.also.push(vec![b"DEL".to_vec(), key.to_vec()]);
+        true
+    }
+
+    /// Read lookup (lookupKeyRead): counts hits/misses. Treats a key past its TTL as absent.
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&Value> {
+        let db = self.db_ref(key);
+        match db.get(key) {
+            Some(e) if !db.is_expired(e, self.now) => {
+                self.srv.stats.keyspace_hits.fetch_add(1, Relaxed);
+                Some(&e.value)
+            }
+            _ => {
+                self.srv.stats.keyspace_misses.fetch_add(1, Relaxed);
+                None
+            }
+        }
+    }
+
+    /// Lookup without touching stats (EXISTS, TYPE, internal checks).
+    #[inline]
+    pub fn peek(&self, key: &[u8]) -> Option<&Value> {
+        self.peek_entry(key).map(|e| &e.value)
+    }
+
+    #[inline]
+    pub fn peek_entry(&self, key: &[u8]) -> Option<&Entry> {
+        let db = self.db_ref(key);
+        match db.get(key) {
+            Some(e) if !db.is_expired(e, self.now) => Some(e),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub fn exists(&self, key: &[u8]) -> bool {
+        self.peek_entry(key).is_some()
+    }
+
+    /// Write lookup (lookupKeyWrite).
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
+        let now = self.now;
+        let db = self.db(key);
+        match db.get(key) {
+            Some(e) if !db.is_expired(e, now) => {}
+            _ => return None,
+        }
+        db.get_mut(key).map(|e| &mut e.value)
+    }
+
+    pub fn get_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        let now = self.now;
+        let db = self.db(key);
+        match db.get(key) {
+            Some(e) if !db.is_expired(e, now) => {}
+            _ => return None,
+        }
+        db.get_mut(key)
+    }
+
+    /// setKey: store a value (dropping the TTL unless `keep_ttl`) and signal the change.
+    /// Returns true if the key existed.
+    pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
+        let lru = self.lru();
+        let existed = self.db(key).set(key, value, keep_ttl, lru);
+        self.signal_modified(key);
+        existed
+    }
+
+    /// Add a key known not to exist.
+    pub fn add_key(&mut self, key: &[u8], value: Value) -> &mut Entry {
+        let lru = self.lru();
+        self.signal_modified(key);
+        self.db(key).insert(key, value, lru)
+    }
+
+    /// Delete a key; true if it existed.
+    pub fn delete(&mut self, key: &[u8]) -> bool {
+        let removed = self.db(key).remove(key).is_some();
+        if removed {
+            self.signal_modified(key);
+        }
+        removed
+    }
+
+    pub fn set_expire(&mut self, key: &[u8], when_ms: i64) -> bool {
+        self.db(key).set_expire(key, when_ms)
+    }
+
+    pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        self.db_ref(key).get_expire(key)
+    }
+
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.db(key).persist(key)
+    }
+
+    #[inline]
+    pub fn lru(&self) -> u32 {
+        ((self.now / 1000) as u32) & 0xFF_FFFF
+    }
+
+    /// The key's value changed (WATCH and client-tracking hooks).
+    #[inline]
+    pub fn signal_modified(&mut self, _key: &[u8]) {}
+
+    /// Emit a keyspace notification if the class is enabled.
+    #[inline]
+    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+        let flags = self.srv.hot.notify_flags.load(Relaxed);
+        if flags & class == 0 || flags & (notify::KEYSPACE | notify::KEYEVENT) == 0 {
+            return;
+        }
+        crate::commands::server_cmds::publish_keyspace_event(self.srv, self.db, flags, event, key);
+    }
+
+    /// Replace what the write stream gets for this command.
+    pub fn propagate_as(&mut self, cmds: Vec<Vec<Vec<u8>>>) {
+        self.propagate = Some(cmds);
+    }
+
+    /// Count `n` write effects.
+    #[inline]
+    pub fn dirty(&mut self, n: u64) {
+        self.dirty += n;
+    }
+}
+
+/// Parse an integer argument, replying the Redis error on failure.
+pub fn arg_i64(ctx: &mut Ctx, a: &[u8]) -> Option<i64> {
+    let v = crate::util::numfmt::parse_i64(a);
+    if v.is_none() {
+        ctx.out.error(NOT_INT);
+    }
+    v
+}
+
+pub fn arg_f64(ctx: &mut Ctx, a: &[u8]) -> Option<f64> {
+    let v = crate::util::numfmt::parse_f64(a);
+    if v.is_none() {
+        ctx.out.error(NOT_FLOAT);
+    }
+    v
+}
+
+pub fn eq_ic(a: &[u8], b: &str) -> bool {
+    a.eq_ignore_ascii_case(b.as_bytes())
+}

@@ -1,0 +1,259 @@
+//! Command execution: from a parsed argv to a reply in the client's buffer.
+//!
+//! The path of one command (Redis's processCommand + call):
+//! lookup in the command table -> subcommand -> arity -> auth -> pause check ->
+//! lock the shards of its keys -> lazy-expire those keys -> run the handler ->
+//! stats, slow log, latency, MONITOR feed, write stream.
+//! A handler that panics is answered with an error; the server and the other clients
+//! are not affected (parking_lot locks do not poison).
+
+use crate::commands::{flags, Command, Ctx, Ks};
+use crate::net::client::{cflags, ClientInfo, ReplyMode};
+use crate::protocol::ReplyBuf;
+use crate::server::{now_ms, Server, SlowlogEntry};
+use std::sync::atomic::Ordering::Relaxed;
+use std::time::Instant;
+
+/// Per-command counters, one array per worker thread (only its owner writes).
+#[derive(Default)]
+pub struct CmdStat {
+    pub calls: std::sync::atomic::AtomicU64,
+    pub usec: std::sync::atomic::AtomicU64,
+    pub rejected: std::sync::atomic::AtomicU64,
+    pub failed: std::sync::atomic::AtomicU64,
+}
+
+pub enum Outcome {
+    Done,
+    /// The client is paused (CLIENT PAUSE): do not run the command now.
+    Postpone,
+}
+
+fn unknown_command_error(argv: &[&[u8]]) -> String {
+    let name = String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]).into_owned();
+    let mut args = String::new();
+    for a in &argv[1..] {
+        if args.len() >= 128 {
+            break;
+        }
+        let room = 128 - args.len();
+        let s = String::from_utf8_lossy(&a[..a.len().min(room)]);
+        args.push('\'');
+        args.push_str(&s);
+        args.push_str("' ");
+    }
+    format!("ERR unknown command '{name}', with args beginning with: {args}")
+}
+
+/// Resolve argv to a command row, writing the rejection error if there is none.
+pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Option<&'t Command> {
+    let table = &srv.table;
+    let Some(mut cmd) = table.lookup(argv[0]) else {
+        out.error(&unknown_command_error(argv));
+        return None;
+    };
+    if cmd.is_container() {
+        if argv.len() < 2 {
+            out.error(&format!("ERR wrong number of arguments for '{}' command", cmd.name));
+            return None;
+        }
+        match table.sub(cmd, argv[1]) {
+            Some(s) => cmd = s,
+            None => {
+                let sub = String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned();
+                out.error(&format!(
+                    "ERR unknown subcommand '{}'. Try {} HELP.",
+                    sub,
+                    cmd.name.to_ascii_uppercase()
+                ));
+                return None;
+            }
+        }
+    }
+    let argc = argv.len() as i32;
+    if (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        out.error(&format!("ERR wrong number of arguments for '{}' command", cmd.name));
+        return None;
+    }
+    Some(cmd)
+}
+
+/// Execute one command for a client.
+pub fn execute(
+    srv: &Server,
+    stats: &[CmdStat],
+    info: &mut ClientInfo,
+    out: &mut ReplyBuf,
+    argv: &[&[u8]],
+) -> Outcome {
+    let out_start = out.len();
+    let errors_before = out.errors;
+    if info.reply_mode == ReplyMode::SkipNext {
+        info.reply_mode = ReplyMode::Skip;
+    }
+    let started = Instant::now();
+    let ran = run(srv, stats, info, out, argv);
+    if matches!(ran, Outcome::Postpone) {
+        if info.reply_mode == ReplyMode::Skip {
+            info.reply_mode = ReplyMode::SkipNext;
+        }
+        return ran;
+    }
+    // errorstats
+    if out.errors > errors_before {
+        count_errors(srv, &out.buf[out_start..]);
+    }
+    match info.reply_mode {
+        ReplyMode::Off => out.buf.truncate(out_start),
+        ReplyMode::Skip => {
+            out.buf.truncate(out_start);
+            info.reply_mode = ReplyMode::On;
+        }
+        _ => {}
+    }
+    let _ = started;
+    Outcome::Done
+}
+
+fn count_errors(srv: &Server, bytes: &[u8]) {
+    // A command's own error reply is its whole output, starting with '-'.
+    if bytes.first() == Some(&b'-') {
+        let end = bytes.windows(2).position(|w| w == b"\r\n").unwrap_or(bytes.len());
+        srv.count_error(&String::from_utf8_lossy(&bytes[1..end]));
+    }
+}
+
+fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, argv: &[&[u8]]) -> Outcome {
+    let Some(cmd) = resolve(srv, argv, out) else {
+        if let Some(c) = srv.table.lookup(argv[0]) {
+            stats[c.id].rejected.fetch_add(1, Relaxed);
+        }
+        return Outcome::Done;
+    };
+    if !info.authenticated && !cmd.has(flags::NO_AUTH) && srv.hot.has_password.load(Relaxed) {
+        stats[cmd.id].rejected.fetch_add(1, Relaxed);
+        out.error("NOAUTH Authentication required.");
+        return Outcome::Done;
+    }
+    // CLIENT PAUSE: hold back everything, or only writes, until it ends.
+    {
+        let p = *srv.pause.read();
+        if p.until != 0 && !info.flag(cflags::MASTER) {
+            let now = now_ms();
+            if now < p.until {
+                let is_write = cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
+                if (!p.write_only && !cmd.name.starts_with("client|unpause")) || (p.write_only && is_write) {
+                    return Outcome::Postpone;
+                }
+            }
+        }
+    }
+    info.cmd = cmd.id;
+    let ks = &srv.keyspace;
+    let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    srv.table.key_positions(cmd, argv, &mut keys);
+    let locks = if ks.nshards() == 1 {
+        ks.lock_some(smallvec::smallvec![0])
+    } else if keys.is_empty() || cmd.has(flags::ALL_SHARDS) {
+        ks.lock_all()
+    } else {
+        ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
+    };
+    let now = now_ms();
+    let start = Instant::now();
+    let errors_before = out.errors;
+    let dirty = {
+        let mut ctx = Ctx {
+            srv,
+            client: info,
+            out,
+            ks: Ks { srv, locks, db: 0, now, dirty: 0, propagate: None, also: Vec::new() },
+        };
+        ctx.ks.db = ctx.client.db;
+        for &k in &keys {
+            ctx.ks.expire_if_needed(argv[k]);
+        }
+        let handler = cmd.handler;
+        let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv)));
+        if res.is_err() {
+            ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
+            crate::log::warning(&format!("command '{}' panicked", cmd.name));
+        }
+        ctx.ks.dirty
+    };
+    let dur = start.elapsed();
+    let us = dur.as_micros() as u64;
+    let st = &stats[cmd.id];
+    st.calls.fetch_add(1, Relaxed);
+    st.usec.fetch_add(us, Relaxed);
+    if out.errors > errors_before {
+        st.failed.fetch_add(1, Relaxed);
+    }
+    srv.stats.total_commands.fetch_add(1, Relaxed);
+    if dirty > 0 {
+        srv.dirty.fetch_add(dirty, Relaxed);
+    }
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        slowlog_maybe(srv, info, cmd, argv, us);
+    }
+    if us >= 1000 {
+        srv.latency_add("command", us / 1000);
+        if cmd.has(flags::FAST) {
+            srv.latency_add("fast-command", us / 1000);
+        }
+    }
+    if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
+        crate::commands::server_cmds::feed_monitors(srv, info, argv, now);
+    }
+    let h = &info.handle;
+    h.last_cmd.store(cmd.id + 1, Relaxed);
+    h.db.store(info.db, Relaxed);
+    Outcome::Done
+}
+
+fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]], us: u64) {
+    let th = srv.hot.slowlog_slower_than.load(Relaxed);
+    if th < 0 || (us as i64) < th {
+        return;
+    }
+    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
+    let mut args: Vec<Vec<u8>> = Vec::new();
+    let n = argv.len().min(32);
+    for (i, a) in argv.iter().enumerate().take(n) {
+        if n == 32 && i == 31 && argv.len() > 32 {
+            args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
+            break;
+        }
+        if a.len() > 128 {
+            let mut v = a[..128].to_vec();
+            v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
+            args.push(v);
+        } else {
+            args.push(a.to_vec());
+        }
+    }
+    // Redacted commands (AUTH, HELLO AUTH, CONFIG SET requirepass...) keep only the name.
+    if cmd.name == "auth" || cmd.name == "hello" || cmd.name == "migrate" {
+        args.truncate(1);
+    }
+    let name = info.handle.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let mut sl = srv.slowlog.lock();
+    let id = sl.next_id;
+    sl.next_id += 1;
+    sl.entries.push_front(SlowlogEntry {
+        id,
+        time: now_ms() / 1000,
+        duration_us: us,
+        args,
+        peer: info.handle.addr.clone(),
+        name,
+    });
+    while sl.entries.len() > max {
+        sl.entries.pop_back();
+    }
+}
+
+/// Feed the write stream with what a background job (active expiry, eviction) did.
+pub fn propagate_background(_srv: &Server, ks: &mut Ks) {
+    ks.also.clear();
+}

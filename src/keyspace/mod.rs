@@ -1,0 +1,330 @@
+//! The keyspace: `ndbs` logical databases split into shards by cluster hash slot.
+//!
+//! Ownership: a `Keyspace` holds `nshards` shards, each behind its own mutex; a shard holds
+//! one `Db` per logical database with the keys whose CRC16 slot maps to it
+//! (`slot % nshards`). A command locks exactly the shards of its keys, in ascending order
+//! (no deadlock), or all of them for keyspace-wide commands, MULTI/EXEC and scripts. With
+//! one worker thread there is one shard and one uncontended lock per command.
+//!
+//! A `Db` is the dict of entries plus the expire table, which only holds keys with a TTL:
+//! `expires` maps an entry's address to its deadline and its index in `volatile`, the dense
+//! list the active-expiry cycle samples from.
+
+pub mod dict;
+pub mod entry;
+pub mod value;
+
+use ahash::AHashMap;
+use dict::Dict;
+use entry::{Entry, OwnedEntry};
+use parking_lot::{Mutex, MutexGuard};
+use std::ptr::NonNull;
+pub use value::{Value, ValueType};
+
+pub struct Db {
+    pub dict: Dict,
+    expires: AHashMap<usize, (i64, u32)>,
+    volatile: Vec<NonNull<Entry>>,
+    /// Cursor for the active-expiry cycle's fairness (Redis's expires_cursor analogue).
+    pub avg_ttl: i64,
+}
+
+// Reached only through the shard lock.
+unsafe impl Send for Db {}
+
+impl Default for Db {
+    fn default() -> Self {
+        Db::new()
+    }
+}
+
+impl Db {
+    pub fn new() -> Db {
+        Db { dict: Dict::new(), expires: AHashMap::new(), volatile: Vec::new(), avg_ttl: 0 }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.dict.len()
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.dict.is_empty()
+    }
+
+    #[inline]
+    pub fn expires_len(&self) -> usize {
+        self.volatile.len()
+    }
+
+    #[inline]
+    pub fn get(&self, key: &[u8]) -> Option<&Entry> {
+        self.dict.get(key)
+    }
+
+    #[inline]
+    pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.dict.get_mut(key)
+    }
+
+    /// The deadline (unix ms) of an entry, if it has one.
+    #[inline]
+    pub fn expire_of(&self, e: &Entry) -> Option<i64> {
+        if !e.has_expire() {
+            return None;
+        }
+        self.expires.get(&(e as *const Entry as usize)).map(|x| x.0)
+    }
+
+    pub fn get_expire(&self, key: &[u8]) -> Option<i64> {
+        self.get(key).and_then(|e| self.expire_of(e))
+    }
+
+    /// Is the key present but past its deadline?
+    #[inline]
+    pub fn is_expired(&self, e: &Entry, now: i64) -> bool {
+        e.has_expire() && self.expire_of(e).is_some_and(|t| t <= now)
+    }
+
+    /// Insert a key known to be absent.
+    pub fn insert(&mut self, key: &[u8], value: Value, lru: u32) -> &mut Entry {
+        self.dict.insert_new(key, value, lru)
+    }
+
+    /// setKey semantics: overwrite or insert; the TTL is dropped unless `keep_ttl`.
+    /// Returns true if the key existed.
+    pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
+        let ptr = match self.dict.get_mut(key) {
+            Some(e) => {
+                e.value = value;
+                e.lru = lru;
+                if keep_ttl || !e.has_expire() {
+                    return true;
+                }
+                e as *mut Entry
+            }
+            None => {
+                self.dict.insert_new(key, value, lru);
+                return false;
+            }
+        };
+        // SAFETY: ptr is the live entry found above.
+        self.drop_expire(unsafe { &mut *ptr });
+        true
+    }
+
+    /// Set a TTL on an existing key. Returns false if the key does not exist.
+    pub fn set_expire(&mut self, key: &[u8], when: i64) -> bool {
+        let Some(e) = self.dict.get_mut(key) else { return false };
+        let addr = e as *mut Entry as usize;
+        if e.has_expire() {
+            if let Some(x) = self.expires.get_mut(&addr) {
+                x.0 = when;
+            }
+        } else {
+            e.set_has_expire(true);
+            let idx = self.volatile.len() as u32;
+            // SAFETY: addr is a live entry pointer.
+            self.volatile.push(unsafe { NonNull::new_unchecked(addr as *mut Entry) });
+            self.expires.insert(addr, (when, idx));
+        }
+        true
+    }
+
+    fn drop_expire(&mut self, e: &mut Entry) {
+        if !e.has_expire() {
+            return;
+        }
+        e.set_has_expire(false);
+        let addr = e as *mut Entry as usize;
+        if let Some((_, idx)) = self.expires.remove(&addr) {
+            let idx = idx as usize;
+            self.volatile.swap_remove(idx);
+            if idx < self.volatile.len() {
+                let moved = self.volatile[idx].as_ptr() as usize;
+                if let Some(x) = self.expires.get_mut(&moved) {
+                    x.1 = idx as u32;
+                }
+            }
+        }
+    }
+
+    /// PERSIST: remove the TTL. True if there was one.
+    pub fn persist(&mut self, key: &[u8]) -> bool {
+        let Some(e) = self.dict.get_mut(key) else { return false };
+        if !e.has_expire() {
+            return false;
+        }
+        let p = e as *mut Entry;
+        // SAFETY: p is the live entry just found.
+        self.drop_expire(unsafe { &mut *p });
+        true
+    }
+
+    /// Unlink a key (and its TTL). The caller drops the entry (or frees it elsewhere).
+    pub fn remove(&mut self, key: &[u8]) -> Option<OwnedEntry> {
+        let mut owned = self.dict.remove(key)?;
+        if owned.entry().has_expire() {
+            self.drop_expire(owned.entry_mut());
+        }
+        Some(owned)
+    }
+
+    pub fn clear(&mut self) {
+        self.expires.clear();
+        self.volatile.clear();
+        self.dict.clear();
+    }
+
+    /// Swap contents with another db (SWAPDB).
+    pub fn swap(&mut self, other: &mut Db) {
+        std::mem::swap(self, other);
+    }
+
+    /// A random volatile key and its deadline (active expiry sampling).
+    pub fn random_volatile(&self, rng: &mut impl rand::Rng) -> Option<(&Entry, i64)> {
+        if self.volatile.is_empty() {
+            return None;
+        }
+        let p = self.volatile[rng.gen_range(0..self.volatile.len())];
+        // SAFETY: volatile holds only live entries of this db.
+        let e = unsafe { p.as_ref() };
+        Some((e, self.expire_of(e)?))
+    }
+}
+
+/// One shard: its part of every logical database.
+pub struct Shard {
+    pub dbs: Vec<Db>,
+}
+
+pub struct Keyspace {
+    pub shards: Box<[Mutex<Shard>]>,
+    pub ndbs: usize,
+}
+
+const CRC16: crc::Crc<u16> = crc::Crc::<u16>::new(&crc::CRC_16_XMODEM);
+
+/// Redis Cluster hash slot of a key (CRC16 of the `{hashtag}` if any, mod 16384).
+pub fn key_slot(key: &[u8]) -> u16 {
+    let k = match key.iter().position(|&c| c == b'{') {
+        Some(s) => match key[s + 1..].iter().position(|&c| c == b'}') {
+            Some(len) if len > 0 => &key[s + 1..s + 1 + len],
+            _ => key,
+        },
+        None => key,
+    };
+    CRC16.checksum(k) & 16383
+}
+
+impl Keyspace {
+    pub fn new(ndbs: usize, nshards: usize) -> Keyspace {
+        let nshards = nshards.max(1);
+        let shards =
+            (0..nshards).map(|_| Mutex::new(Shard { dbs: (0..ndbs).map(|_| Db::new()).collect() })).collect();
+        Keyspace { shards, ndbs }
+    }
+
+    #[inline]
+    pub fn nshards(&self) -> usize {
+        self.shards.len()
+    }
+
+    #[inline]
+    pub fn shard_of(&self, key: &[u8]) -> usize {
+        if self.shards.len() == 1 {
+            0
+        } else {
+            key_slot(key) as usize % self.shards.len()
+        }
+    }
+
+    /// Lock every shard, in order.
+    pub fn lock_all(&self) -> LockSet<'_> {
+        LockSet { guards: self.shards.iter().enumerate().map(|(i, m)| (i, m.lock())).collect() }
+    }
+
+    /// Lock the given shard indexes (sorted and deduplicated here).
+    pub fn lock_some(&self, mut idx: smallvec::SmallVec<[usize; 4]>) -> LockSet<'_> {
+        idx.sort_unstable();
+        idx.dedup();
+        LockSet { guards: idx.into_iter().map(|i| (i, self.shards[i].lock())).collect() }
+    }
+}
+
+/// The shards a command holds while it runs.
+pub struct LockSet<'a> {
+    pub guards: smallvec::SmallVec<[(usize, MutexGuard<'a, Shard>); 1]>,
+}
+
+impl<'a> LockSet<'a> {
+    #[inline]
+    pub fn shard(&mut self, idx: usize) -> &mut Shard {
+        if self.guards.len() == 1 {
+            return &mut self.guards[0].1;
+        }
+        let pos = self.guards.iter().position(|(i, _)| *i == idx).expect("key outside the command's locked shards");
+        &mut self.guards[pos].1
+    }
+
+    #[inline]
+    pub fn shard_ref(&self, idx: usize) -> &Shard {
+        if self.guards.len() == 1 {
+            return &self.guards[0].1;
+        }
+        let pos = self.guards.iter().position(|(i, _)| *i == idx).expect("key outside the command's locked shards");
+        &self.guards[pos].1
+    }
+
+    /// Every locked shard.
+    pub fn iter_mut<'s>(&'s mut self) -> impl Iterator<Item = &'s mut Shard> + use<'s, 'a> {
+        self.guards.iter_mut().map(|(_, g)| &mut **g)
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &Shard> + '_ {
+        self.guards.iter().map(|(_, g)| &**g)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slots_match_redis() {
+        // Values from CLUSTER KEYSLOT on Redis.
+        assert_eq!(key_slot(b"foo"), 12182);
+        assert_eq!(key_slot(b"{user1000}.following"), key_slot(b"user1000"));
+        assert_eq!(key_slot(b"foo{}{bar}"), key_slot(b"foo{}{bar}"));
+        assert_eq!(key_slot(b"123456789"), 12739);
+    }
+
+    #[test]
+    fn expire_table_tracks_entries() {
+        let mut db = Db::new();
+        for i in 0..100 {
+            db.insert(format!("k{i}").as_bytes(), Value::Int(i), 0);
+        }
+        for i in 0..50 {
+            assert!(db.set_expire(format!("k{i}").as_bytes(), 1000 + i));
+        }
+        assert_eq!(db.expires_len(), 50);
+        assert_eq!(db.get_expire(b"k7"), Some(1007));
+        assert!(db.persist(b"k7"));
+        assert_eq!(db.get_expire(b"k7"), None);
+        assert!(db.remove(b"k8").is_some());
+        assert_eq!(db.expires_len(), 48);
+        assert_eq!(db.get_expire(b"k9"), Some(1009));
+        db.set(b"k10", Value::Int(1), false, 0);
+        assert_eq!(db.get_expire(b"k10"), None);
+        db.set(b"k11", Value::Int(1), true, 0);
+        assert_eq!(db.get_expire(b"k11"), Some(1011));
+        assert_eq!(db.expires_len(), 47);
+        let mut rng = rand::thread_rng();
+        for _ in 0..100 {
+            let (e, t) = db.random_volatile(&mut rng).unwrap();
+            assert!(e.has_expire() && t >= 1000);
+        }
+    }
+}

@@ -1,0 +1,140 @@
+//! Client state.
+//!
+//! `ClientInfo` is the connection's own state, owned by the worker thread that serves it
+//! and handed to commands through `Ctx::client`. `ClientHandle` is the part other threads
+//! may see (CLIENT LIST / KILL, MONITOR feeds, later pub/sub): immutable identity plus
+//! atomics the owner refreshes after each command, and an outbox other threads append
+//! to before waking the owner's worker.
+
+use parking_lot::Mutex;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU8, AtomicUsize, Ordering::Relaxed};
+
+pub mod cflags {
+    pub const MONITOR: u32 = 1 << 0;
+    pub const PUBSUB: u32 = 1 << 1;
+    pub const MASTER: u32 = 1 << 2;
+    pub const REPLICA: u32 = 1 << 3;
+    pub const NO_EVICT: u32 = 1 << 4;
+    pub const CLOSE_AFTER_REPLY: u32 = 1 << 5;
+    pub const BLOCKED: u32 = 1 << 6;
+    pub const MULTI: u32 = 1 << 7;
+    pub const TRACKING: u32 = 1 << 8;
+    pub const NO_TOUCH: u32 = 1 << 9;
+    pub const UNIX_SOCKET: u32 = 1 << 10;
+    pub const READONLY: u32 = 1 << 11;
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum ReplyMode {
+    On,
+    Off,
+    /// Skip the reply of the next command.
+    SkipNext,
+    /// Skipping the reply of the current command.
+    Skip,
+}
+
+pub struct ClientHandle {
+    pub id: u64,
+    pub addr: String,
+    pub laddr: String,
+    pub fd: i32,
+    pub created_ms: i64,
+    pub worker: usize,
+    pub token: usize,
+    pub db: AtomicUsize,
+    pub last_interaction_ms: AtomicI64,
+    /// Id of the last command + 1 (0 = none), and of its subcommand.
+    pub last_cmd: AtomicUsize,
+    pub qbuf: AtomicUsize,
+    pub qbuf_free: AtomicUsize,
+    pub obl: AtomicUsize,
+    pub omem: AtomicUsize,
+    pub flags: AtomicU32,
+    pub resp: AtomicU8,
+    pub name: Mutex<Option<Vec<u8>>>,
+    pub lib_name: Mutex<Option<Vec<u8>>>,
+    pub lib_ver: Mutex<Option<Vec<u8>>>,
+    pub user: Mutex<String>,
+    pub kill: AtomicBool,
+    /// Bytes other threads have queued for this client (MONITOR lines, pushes).
+    pub outbox: Mutex<Vec<u8>>,
+    pub multi_len: AtomicI64,
+}
+
+impl ClientHandle {
+    pub fn new(id: u64, addr: String, laddr: String, fd: i32, worker: usize, token: usize, now_ms: i64) -> ClientHandle {
+        ClientHandle {
+            id,
+            addr,
+            laddr,
+            fd,
+            created_ms: now_ms,
+            worker,
+            token,
+            db: AtomicUsize::new(0),
+            last_interaction_ms: AtomicI64::new(now_ms),
+            last_cmd: AtomicUsize::new(0),
+            qbuf: AtomicUsize::new(0),
+            qbuf_free: AtomicUsize::new(0),
+            obl: AtomicUsize::new(0),
+            omem: AtomicUsize::new(0),
+            flags: AtomicU32::new(0),
+            resp: AtomicU8::new(2),
+            name: Mutex::new(None),
+            lib_name: Mutex::new(None),
+            lib_ver: Mutex::new(None),
+            user: Mutex::new("default".into()),
+            kill: AtomicBool::new(false),
+            outbox: Mutex::new(Vec::new()),
+            multi_len: AtomicI64::new(-1),
+        }
+    }
+
+    #[inline]
+    pub fn has_flag(&self, f: u32) -> bool {
+        self.flags.load(Relaxed) & f != 0
+    }
+
+    pub fn set_flag(&self, f: u32, on: bool) {
+        if on {
+            self.flags.fetch_or(f, Relaxed);
+        } else {
+            self.flags.fetch_and(!f, Relaxed);
+        }
+    }
+}
+
+pub struct ClientInfo {
+    pub id: u64,
+    pub db: usize,
+    pub resp: u8,
+    pub authenticated: bool,
+    pub handle: std::sync::Arc<ClientHandle>,
+    pub close_after_reply: bool,
+    pub reply_mode: ReplyMode,
+    /// Connected over loopback or a unix socket (protected configs, protected mode).
+    pub is_local: bool,
+    /// The command being executed (index in the command table), for error texts and stats.
+    pub cmd: usize,
+}
+
+impl ClientInfo {
+    pub fn new(handle: std::sync::Arc<ClientHandle>, authenticated: bool, is_local: bool) -> ClientInfo {
+        ClientInfo {
+            id: handle.id,
+            db: 0,
+            resp: 2,
+            authenticated,
+            handle,
+            close_after_reply: false,
+            reply_mode: ReplyMode::On,
+            is_local,
+            cmd: 0,
+        }
+    }
+
+    pub fn flag(&self, f: u32) -> bool {
+        self.handle.has_flag(f)
+    }
+}

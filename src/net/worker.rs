@@ -1,0 +1,533 @@
+//! A worker thread: one mio event loop serving its share of the connections.
+//!
+//! Each worker owns its connections outright (socket, query buffer, parser, reply
+//! buffer, `ClientInfo`); no other thread touches them. Other threads reach a connection
+//! only through its `ClientHandle` (atomics, outbox) plus a message to the worker's queue
+//! and a wake-up of its `mio::Waker`.
+//!
+//! Per readable event a connection gets one `read` (another only if the read filled the
+//! buffer: sockets are edge-triggered and a short read means the kernel queue is empty),
+//! all complete commands in the buffer run, and the replies go out in one `write`.
+//! Worker 0 also owns the listening sockets (new connections are dealt round-robin) and
+//! runs the server cron (active expiry, rehashing, stats sampling).
+
+use crate::dispatch::{self, CmdStat, Outcome};
+use crate::log;
+use crate::net::client::{cflags, ClientHandle, ClientInfo};
+use crate::protocol::parse::{Limits, Parsed, RequestParser};
+use crate::protocol::ReplyBuf;
+use crate::server::{now_ms, Server};
+use mio::net::{TcpListener, TcpStream};
+use mio::{Events, Interest, Poll, Token, Waker};
+use parking_lot::Mutex;
+use slab::Slab;
+use std::os::fd::AsRawFd;
+use std::sync::atomic::Ordering::Relaxed;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+const WAKER: Token = Token(usize::MAX - 1);
+const LISTENER_BASE: usize = usize::MAX - 64;
+const READ_CHUNK: usize = 16 * 1024;
+
+pub enum WakeMsg {
+    /// A connection accepted by worker 0 for this worker.
+    NewConn(TcpStream),
+    /// Bytes were queued in a client's outbox.
+    Outbox(usize),
+    /// A client was marked for closing (CLIENT KILL).
+    Kill(usize),
+    /// Re-check clients held back by CLIENT PAUSE.
+    Unpause,
+}
+
+pub struct WorkerHandle {
+    pub idx: usize,
+    waker: Waker,
+    queue: Mutex<Vec<WakeMsg>>,
+    /// Per-command counters of this worker (indexed by command id).
+    pub cmdstats: Box<[CmdStat]>,
+}
+
+impl WorkerHandle {
+    pub fn send(&self, m: WakeMsg) {
+        self.queue.lock().push(m);
+        let _ = self.waker.wake();
+    }
+
+    pub fn wake(&self) {
+        let _ = self.waker.wake();
+    }
+}
+
+struct Conn {
+    sock: TcpStream,
+    qbuf: Vec<u8>,
+    parser: RequestParser,
+    info: ClientInfo,
+    out: ReplyBuf,
+    sent: usize,
+    /// Held back by CLIENT PAUSE with input still to run.
+    postponed: bool,
+    /// When the output first exceeded the soft limit (ms), 0 if not.
+    soft_since: i64,
+}
+
+pub struct Worker {
+    idx: usize,
+    srv: Arc<Server>,
+    handle: Arc<WorkerHandle>,
+    poll: Poll,
+    conns: Slab<Conn>,
+    listeners: Vec<TcpListener>,
+    rr: usize,
+    postponed: Vec<usize>,
+}
+
+pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> std::io::Result<(Worker, Arc<WorkerHandle>)> {
+    let poll = Poll::new()?;
+    let waker = Waker::new(poll.registry(), WAKER)?;
+    let handle = Arc::new(WorkerHandle {
+        idx,
+        waker,
+        queue: Mutex::new(Vec::new()),
+        cmdstats: (0..srv.table.len()).map(|_| CmdStat::default()).collect(),
+    });
+    let mut w = Worker {
+        idx,
+        srv,
+        handle: handle.clone(),
+        poll,
+        conns: Slab::with_capacity(1024),
+        listeners,
+        rr: 0,
+        postponed: Vec::new(),
+    };
+    for (i, l) in w.listeners.iter_mut().enumerate() {
+        w.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
+    }
+    Ok((w, handle))
+}
+
+fn is_loopback(addr: &std::net::SocketAddr) -> bool {
+    addr.ip().is_loopback()
+}
+
+impl Worker {
+    pub fn run(mut self) {
+        let mut events = Events::with_capacity(1024);
+        let mut next_cron = Instant::now();
+        loop {
+            let hz = self.srv.hot.hz.load(Relaxed).max(1) as u64;
+            let period = Duration::from_millis(1000 / hz);
+            let now = Instant::now();
+            let timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+                if e.kind() != std::io::ErrorKind::Interrupted {
+                    log::warning(&format!("poll error: {e}"));
+                }
+            }
+            for ev in events.iter() {
+                let t = ev.token();
+                if t == WAKER {
+                    self.drain_queue();
+                } else if t.0 >= LISTENER_BASE {
+                    self.accept(t.0 - LISTENER_BASE);
+                } else {
+                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
+                        self.on_readable(t.0);
+                    }
+                    if ev.is_writable() && self.conns.contains(t.0) {
+                        self.flush(t.0);
+                    }
+                }
+            }
+            if Instant::now() >= next_cron {
+                self.cron();
+                next_cron = Instant::now() + period;
+            }
+        }
+    }
+
+    fn drain_queue(&mut self) {
+        let msgs = std::mem::take(&mut *self.handle.queue.lock());
+        for m in msgs {
+            match m {
+                WakeMsg::NewConn(s) => self.add_conn(s),
+                WakeMsg::Outbox(tok) => {
+                    if let Some(c) = self.conns.get_mut(tok) {
+                        let mut ob = c.info.handle.outbox.lock();
+                        c.out.buf.extend_from_slice(&ob);
+                        ob.clear();
+                        drop(ob);
+                        self.flush(tok);
+                    }
+                }
+                WakeMsg::Kill(tok) => {
+                    if self.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
+                        self.close(tok);
+                    }
+                }
+                WakeMsg::Unpause => self.resume_postponed(),
+            }
+        }
+    }
+
+    fn accept(&mut self, li: usize) {
+        loop {
+            let (sock, addr) = match self.listeners[li].accept() {
+                Ok(x) => x,
+                Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => return,
+                Err(e) => {
+                    log::warning(&format!("Accepting client connection: {e}"));
+                    return;
+                }
+            };
+            let srv = &self.srv;
+            let maxclients = srv.hot.maxclients.load(Relaxed) as usize;
+            if srv.nclients.load(Relaxed) >= maxclients {
+                let _ = (&sock).write_bytes(b"-ERR max number of clients reached\r\n");
+                srv.stats.rejected_connections.fetch_add(1, Relaxed);
+                continue;
+            }
+            if srv.hot.protected_mode.load(Relaxed) && !srv.hot.has_password.load(Relaxed) && !is_loopback(&addr) {
+                let _ = (&sock).write_bytes(PROTECTED_MSG.as_bytes());
+                srv.stats.rejected_connections.fetch_add(1, Relaxed);
+                continue;
+            }
+            let _ = sock.set_nodelay(true);
+            let ka = srv.hot.tcp_keepalive.load(Relaxed);
+            if ka > 0 {
+                let sr = socket2::SockRef::from(&sock);
+                let _ = sr.set_tcp_keepalive(
+                    &socket2::TcpKeepalive::new().with_time(Duration::from_secs(ka)).with_interval(Duration::from_secs((ka / 3).max(1))),
+                );
+            }
+            srv.nclients.fetch_add(1, Relaxed);
+            srv.stats.total_connections.fetch_add(1, Relaxed);
+            let workers = srv.workers.get().map(|w| w.len()).unwrap_or(1);
+            let target = self.rr % workers;
+            self.rr = self.rr.wrapping_add(1);
+            if target == self.idx {
+                self.add_conn(sock);
+            } else {
+                srv.workers.get().unwrap()[target].send(WakeMsg::NewConn(sock));
+            }
+        }
+    }
+
+    fn add_conn(&mut self, mut sock: TcpStream) {
+        let srv = self.srv.clone();
+        let entry = self.conns.vacant_entry();
+        let token = entry.key();
+        if let Err(e) = self.poll.registry().register(&mut sock, Token(token), Interest::READABLE | Interest::WRITABLE) {
+            log::warning(&format!("register: {e}"));
+            srv.nclients.fetch_sub(1, Relaxed);
+            return;
+        }
+        let peer = sock.peer_addr().ok();
+        let addr = peer.map(|a| a.to_string()).unwrap_or_else(|| "?:0".into());
+        let laddr = sock.local_addr().map(|a| a.to_string()).unwrap_or_default();
+        let id = srv.next_client_id.fetch_add(1, Relaxed);
+        let handle = Arc::new(ClientHandle::new(id, addr, laddr, sock.as_raw_fd(), self.idx, token, now_ms()));
+        srv.clients.lock().insert(id, handle.clone());
+        let local = peer.map(|a| is_loopback(&a)).unwrap_or(true);
+        let authed = !srv.hot.has_password.load(Relaxed);
+        entry.insert(Conn {
+            sock,
+            qbuf: Vec::new(),
+            parser: RequestParser::new(),
+            info: ClientInfo::new(handle, authed, local),
+            out: ReplyBuf::new(2),
+            sent: 0,
+            postponed: false,
+            soft_since: 0,
+        });
+    }
+
+    fn close(&mut self, tok: usize) {
+        if !self.conns.contains(tok) {
+            return;
+        }
+        let mut c = self.conns.remove(tok);
+        let _ = self.poll.registry().deregister(&mut c.sock);
+        let srv = &self.srv;
+        srv.clients.lock().remove(&c.info.id);
+        if c.info.handle.has_flag(cflags::MONITOR) {
+            let mut m = srv.monitors.lock();
+            m.retain(|h| h.id != c.info.id);
+            srv.monitor_count.store(m.len(), Relaxed);
+        }
+        srv.nclients.fetch_sub(1, Relaxed);
+    }
+
+    fn on_readable(&mut self, tok: usize) {
+        let srv = self.srv.clone();
+        loop {
+            let Some(c) = self.conns.get_mut(tok) else { return };
+            if c.postponed {
+                return;
+            }
+            let need = READ_CHUNK.max(c.parser.pending_bulk(c.qbuf.len()).min(1 << 20));
+            if c.qbuf.capacity() - c.qbuf.len() < need {
+                c.qbuf.reserve(need);
+            }
+            let spare = c.qbuf.capacity() - c.qbuf.len();
+            let fd = c.sock.as_raw_fd();
+            // SAFETY: we read into the vector's spare capacity and set the length to what was read.
+            let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
+            if n == 0 {
+                self.close(tok);
+                return;
+            }
+            if n < 0 {
+                let err = std::io::Error::last_os_error();
+                match err.kind() {
+                    std::io::ErrorKind::WouldBlock => break,
+                    std::io::ErrorKind::Interrupted => continue,
+                    _ => {
+                        self.close(tok);
+                        return;
+                    }
+                }
+            }
+            let n = n as usize;
+            // SAFETY: the kernel initialised n bytes past len.
+            unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
+            srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+            c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
+            if !self.process_input(tok) {
+                return;
+            }
+            if n < spare {
+                break;
+            }
+        }
+        self.after_commands(tok);
+    }
+
+    /// Run every complete command in the query buffer. Returns false if the connection is gone.
+    fn process_input(&mut self, tok: usize) -> bool {
+        let srv = &*self.srv;
+        let stats = &self.handle.cmdstats;
+        let Some(c) = self.conns.get_mut(tok) else { return false };
+        let Conn { qbuf, parser, info, out, postponed, .. } = c;
+        let limits = Limits {
+            max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
+            unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
+        };
+        loop {
+            if info.close_after_reply {
+                break;
+            }
+            let start = parser.pos();
+            match parser.next(qbuf, &limits) {
+                Parsed::Command => {
+                    let argv: smallvec::SmallVec<[&[u8]; 8]> = match &parser.owned {
+                        Some(owned) => owned.iter().map(|v| v.as_slice()).collect(),
+                        None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
+                    };
+                    out.resp = info.resp;
+                    let outcome = dispatch::execute(srv, stats, info, out, &argv);
+                    drop(argv);
+                    if let Outcome::Postpone = outcome {
+                        parser.rewind(start);
+                        *postponed = true;
+                        break;
+                    }
+                    out.resp = info.resp;
+                }
+                Parsed::Empty => continue,
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => {
+                    out.error(&e);
+                    srv.count_error(&e);
+                    log::verbose(&format!("Protocol error ({e}) from client: id={} addr={}", info.id, info.handle.addr));
+                    info.close_after_reply = true;
+                    break;
+                }
+            }
+        }
+        let keep_from = parser.command_start();
+        if keep_from > 0 {
+            if keep_from >= qbuf.len() {
+                qbuf.clear();
+            } else {
+                qbuf.drain(..keep_from);
+            }
+            parser.shift(keep_from);
+        }
+        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
+            *qbuf = Vec::new();
+        }
+        let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
+        if qbuf.len() > limit {
+            log::warning(&format!(
+                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
+                info.id,
+                info.handle.addr,
+                qbuf.len(),
+                String::from_utf8_lossy(&qbuf[..qbuf.len().min(64)])
+            ));
+            srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
+            self.close(tok);
+            return false;
+        }
+        if c_postponed(&self.conns, tok) {
+            self.postponed.push(tok);
+        }
+        true
+    }
+
+    /// After a batch of commands: output limits, then one write.
+    fn after_commands(&mut self, tok: usize) {
+        let Some(c) = self.conns.get_mut(tok) else { return };
+        c.info.handle.qbuf.store(c.qbuf.len(), Relaxed);
+        if self.srv.shutdown_requested.load(Relaxed) {
+            // SHUTDOWN ran on this connection; the process is exiting.
+        }
+        self.flush(tok);
+    }
+
+    fn flush(&mut self, tok: usize) {
+        let srv = &self.srv;
+        let Some(c) = self.conns.get_mut(tok) else { return };
+        let pending = c.out.buf.len() - c.sent;
+        if pending > 0 {
+            let fd = c.sock.as_raw_fd();
+            while c.sent < c.out.buf.len() {
+                let rest = &c.out.buf[c.sent..];
+                // SAFETY: rest is a live slice.
+                let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+                if n < 0 {
+                    let err = std::io::Error::last_os_error();
+                    match err.kind() {
+                        std::io::ErrorKind::WouldBlock => break,
+                        std::io::ErrorKind::Interrupted => continue,
+                        _ => {
+                            self.close(tok);
+                            return;
+                        }
+                    }
+                }
+                c.sent += n as usize;
+                srv.stats.net_output_bytes.fetch_add(n as u64, Relaxed);
+            }
+            if c.sent == c.out.buf.len() {
+                c.out.buf.clear();
+                c.sent = 0;
+                if c.out.buf.capacity() > 1 << 20 {
+                    c.out.buf = Vec::with_capacity(16 * 1024);
+                }
+            }
+        }
+        let left = c.out.buf.len() - c.sent;
+        c.info.handle.omem.store(c.out.buf.capacity(), Relaxed);
+        c.info.handle.obl.store(left, Relaxed);
+        if left == 0 && c.info.close_after_reply {
+            self.close(tok);
+            return;
+        }
+        if left > 0 && self.over_output_limit(tok, left) {
+            self.close(tok);
+        }
+    }
+
+    fn over_output_limit(&mut self, tok: usize, left: usize) -> bool {
+        let srv = &self.srv;
+        let c = &mut self.conns[tok];
+        let class = if c.info.flag(cflags::REPLICA) {
+            1
+        } else if c.info.flag(cflags::PUBSUB) {
+            2
+        } else {
+            0
+        };
+        let (hard, soft, soft_secs) = srv.hot.obuf.read()[class];
+        let left = left as u64;
+        let mut over = hard > 0 && left >= hard;
+        if !over && soft > 0 && left >= soft {
+            let now = now_ms();
+            if c.soft_since == 0 {
+                c.soft_since = now;
+            } else if (now - c.soft_since) as u64 >= soft_secs * 1000 {
+                over = true;
+            }
+        } else if !over {
+            c.soft_since = 0;
+        }
+        if over {
+            log::warning(&format!(
+                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
+                c.info.id, c.info.handle.addr
+            ));
+            srv.stats.client_outbuf_limit_disconnections.fetch_add(1, Relaxed);
+        }
+        over
+    }
+
+    fn resume_postponed(&mut self) {
+        let list = std::mem::take(&mut self.postponed);
+        for tok in list {
+            if let Some(c) = self.conns.get_mut(tok) {
+                c.postponed = false;
+                if !self.process_input(tok) {
+                    continue;
+                }
+                if !c_postponed(&self.conns, tok) {
+                    self.on_readable(tok);
+                }
+                self.after_commands(tok);
+            }
+        }
+    }
+
+    fn cron(&mut self) {
+        let srv = self.srv.clone();
+        if !self.postponed.is_empty() {
+            self.resume_postponed();
+        }
+        // client timeouts and kills
+        let timeout = srv.hot.timeout.load(Relaxed) as i64;
+        let now = now_ms();
+        let mut to_close = Vec::new();
+        for (tok, c) in self.conns.iter() {
+            let h = &c.info.handle;
+            if h.kill.load(Relaxed) {
+                to_close.push(tok);
+                continue;
+            }
+            if timeout > 0
+                && !h.has_flag(cflags::MASTER | cflags::REPLICA | cflags::PUBSUB | cflags::BLOCKED | cflags::MONITOR)
+                && now - h.last_interaction_ms.load(Relaxed) > timeout * 1000
+            {
+                log::verbose("Closing idle client");
+                to_close.push(tok);
+            }
+        }
+        for tok in to_close {
+            self.close(tok);
+        }
+        if self.idx == 0 {
+            crate::cron::server_cron(&srv);
+        }
+    }
+}
+
+fn c_postponed(conns: &Slab<Conn>, tok: usize) -> bool {
+    conns.get(tok).is_some_and(|c| c.postponed)
+}
+
+const PROTECTED_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
+
+trait WriteBytes {
+    fn write_bytes(self, b: &[u8]) -> std::io::Result<usize>;
+}
+
+impl WriteBytes for &TcpStream {
+    fn write_bytes(self, b: &[u8]) -> std::io::Result<usize> {
+        use std::io::Write;
+        let mut s = self;
+        s.write(b)
+    }
+}

@@ -1,0 +1,275 @@
+//! Process-wide server state shared by every worker thread (`Arc<Server>`).
+//!
+//! What lives here: the configuration (behind a RwLock; hot values mirrored in atomics
+//! in `Hot` so the request path never takes the config lock), the keyspace, the client
+//! registry used by CLIENT LIST/KILL and MONITOR, global statistics, the slow log and the
+//! latency monitor, and the handles used to wake worker threads.
+//!
+//! Invariant: nothing here is locked on the per-command path except the shards the
+//! command touches (see `keyspace`) and, only when the stream has consumers, the write
+//! stream (see `repl`).
+
+use crate::commands::CommandTable;
+use crate::config::{ClientClass, Config, ObufLimit};
+use crate::keyspace::Keyspace;
+use crate::net::client::ClientHandle;
+use crate::net::worker::WorkerHandle;
+use parking_lot::{Mutex, RwLock};
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+pub const REDIS_VERSION: &str = "7.0.15";
+pub const FERRODIS_VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Config values read on hot paths, refreshed after every CONFIG SET.
+#[derive(Default)]
+pub struct Hot {
+    pub proto_max_bulk_len: AtomicI64,
+    pub query_buffer_limit: AtomicU64,
+    pub maxclients: AtomicU64,
+    pub timeout: AtomicU64,
+    pub requirepass: RwLock<Option<Vec<u8>>>,
+    pub has_password: AtomicBool,
+    pub slowlog_slower_than: AtomicI64,
+    pub slowlog_max_len: AtomicU64,
+    pub latency_threshold: AtomicU64,
+    pub hz: AtomicU32,
+    pub active_expire: AtomicBool,
+    pub obuf: RwLock<[(u64, u64, u64); 3]>,
+    pub protected_mode: AtomicBool,
+    pub debug_command: RwLock<String>,
+    pub tcp_keepalive: AtomicU64,
+    pub notify_flags: AtomicU32,
+}
+
+impl Hot {
+    #[inline]
+    pub fn active_expire_enabled(&self) -> bool {
+        self.active_expire.load(Relaxed)
+    }
+}
+
+#[derive(Default)]
+pub struct Stats {
+    pub total_connections: AtomicU64,
+    pub total_commands: AtomicU64,
+    pub rejected_connections: AtomicU64,
+    pub expired_keys: AtomicU64,
+    pub expired_stale_perc: AtomicU64,
+    pub evicted_keys: AtomicU64,
+    pub keyspace_hits: AtomicU64,
+    pub keyspace_misses: AtomicU64,
+    pub net_input_bytes: AtomicU64,
+    pub net_output_bytes: AtomicU64,
+    pub total_error_replies: AtomicU64,
+    pub unexpected_error_replies: AtomicU64,
+    pub client_qbuf_limit_disconnections: AtomicU64,
+    pub client_outbuf_limit_disconnections: AtomicU64,
+    pub io_reads: AtomicU64,
+    pub io_writes: AtomicU64,
+}
+
+pub struct SlowlogEntry {
+    pub id: u64,
+    pub time: i64,
+    pub duration_us: u64,
+    pub args: Vec<Vec<u8>>,
+    pub peer: String,
+    pub name: String,
+}
+
+#[derive(Default)]
+pub struct Slowlog {
+    pub next_id: u64,
+    pub entries: VecDeque<SlowlogEntry>,
+}
+
+#[derive(Default, Clone)]
+pub struct LatencyEvent {
+    /// (unix seconds, latency ms) samples, at most 160.
+    pub samples: VecDeque<(i64, u64)>,
+    pub max: u64,
+}
+
+/// CLIENT PAUSE state.
+#[derive(Default, Clone, Copy)]
+pub struct Pause {
+    /// Unix ms until which clients are paused (0 = not paused).
+    pub until: i64,
+    /// true: only write commands are paused (PAUSE WRITE).
+    pub write_only: bool,
+}
+
+pub struct Server {
+    pub config: RwLock<Config>,
+    pub hot: Hot,
+    pub keyspace: Keyspace,
+    pub table: CommandTable,
+    pub clients: Mutex<BTreeMap<u64, Arc<ClientHandle>>>,
+    pub nclients: AtomicUsize,
+    pub next_client_id: AtomicU64,
+    pub stats: Stats,
+    /// Per command-error-prefix counters (INFO errorstats).
+    pub error_stats: Mutex<BTreeMap<String, u64>>,
+    pub started: Instant,
+    pub start_unix: i64,
+    pub workers: OnceLock<Vec<Arc<WorkerHandle>>>,
+    pub shutdown_requested: AtomicBool,
+    pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
+    pub monitor_count: AtomicUsize,
+    pub slowlog: Mutex<Slowlog>,
+    pub latency: Mutex<BTreeMap<String, LatencyEvent>>,
+    pub dirty: AtomicU64,
+    pub lastsave: AtomicI64,
+    pub pause: RwLock<Pause>,
+    pub run_id: String,
+    pub tcp_port: AtomicU32,
+    pub executable: String,
+    pub stat_peak_memory: AtomicU64,
+    pub cron_loops: AtomicU64,
+}
+
+pub fn now_ms() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
+}
+
+pub fn now_us() -> i64 {
+    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
+}
+
+fn random_hex(n: usize) -> String {
+    use rand::Rng;
+    let mut r = rand::thread_rng();
+    (0..n).map(|_| format!("{:x}", r.gen_range(0..16u8))).collect()
+}
+
+impl Server {
+    pub fn new(config: Config, nshards: usize) -> Server {
+        let ndbs = config.get_i64("databases").max(1) as usize;
+        let srv = Server {
+            keyspace: Keyspace::new(ndbs, nshards),
+            table: CommandTable::build(),
+            hot: Hot::default(),
+            config: RwLock::new(config),
+            clients: Mutex::new(BTreeMap::new()),
+            nclients: AtomicUsize::new(0),
+            next_client_id: AtomicU64::new(1),
+            stats: Stats::default(),
+            error_stats: Mutex::new(BTreeMap::new()),
+            started: Instant::now(),
+            start_unix: now_ms() / 1000,
+            workers: OnceLock::new(),
+            shutdown_requested: AtomicBool::new(false),
+            monitors: Mutex::new(Vec::new()),
+            monitor_count: AtomicUsize::new(0),
+            slowlog: Mutex::new(Slowlog::default()),
+            latency: Mutex::new(BTreeMap::new()),
+            dirty: AtomicU64::new(0),
+            lastsave: AtomicI64::new(now_ms() / 1000),
+            pause: RwLock::new(Pause::default()),
+            run_id: random_hex(40),
+            tcp_port: AtomicU32::new(0),
+            executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
+            stat_peak_memory: AtomicU64::new(0),
+            cron_loops: AtomicU64::new(0),
+        };
+        srv.hot.active_expire.store(true, Relaxed);
+        srv.refresh_hot();
+        srv
+    }
+
+    /// Mirror hot config values into atomics (call after any config change).
+    pub fn refresh_hot(&self) {
+        let c = self.config.read();
+        let h = &self.hot;
+        h.proto_max_bulk_len.store(c.get_i64("proto-max-bulk-len"), Relaxed);
+        h.query_buffer_limit.store(c.get_i64("client-query-buffer-limit") as u64, Relaxed);
+        h.maxclients.store(c.get_i64("maxclients") as u64, Relaxed);
+        h.timeout.store(c.get_i64("timeout") as u64, Relaxed);
+        let pass = c.requirepass();
+        h.has_password.store(pass.is_some(), Relaxed);
+        *h.requirepass.write() = pass;
+        h.slowlog_slower_than.store(c.get_i64("slowlog-log-slower-than"), Relaxed);
+        h.slowlog_max_len.store(c.get_i64("slowlog-max-len") as u64, Relaxed);
+        h.latency_threshold.store(c.get_i64("latency-monitor-threshold") as u64, Relaxed);
+        h.hz.store(c.get_i64("hz").clamp(1, 500) as u32, Relaxed);
+        h.protected_mode.store(c.get_bool("protected-mode"), Relaxed);
+        *h.debug_command.write() = c.get_str("enable-debug-command");
+        h.tcp_keepalive.store(c.get_i64("tcp-keepalive") as u64, Relaxed);
+        h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
+        let o = |cl| {
+            let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
+            (hard, soft, soft_seconds)
+        };
+        *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+    }
+
+    pub fn uptime_secs(&self) -> u64 {
+        self.started.elapsed().as_secs()
+    }
+
+    /// Record an error reply for INFO errorstats (the prefix is the first word).
+    pub fn count_error(&self, msg: &str) {
+        self.stats.total_error_replies.fetch_add(1, Relaxed);
+        let prefix = msg.split(' ').next().unwrap_or("ERR");
+        let mut es = self.error_stats.lock();
+        if let Some(v) = es.get_mut(prefix) {
+            *v += 1;
+        } else if es.len() < 128 {
+            es.insert(prefix.to_string(), 1);
+        }
+    }
+
+    /// Add a latency sample if it crosses the threshold (LATENCY monitor).
+    pub fn latency_add(&self, event: &str, ms: u64) {
+        let th = self.hot.latency_threshold.load(Relaxed);
+        if th == 0 || ms < th {
+            return;
+        }
+        let now = now_ms() / 1000;
+        let mut l = self.latency.lock();
+        let ev = l.entry(event.to_string()).or_default();
+        if let Some(last) = ev.samples.back_mut() {
+            if last.0 == now {
+                last.1 = last.1.max(ms);
+                ev.max = ev.max.max(ms);
+                return;
+            }
+        }
+        ev.samples.push_back((now, ms));
+        if ev.samples.len() > 160 {
+            ev.samples.pop_front();
+        }
+        ev.max = ev.max.max(ms);
+    }
+
+    pub fn wake_all_workers(&self) {
+        if let Some(ws) = self.workers.get() {
+            for w in ws {
+                w.wake();
+            }
+        }
+    }
+}
+
+/// Process resident set size in bytes (from /proc/self/statm).
+pub fn rss_bytes() -> u64 {
+    std::fs::read_to_string("/proc/self/statm")
+        .ok()
+        .and_then(|s| s.split_whitespace().nth(1).and_then(|v| v.parse::<u64>().ok()))
+        .map(|pages| pages * 4096)
+        .unwrap_or(0)
+}
+
+/// Process CPU times (user, sys) in seconds.
+pub fn cpu_times() -> (f64, f64) {
+    // SAFETY: getrusage fills the struct.
+    unsafe {
+        let mut ru: libc::rusage = std::mem::zeroed();
+        libc::getrusage(libc::RUSAGE_SELF, &mut ru);
+        let t = |tv: libc::timeval| tv.tv_sec as f64 + tv.tv_usec as f64 / 1e6;
+        (t(ru.ru_utime), t(ru.ru_stime))
+    }
+}

@@ -1,0 +1,34 @@
+//! Orderly shutdown (SIGTERM/SIGINT and the SHUTDOWN command), as Redis's prepareForShutdown:
+//! final save when save points exist (unless NOSAVE), remove the pid file, log and exit.
+
+use crate::log;
+use crate::server::Server;
+
+#[derive(Default, Clone, Copy)]
+pub struct Mode {
+    pub nosave: bool,
+    pub save: bool,
+    pub now: bool,
+    pub force: bool,
+}
+
+/// Prepare the process to exit. Ok(()) means the caller may exit(0).
+pub fn shutdown(srv: &Server, mode: Mode) -> Result<(), String> {
+    log::warning("User requested shutdown...");
+    let has_save_points = !srv.config.read().save_params().is_empty();
+    if !mode.nosave && (mode.save || has_save_points) {
+        log::notice("Saving the final RDB snapshot before exiting.");
+        if let Err(e) = crate::persist::save_on_shutdown(srv) {
+            if !mode.force {
+                log::warning(&format!("Error trying to save the DB, can't exit. {e}"));
+                return Err("Errors trying to SHUTDOWN. Check logs.".into());
+            }
+        }
+    }
+    let pidfile = srv.config.read().get_str("pidfile");
+    if !pidfile.is_empty() {
+        let _ = std::fs::remove_file(&pidfile);
+    }
+    log::warning("ferrodis is now ready to exit, bye bye...");
+    Ok(())
+}

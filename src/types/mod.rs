@@ -1,0 +1,17 @@
+//! Collection data structures, one module per Redis type. Each type owns its
+//! representation (compact small form, large form, conversion thresholds) and exposes
+//! `encoding()` (Redis's OBJECT ENCODING name) and `mem_usage()`.
+//!
+//! The command families in `crate::commands` operate on these; the keyspace only stores them.
+
+pub mod hash;
+pub mod list;
+pub mod set;
+pub mod stream;
+pub mod zset;
+
+pub use hash::HashValue;
+pub use list::ListValue;
+pub use set::SetValue;
+pub use stream::StreamValue;
+pub use zset::ZSetValue;
