@@ -11,11 +11,21 @@
 //! keep the bookkeeping Redis does on every access (lazy expiry, hit/miss stats, dirty
 //! counter, key-modified signals for WATCH/tracking, keyspace events).
 
+pub mod bitops;
+pub mod client;
 pub mod connection;
+pub mod geo;
+pub mod hash;
+pub mod hll;
+pub mod introspection;
 pub mod keys;
+pub mod list;
 pub mod meta;
 pub mod server_cmds;
+pub mod set;
+pub mod sort;
 pub mod strings;
+pub mod zset;
 
 use crate::keyspace::entry::Entry;
 use crate::keyspace::{Db, LockSet, Value};
@@ -115,10 +125,24 @@ fn container_handler(_: &mut Ctx, _: &[&[u8]]) {}
 impl CommandTable {
     pub fn build() -> CommandTable {
         let mut regs: Vec<Registration> = Vec::new();
-        regs.extend_from_slice(connection::COMMANDS);
-        regs.extend_from_slice(keys::COMMANDS);
-        regs.extend_from_slice(strings::COMMANDS);
-        regs.extend_from_slice(server_cmds::COMMANDS);
+        for family in [
+            connection::COMMANDS,
+            client::COMMANDS,
+            keys::COMMANDS,
+            strings::COMMANDS,
+            bitops::COMMANDS,
+            server_cmds::COMMANDS,
+            introspection::COMMANDS,
+            hash::COMMANDS,
+            list::COMMANDS,
+            set::COMMANDS,
+            zset::COMMANDS,
+            hll::COMMANDS,
+            geo::COMMANDS,
+            sort::COMMANDS,
+        ] {
+            regs.extend_from_slice(family);
+        }
         let mut t = CommandTable { cmds: Vec::new(), by_name: AHashMap::new() };
         // parents first
         for &(name, handler, extra) in regs.iter().filter(|r| !r.0.contains('|')) {
@@ -169,6 +193,17 @@ impl CommandTable {
         id
     }
 
+    /// Is this full name ("get", "config|get") implemented? The filter for `meta` listings.
+    pub fn implemented(&self, fullname: &str) -> bool {
+        match fullname.split_once('|') {
+            None => self.by_name.contains_key(fullname.as_bytes()),
+            Some((p, s)) => self
+                .by_name
+                .get(p.as_bytes())
+                .is_some_and(|&i| self.cmds[i].subcommands.contains_key(s.as_bytes())),
+        }
+    }
+
     /// Look up a top-level command by name, case-insensitively.
     #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<&Command> {
@@ -202,9 +237,7 @@ impl CommandTable {
     pub fn key_positions(&self, cmd: &Command, argv: &[&[u8]], out: &mut smallvec::SmallVec<[usize; 4]>) {
         if cmd.has(flags::MOVABLE_KEYS) {
             if let Some(m) = cmd.meta {
-                if let Ok(keys) = meta::get_keys(m, argv) {
-                    out.extend(keys.into_iter().map(|(i, _)| i));
-                }
+                out.extend(meta::key_positions(m, argv));
             }
             return;
         }

@@ -1,0 +1,5 @@
+//! CLIENT subcommands, HELLO/AUTH/RESET live in connection.rs.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

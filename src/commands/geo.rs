@@ -1,0 +1,5 @@
+//! Geo commands.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,5 @@
+//! Hash commands.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,5 @@
+//! HyperLogLog commands.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,5 @@
+//! Introspection: COMMAND, SLOWLOG, LATENCY, DEBUG, MONITOR, OBJECT-free server info.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,5 @@
+//! Set commands.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,5 @@
+//! SORT and SORT_RO.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];

@@ -1,0 +1,5 @@
+//! Sorted set commands.
+
+use super::Registration;
+
+pub const COMMANDS: &[Registration] = &[];
