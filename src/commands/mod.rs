@@ -13,6 +13,7 @@
 
 pub mod bitops;
 pub mod client;
+pub mod coll;
 pub mod connection;
 pub mod geo;
 pub mod hash;

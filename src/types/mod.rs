@@ -6,8 +6,10 @@
 
 pub mod hash;
 pub mod list;
+pub mod packed;
 pub mod set;
 pub mod stream;
+pub mod table;
 pub mod zset;
 
 pub use hash::HashValue;
