@@ -123,6 +123,9 @@ fn count_errors(srv: &Server, bytes: &[u8]) {
     }
 }
 
+const SUBSCRIBED_OK: &[&str] =
+    &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
+
 fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, argv: &[&[u8]]) -> Outcome {
     let Some(cmd) = resolve(srv, argv, out) else {
         if let Some(c) = srv.table.lookup(argv[0]) {
@@ -148,6 +151,15 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             }
         }
     }
+    // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
+    if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
+        stats[cmd.id].rejected.fetch_add(1, Relaxed);
+        out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        ));
+        return Outcome::Done;
+    }
     info.cmd = cmd.id;
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
@@ -167,7 +179,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             srv,
             client: info,
             out,
-            ks: Ks { srv, locks, db: 0, now, dirty: 0, propagate: None, also: Vec::new() },
+            ks: Ks::new(srv, locks, 0, now),
         };
         ctx.ks.db = ctx.client.db;
         for &k in &keys {
@@ -208,6 +220,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let h = &info.handle;
     h.last_cmd.store(cmd.id + 1, Relaxed);
     h.db.store(info.db, Relaxed);
+    h.resp.store(info.resp, Relaxed);
     Outcome::Done
 }
 

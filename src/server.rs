@@ -129,6 +129,7 @@ pub struct Server {
     pub executable: String,
     pub stat_peak_memory: AtomicU64,
     pub cron_loops: AtomicU64,
+    pub pubsub: crate::pubsub::PubSub,
 }
 
 pub fn now_ms() -> i64 {
@@ -174,6 +175,7 @@ impl Server {
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
+            pubsub: Default::default(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();

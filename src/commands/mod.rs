@@ -21,6 +21,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
@@ -140,6 +141,7 @@ impl CommandTable {
             hll::COMMANDS,
             geo::COMMANDS,
             sort::COMMANDS,
+            pubsub::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
@@ -306,9 +308,16 @@ pub struct Ks<'a> {
     pub propagate: Option<Vec<Vec<Vec<u8>>>>,
     /// Commands to add to the stream besides the executed one (e.g. DEL of expired keys).
     pub also: Vec<Vec<Vec<u8>>>,
+    /// Propagate the command even though it changed no key (PUBLISH, like Redis's
+    /// forceCommandPropagation).
+    pub force_propagate: bool,
 }
 
 impl<'a> Ks<'a> {
+    pub fn new(srv: &'a Server, locks: LockSet<'a>, db: usize, now: i64) -> Ks<'a> {
+        Ks { srv, locks, db, now, dirty: 0, propagate: None, also: Vec::new(), force_propagate: false }
+    }
+
     /// The locked part of the selected database that holds `key`.
     #[inline]
     pub fn db(&mut self, key: &[u8]) -> &mut Db {
@@ -459,7 +468,7 @@ impl<'a> Ks<'a> {
         if flags & class == 0 || flags & (notify::KEYSPACE | notify::KEYEVENT) == 0 {
             return;
         }
-        crate::commands::server_cmds::publish_keyspace_event(self.srv, self.db, flags, event, key);
+        crate::commands::pubsub::keyspace_event(self.srv, self.db, flags, event, key);
     }
 
     /// Replace what the write stream gets for this command.

@@ -117,6 +117,8 @@ pub struct ClientInfo {
     pub is_local: bool,
     /// The command being executed (index in the command table), for error texts and stats.
     pub cmd: usize,
+    /// Pub/Sub subscriptions (channels, patterns, shard channels).
+    pub subs: crate::pubsub::Subs,
 }
 
 impl ClientInfo {
@@ -131,6 +133,7 @@ impl ClientInfo {
             reply_mode: ReplyMode::On,
             is_local,
             cmd: 0,
+            subs: Default::default(),
         }
     }
 
