@@ -123,6 +123,8 @@ fn count_errors(srv: &Server, bytes: &[u8]) {
     }
 }
 
+const MULTI_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
 const SUBSCRIBED_OK: &[&str] =
     &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
 
@@ -130,6 +132,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let Some(cmd) = resolve(srv, argv, out) else {
         if let Some(c) = srv.table.lookup(argv[0]) {
             stats[c.id].rejected.fetch_add(1, Relaxed);
+        }
+        if let Some(m) = info.multi.as_mut() {
+            m.error = true;
         }
         return Outcome::Done;
     };
@@ -159,6 +164,21 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             cmd.name
         ));
         return Outcome::Done;
+    }
+    // Inside MULTI: queue everything but the transaction-control commands.
+    if let Some(m) = info.multi.as_mut() {
+        if cmd.has(flags::NO_MULTI) {
+            m.error = true;
+            stats[cmd.id].rejected.fetch_add(1, Relaxed);
+            out.error("ERR Command not allowed inside a transaction");
+            return Outcome::Done;
+        }
+        if !MULTI_CONTROL.contains(&cmd.name.as_str()) {
+            m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
+            info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
+            out.simple("QUEUED");
+            return Outcome::Done;
+        }
     }
     info.cmd = cmd.id;
     let ks = &srv.keyspace;
@@ -222,6 +242,35 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+/// Run one queued command inside EXEC: every shard is already locked by EXEC itself.
+pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let stats = srv.workers.get().map(|w| &w[ctx.client.handle.worker].cmdstats);
+    ctx.client.cmd = cmd.id;
+    let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    srv.table.key_positions(cmd, argv, &mut keys);
+    for &k in &keys {
+        ctx.ks.expire_if_needed(argv[k]);
+    }
+    let errors_before = ctx.out.errors;
+    let start = Instant::now();
+    let handler = cmd.handler;
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, argv)));
+    if res.is_err() {
+        ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
+        crate::log::warning(&format!("command '{}' panicked", cmd.name));
+    }
+    if let Some(stats) = stats {
+        let st = &stats[cmd.id];
+        st.calls.fetch_add(1, Relaxed);
+        st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        if ctx.out.errors > errors_before {
+            st.failed.fetch_add(1, Relaxed);
+        }
+    }
+    srv.stats.total_commands.fetch_add(1, Relaxed);
 }
 
 fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]], us: u64) {

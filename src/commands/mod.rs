@@ -21,6 +21,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod multi;
 pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
@@ -142,6 +143,7 @@ impl CommandTable {
             geo::COMMANDS,
             sort::COMMANDS,
             pubsub::COMMANDS,
+            multi::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
@@ -457,9 +459,11 @@ impl<'a> Ks<'a> {
         ((self.now / 1000) as u32) & 0xFF_FFFF
     }
 
-    /// The key's value changed (WATCH and client-tracking hooks).
+    /// The key's value changed: invalidate WATCHes (and, later, client-tracking caches).
     #[inline]
-    pub fn signal_modified(&mut self, _key: &[u8]) {}
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        self.db(key).touch_watched(key);
+    }
 
     /// Emit a keyspace notification if the class is enabled.
     #[inline]

@@ -27,6 +27,8 @@ pub struct Db {
     volatile: Vec<NonNull<Entry>>,
     /// Cursor for the active-expiry cycle's fairness (Redis's expires_cursor analogue).
     pub avg_ttl: i64,
+    /// WATCHed keys of this db part -> the flags of the clients watching them.
+    watched: AHashMap<Box<[u8]>, Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
 }
 
 // Reached only through the shard lock.
@@ -40,7 +42,46 @@ impl Default for Db {
 
 impl Db {
     pub fn new() -> Db {
-        Db { dict: Dict::new(), expires: AHashMap::new(), volatile: Vec::new(), avg_ttl: 0 }
+        Db { dict: Dict::new(), expires: AHashMap::new(), volatile: Vec::new(), avg_ttl: 0, watched: AHashMap::new() }
+    }
+
+    /// Register a WATCH of `key` by the client owning `flag`.
+    pub fn watch(&mut self, key: &[u8], flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.watched.entry(key.into()).or_default().push(flag);
+    }
+
+    pub fn unwatch(&mut self, key: &[u8], flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        if let Some(v) = self.watched.get_mut(key) {
+            v.retain(|f| !std::sync::Arc::ptr_eq(f, flag));
+            if v.is_empty() {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// A key changed: every client watching it will fail its EXEC.
+    #[inline]
+    pub fn touch_watched(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(v) = self.watched.get(key) {
+            for f in v {
+                f.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// FLUSHDB / FLUSHALL / SWAPDB: touch watched keys that exist here (or, with
+    /// `also_missing`, every watched key: SWAPDB changes the answer for absent keys too).
+    pub fn touch_all_watched(&mut self, also_missing: bool) {
+        for (k, v) in self.watched.iter() {
+            if also_missing || self.dict.get(k).is_some() {
+                for f in v {
+                    f.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     #[inline]
@@ -171,15 +212,20 @@ impl Db {
         Some(owned)
     }
 
+    /// Empty the db (FLUSHDB/FLUSHALL): watchers of keys that existed are notified.
     pub fn clear(&mut self) {
+        self.touch_all_watched(false);
         self.expires.clear();
         self.volatile.clear();
         self.dict.clear();
     }
 
-    /// Swap contents with another db (SWAPDB).
+    /// Swap contents with another db (SWAPDB). Watches stay with the db index.
     pub fn swap(&mut self, other: &mut Db) {
-        std::mem::swap(self, other);
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
     }
 
     /// A random volatile key and its deadline (active expiry sampling).

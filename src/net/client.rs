@@ -119,6 +119,12 @@ pub struct ClientInfo {
     pub cmd: usize,
     /// Pub/Sub subscriptions (channels, patterns, shard channels).
     pub subs: crate::pubsub::Subs,
+    /// MULTI state: Some while queueing.
+    pub multi: Option<crate::commands::multi::MultiState>,
+    /// WATCHed keys and the flag writers set.
+    pub watched: crate::commands::multi::Watched,
+    /// Running the queued commands of EXEC (blocking commands must not block).
+    pub in_exec: bool,
 }
 
 impl ClientInfo {
@@ -134,6 +140,9 @@ impl ClientInfo {
             is_local,
             cmd: 0,
             subs: Default::default(),
+            multi: None,
+            watched: Default::default(),
+            in_exec: false,
         }
     }
 
