@@ -21,6 +21,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod persist_cmds;
 pub mod multi;
 pub mod pubsub;
 pub mod server_cmds;
@@ -144,6 +145,7 @@ impl CommandTable {
             sort::COMMANDS,
             pubsub::COMMANDS,
             multi::COMMANDS,
+            persist_cmds::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
