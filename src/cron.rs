@@ -31,6 +31,7 @@ pub fn server_cron(srv: &Server) {
         }
     }
     crate::commands::server_cmds::sample_ops(srv);
+    crate::persist::cron(srv);
 }
 
 pub fn active_expire_cycle(srv: &Server, budget: Duration) {
@@ -44,7 +45,7 @@ pub fn active_expire_cycle(srv: &Server, budget: Duration) {
                     return;
                 }
                 let locks = ks.lock_some(smallvec::smallvec![si]);
-                let mut k = Ks { srv, locks, db: dbi, now: now_ms(), dirty: 0, propagate: None, also: Vec::new() };
+                let mut k = Ks::new(srv, locks, dbi, now_ms());
                 let db = &k.locks.shard(si).dbs[dbi];
                 let n = db.expires_len();
                 if n == 0 {

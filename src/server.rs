@@ -129,6 +129,10 @@ pub struct Server {
     pub executable: String,
     pub stat_peak_memory: AtomicU64,
     pub cron_loops: AtomicU64,
+    pub pubsub: crate::pubsub::PubSub,
+    pub persist: crate::persist::PersistState,
+    /// A weak reference to the `Arc` this server lives in (for background threads).
+    pub me: OnceLock<std::sync::Weak<Server>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -174,6 +178,9 @@ impl Server {
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
+            pubsub: Default::default(),
+            persist: crate::persist::PersistState::new(),
+            me: OnceLock::new(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -204,6 +211,18 @@ impl Server {
             (hard, soft, soft_seconds)
         };
         *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+    }
+
+    /// Wrap in an `Arc` and remember it (background threads need an owned handle).
+    pub fn into_arc(self) -> Arc<Server> {
+        let a = Arc::new(self);
+        let _ = a.me.set(Arc::downgrade(&a));
+        a
+    }
+
+    /// The `Arc` this server lives in.
+    pub fn arc(&self) -> Arc<Server> {
+        self.me.get().and_then(|w| w.upgrade()).expect("server created with into_arc")
     }
 
     pub fn uptime_secs(&self) -> u64 {

@@ -22,6 +22,9 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod persist_cmds;
+pub mod multi;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
@@ -141,6 +144,9 @@ impl CommandTable {
             hll::COMMANDS,
             geo::COMMANDS,
             sort::COMMANDS,
+            pubsub::COMMANDS,
+            multi::COMMANDS,
+            persist_cmds::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
@@ -307,9 +313,16 @@ pub struct Ks<'a> {
     pub propagate: Option<Vec<Vec<Vec<u8>>>>,
     /// Commands to add to the stream besides the executed one (e.g. DEL of expired keys).
     pub also: Vec<Vec<Vec<u8>>>,
+    /// Propagate the command even though it changed no key (PUBLISH, like Redis's
+    /// forceCommandPropagation).
+    pub force_propagate: bool,
 }
 
 impl<'a> Ks<'a> {
+    pub fn new(srv: &'a Server, locks: LockSet<'a>, db: usize, now: i64) -> Ks<'a> {
+        Ks { srv, locks, db, now, dirty: 0, propagate: None, also: Vec::new(), force_propagate: false }
+    }
+
     /// The locked part of the selected database that holds `key`.
     #[inline]
     pub fn db(&mut self, key: &[u8]) -> &mut Db {
@@ -449,9 +462,11 @@ impl<'a> Ks<'a> {
         ((self.now / 1000) as u32) & 0xFF_FFFF
     }
 
-    /// The key's value changed (WATCH and client-tracking hooks).
+    /// The key's value changed: invalidate WATCHes (and, later, client-tracking caches).
     #[inline]
-    pub fn signal_modified(&mut self, _key: &[u8]) {}
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        self.db(key).touch_watched(key);
+    }
 
     /// Emit a keyspace notification if the class is enabled.
     #[inline]
@@ -460,7 +475,7 @@ impl<'a> Ks<'a> {
         if flags & class == 0 || flags & (notify::KEYSPACE | notify::KEYEVENT) == 0 {
             return;
         }
-        crate::commands::server_cmds::publish_keyspace_event(self.srv, self.db, flags, event, key);
+        crate::commands::pubsub::keyspace_event(self.srv, self.db, flags, event, key);
     }
 
     /// Replace what the write stream gets for this command.

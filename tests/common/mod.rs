@@ -152,3 +152,31 @@ impl Raw {
         }
     }
 }
+
+impl Raw {
+    /// Read one line up to and including CRLF.
+    pub fn read_until_crlf(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            match self.s.read(&mut b) {
+                Ok(1) => line.push(b[0]),
+                _ => break,
+            }
+        }
+        line
+    }
+
+    /// Read a bulk string reply (None for a null bulk).
+    pub fn read_bulk(&mut self) -> Option<Vec<u8>> {
+        let h = self.read_until_crlf();
+        assert!(h.first() == Some(&b'$'), "not a bulk: {:?}", String::from_utf8_lossy(&h));
+        let n: i64 = String::from_utf8_lossy(&h[1..h.len() - 2]).parse().unwrap();
+        if n < 0 {
+            return None;
+        }
+        let mut v = self.read_n(n as usize + 2);
+        v.truncate(n as usize);
+        Some(v)
+    }
+}
