@@ -190,6 +190,7 @@ impl Server {
     /// Mirror hot config values into atomics (call after any config change).
     pub fn refresh_hot(&self) {
         let c = self.config.read();
+        crate::types::set_limits(&c);
         let h = &self.hot;
         h.proto_max_bulk_len.store(c.get_i64("proto-max-bulk-len"), Relaxed);
         h.query_buffer_limit.store(c.get_i64("client-query-buffer-limit") as u64, Relaxed);

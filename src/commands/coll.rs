@@ -1,15 +1,12 @@
 //! Helpers shared by the hash, set and sorted-set command families: typed key lookups
-//! (WRONGTYPE, create-on-write, delete-when-empty), the encoding thresholds from the
-//! config, *SCAN argument parsing and replies, and the count argument of the random-member
+//! (WRONGTYPE, create-on-write, delete-when-empty), *SCAN argument parsing and replies, and the count argument of the random-member
 //! commands (HRANDFIELD, SRANDMEMBER, ZRANDMEMBER).
 
 use super::{notify, Ks, WRONGTYPE};
 use crate::keyspace::Value;
 use crate::protocol::ReplyBuf;
-use crate::server::Server;
 use crate::types::packed::Ele;
-use crate::types::{hash, zset, HashValue, SetValue, ZSetValue};
-use std::cell::Cell;
+use crate::types::{HashValue, SetValue, ZSetValue};
 
 /// A collection type stored in a `Value` variant.
 pub trait Coll: Sized {
@@ -151,37 +148,6 @@ pub fn bulk_ele(out: &mut ReplyBuf, e: &Ele) {
         Ele::Int(i) => out.bulk_i64(*i),
         Ele::Dbl(d) => out.double(*d),
     }
-}
-
-/// The encoding thresholds, cached per thread until the config changes.
-#[derive(Clone, Copy)]
-pub struct Limits {
-    pub hash: hash::Limits,
-    pub zset: zset::Limits,
-    pub intset: usize,
-}
-
-thread_local! {
-    static LIMITS: Cell<Option<(usize, u64, Limits)>> = const { Cell::new(None) };
-}
-
-pub fn limits(srv: &Server) -> Limits {
-    let c = srv.config.read();
-    let id = srv as *const Server as usize;
-    let generation = c.generation();
-    if let Some((sid, g, l)) = LIMITS.with(|x| x.get()) {
-        if sid == id && g == generation {
-            return l;
-        }
-    }
-    let u = |n: &str| c.get_i64(n).max(0) as usize;
-    let l = Limits {
-        hash: hash::Limits { entries: u("hash-max-listpack-entries"), value: u("hash-max-listpack-value") },
-        zset: zset::Limits { entries: u("zset-max-listpack-entries"), value: u("zset-max-listpack-value") },
-        intset: u("set-max-intset-entries"),
-    };
-    LIMITS.with(|x| x.set(Some((id, generation, l))));
-    l
 }
 
 /// Redis's parseScanCursorOrReply (strtoul over the whole argument).

@@ -37,7 +37,7 @@ fn hset(ctx: &mut Ctx, argv: &[&[u8]]) {
         let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
         return ctx.out.error(&format!("ERR wrong number of arguments for '{name}' command"));
     }
-    let lim = coll::limits(ctx.srv).hash;
+    let lim = crate::types::limits().hash;
     let Ok(h) = coll::write_or_create(&mut ctx.ks, ctx.out, argv[1], HashValue::new) else { return };
     h.fit_lengths(&argv[2..], lim);
     let created = argv[2..].chunks(2).filter(|p| h.set(p[0], p[1], lim)).count();
@@ -52,7 +52,7 @@ fn hset(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn hsetnx(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let lim = coll::limits(ctx.srv).hash;
+    let lim = crate::types::limits().hash;
     let Ok(h) = coll::write_or_create(&mut ctx.ks, ctx.out, argv[1], HashValue::new) else { return };
     h.fit_lengths(&argv[2..4], lim);
     if h.contains(argv[2]) {
@@ -157,7 +157,7 @@ fn hdel(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// Set `field` to `val` in the hash at `key` (created if missing) after a numeric update.
 fn put_number(ctx: &mut Ctx, key: &[u8], field: &[u8], val: &[u8], event: &str) {
-    let lim = coll::limits(ctx.srv).hash;
+    let lim = crate::types::limits().hash;
     if let Ok(h) = coll::write_or_create(&mut ctx.ks, ctx.out, key, HashValue::new) {
         h.fit_lengths(&[field, val], lim);
         h.set(field, val, lim);

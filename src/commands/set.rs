@@ -32,7 +32,7 @@ fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a Set
 }
 
 fn sadd(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let max = coll::limits(ctx.srv).intset;
+    let max = crate::types::limits().intset;
     let Ok(s) = coll::write_or_create(&mut ctx.ks, ctx.out, argv[1], || SetValue::for_first(argv[2])) else {
         return;
     };
@@ -83,7 +83,7 @@ fn smembers(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (src, dst, m) = (argv[1], argv[2], argv[3]);
-    let max = coll::limits(ctx.srv).intset;
+    let max = crate::types::limits().intset;
     let Ok(s) = coll::peek::<SetValue>(&ctx.ks, ctx.out, src) else { return };
     if s.is_none() {
         return ctx.out.int(0);
@@ -167,7 +167,7 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
         let ms: Vec<&[u8]> = popped.iter().map(|m| m.as_slice()).collect();
         s.remove_many(&ms);
     } else {
-        let max = coll::limits(ctx.srv).intset;
+        let max = crate::types::limits().intset;
         let rest: Vec<&[u8]> = all.iter().zip(&kept).filter(|(_, k)| **k).map(|(m, _)| m.as_slice()).collect();
         let mut fresh = SetValue::for_first(rest[0]);
         fresh.add_many(&rest, max);
@@ -251,7 +251,7 @@ fn inter(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, card_limit: Option<u
 
 /// Store the members as a set under `dst` (deleting it when empty) and reply its size.
 fn store(ctx: &mut Ctx, dst: &[u8], members: Vec<Vec<u8>>, event: &str) {
-    let max = coll::limits(ctx.srv).intset;
+    let max = crate::types::limits().intset;
     let set = SetValue::from_members(members.iter().map(|m| Ele::Str(m)), max);
     let n = set.len();
     coll::store(&mut ctx.ks, dst, set, notify::SET, event);
@@ -280,7 +280,7 @@ fn union_diff(ctx: &mut Ctx, keys: &[&[u8]], dst: Option<&[u8]>, diff: bool) {
     match dst {
         Some(d) => store(ctx, d, members, if diff { "sdiffstore" } else { "sunionstore" }),
         None => {
-            let max = coll::limits(ctx.srv).intset;
+            let max = crate::types::limits().intset;
             let set = SetValue::from_members(members.iter().map(|m| Ele::Str(m)), max);
             ctx.out.set(set.len());
             set.for_each(|e| bulk_ele(ctx.out, &e));

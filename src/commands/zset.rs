@@ -117,7 +117,7 @@ fn zadd_generic(ctx: &mut Ctx, argv: &[&[u8]], mut flags: u8) {
             None => return ctx.out.error(super::NOT_FLOAT),
         }
     }
-    let lim = coll::limits(ctx.srv).zset;
+    let lim = crate::types::limits().zset;
     if !coll::check_type::<ZSetValue>(&ctx.ks, ctx.out, key) {
         return;
     }
@@ -491,7 +491,7 @@ fn reply_elements<'a>(out: &mut ReplyBuf, it: impl Iterator<Item = (Ele<'a>, f64
 
 /// Store a computed zset under `dst` (or delete it when empty) and reply its size.
 fn store_result(ctx: &mut Ctx, dst: &[u8], items: Vec<(Vec<u8>, f64)>, event: &str) {
-    let lim = coll::limits(ctx.srv).zset;
+    let lim = crate::types::limits().zset;
     let n = items.len();
     let z = ZSetValue::build(items, lim, true);
     coll::store(&mut ctx.ks, dst, z, notify::ZSET, event);
