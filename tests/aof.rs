@@ -50,7 +50,6 @@ fn acknowledged_incrs_survive_sigkill_with_fsync_always() {
         let _ = srv.child.wait();
         let acked = client.join().unwrap().max(stop.load(std::sync::atomic::Ordering::SeqCst));
         assert!(acked > acked_total, "round {round}: no progress");
-        acked_total = acked;
         drop(srv);
         let srv = start_aof(&dir, "always");
         let mut c = srv.raw();
@@ -100,11 +99,6 @@ fn rewrite_then_restart_keeps_everything() {
 
 #[test]
 fn real_redis_loads_our_aof_directory() {
-    let redis = Path::new("/usr/bin/redis-server");
-    if !redis.exists() {
-        eprintln!("redis-server not installed: skipped");
-        return;
-    }
     let dir = tmpdir("interop");
     {
         let srv = start_aof(&dir, "always");
@@ -114,23 +108,8 @@ fn real_redis_loads_our_aof_directory() {
         c.roundtrip(&[b"SELECT", b"2"], b"+OK\r\n");
         c.roundtrip(&[b"SET", b"b", b"hello"], b"+OK\r\n");
     }
-    let port = free_port();
-    let mut child = std::process::Command::new(redis)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--appendonly", "yes", "--daemonize", "no"])
-        .arg("--dir")
-        .arg(&dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut c = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            break Raw { s };
-        }
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "yes"]) else { return };
+    let mut c = redis.raw();
     c.roundtrip(&[b"GET", b"a"], b"$1\r\n2\r\n");
     c.roundtrip(&[b"SELECT", b"2"], b"+OK\r\n");
     c.roundtrip(&[b"GET", b"b"], b"$5\r\nhello\r\n");
@@ -140,8 +119,7 @@ fn real_redis_loads_our_aof_directory() {
     std::thread::sleep(Duration::from_millis(500));
     c.roundtrip(&[b"SET", b"afterrw", b"1"], b"+OK\r\n");
     std::thread::sleep(Duration::from_millis(1200));
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(redis);
     let srv = start_aof(&dir, "everysec");
     let mut c = srv.raw();
     c.roundtrip(&[b"GET", b"a"], b"$1\r\n2\r\n");

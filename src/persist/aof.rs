@@ -139,7 +139,9 @@ fn paths(srv: &Server) -> (PathBuf, String) {
 }
 
 fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension("tmp");
+    let mut tmpname = path.file_name().unwrap_or_default().to_os_string();
+    tmpname.push(".tmp");
+    let tmp = path.with_file_name(tmpname);
     {
         let mut f = std::fs::File::create(&tmp)?;
         f.write_all(data)?;
@@ -278,9 +280,31 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
             Ok(())
         }
         None => {
-            // No AOF yet: create base (the current, normally empty, dataset) + incr.
-            let mut all = srv.keyspace.lock_all();
-            begin_rewrite(srv, &mut all, true).map_err(|e| e.to_string())
+            // No AOF yet: write the base now (no client is connected), then the manifest,
+            // so there is never an incr file that no manifest names.
+            std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create the append-only directory: {e}"))?;
+            let base = format!("{basename}.1.base.rdb");
+            let incr_name = format!("{basename}.1.incr.aof");
+            {
+                let all = srv.keyspace.lock_all();
+                super::write_locked(srv, &all, &dir.join(&base), true).map_err(|e| format!("Can't write the AOF base: {e}"))?;
+            }
+            log::notice(&format!("Creating AOF base file {base} on server start"));
+            let incr = open_append(&dir.join(&incr_name)).map_err(|e| format!("Can't open the append-only file: {e}"))?;
+            let m = Manifest {
+                base: Some(ManifestFile { name: base.clone(), seq: 1, kind: 'b' }),
+                incrs: vec![ManifestFile { name: incr_name.clone(), seq: 1, kind: 'i' }],
+            };
+            write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
+            log::notice(&format!("Creating AOF incr file {incr_name} on server start"));
+            let size = std::fs::metadata(dir.join(&base)).map(|m| m.len()).unwrap_or(0);
+            srv.aof.base_size.store(size, Relaxed);
+            srv.aof.current_size.store(size, Relaxed);
+            *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
+            srv.wstream.reset_db();
+            srv.aof.enabled.store(true, Relaxed);
+            srv.wstream.active.store(true, Relaxed);
+            Ok(())
         }
     }
 }

@@ -71,13 +71,13 @@ fn temp_path() -> PathBuf {
     PathBuf::from(format!("temp-{}-{}.rdb", std::process::id(), N.fetch_add(1, Relaxed)))
 }
 
-fn aux_fields(srv: &Server) -> Vec<(&'static str, String)> {
+fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
     vec![
         ("redis-ver", crate::server::REDIS_VERSION.to_string()),
         ("redis-bits", "64".to_string()),
         ("ctime", (now_ms() / 1000).to_string()),
         ("used-mem", crate::server::rss_bytes().to_string()),
-        ("aof-base", "0".to_string()),
+        ("aof-base", if aof_base { "1" } else { "0" }.to_string()),
         ("ferrodis-ver", crate::server::FERRODIS_VERSION.to_string()),
         ("repl-offset", "0".to_string()),
     ]
@@ -100,16 +100,37 @@ fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool
 
 /// SAVE: write the whole dataset with every shard already locked by the caller.
 pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
+    let dst = rdb_path(srv);
+    match write_locked(srv, locks, &dst, false) {
+        Ok(keys) => {
+            srv.persist.last_save_keys.store(keys, Relaxed);
+            srv.dirty.store(0, Relaxed);
+            srv.lastsave.store(now_ms() / 1000, Relaxed);
+            srv.persist.rdb_saves.fetch_add(1, Relaxed);
+            srv.persist.last_bgsave_ok.store(true, Relaxed);
+            log::notice("DB saved on disk");
+            Ok(())
+        }
+        Err(e) => {
+            log::warning(&format!("Failed saving the DB (in server root dir {}): {e}", cwd()));
+            srv.persist.last_bgsave_ok.store(false, Relaxed);
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
+/// (temp name, fsync, rename). Returns the number of keys.
+pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
     let (compress, checksum) = {
         let c = srv.config.read();
         (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
     };
-    let tmp = temp_path();
-    let dst = rdb_path(srv);
+    let tmp = dst.with_file_name(temp_path());
     let res = (|| -> std::io::Result<u64> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
-        w.header(&aux_fields(srv))?;
+        w.header(&aux_fields(srv, aof_base))?;
         let mut keys = 0u64;
         for db in 0..srv.keyspace.ndbs {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
@@ -138,25 +159,13 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
             }
             w.raw(&rec)?;
         }
-        srv.persist.last_save_keys.store(keys, Relaxed);
-        finish_file(w, checksum, &tmp, &dst)
+        finish_file(w, checksum, &tmp, dst)?;
+        Ok(keys)
     })();
-    match res {
-        Ok(_) => {
-            srv.dirty.store(0, Relaxed);
-            srv.lastsave.store(now_ms() / 1000, Relaxed);
-            srv.persist.rdb_saves.fetch_add(1, Relaxed);
-            srv.persist.last_bgsave_ok.store(true, Relaxed);
-            log::notice("DB saved on disk");
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            log::warning(&format!("Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}", tmp.display(), cwd()));
-            srv.persist.last_bgsave_ok.store(false, Relaxed);
-            Err(e.to_string())
-        }
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
+    res
 }
 
 fn cwd() -> String {
@@ -282,15 +291,7 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
     let res = (|| -> std::io::Result<()> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), list.first().map_or(true, |a| a.1.compress));
-        let mut aux = aux_fields(srv);
-        if aof_base {
-            for a in aux.iter_mut() {
-                if a.0 == "aof-base" {
-                    a.1 = "1".into();
-                }
-            }
-        }
-        w.header(&aux)?;
+        w.header(&aux_fields(srv, aof_base))?;
         let mut current_db = usize::MAX;
         let mut out = Vec::with_capacity(1 << 16);
         for (si, ctl) in list {
