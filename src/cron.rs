@@ -32,6 +32,7 @@ pub fn server_cron(srv: &Server) {
     }
     crate::commands::server_cmds::sample_ops(srv);
     crate::persist::cron(srv);
+    crate::persist::aof::cron(srv);
 }
 
 pub fn active_expire_cycle(srv: &Server, budget: Duration) {
