@@ -105,9 +105,9 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Ok(d) = coll::write_or_create(&mut ctx.ks, ctx.out, dst, || SetValue::for_first(m)) else { return };
     if d.add(m, max) {
         ctx.ks.dirty(1);
+        ctx.ks.signal_modified(dst);
         ctx.ks.notify(notify::SET, "sadd", dst);
     }
-    ctx.ks.signal_modified(dst);
     ctx.out.int(1);
 }
 
