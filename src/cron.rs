@@ -46,6 +46,7 @@ pub fn server_cron(srv: &Server) {
     }
     crate::commands::server_cmds::sample_ops(srv);
     crate::persist::cron(srv);
+    crate::persist::aof::cron(srv);
 }
 
 fn clients_paused(srv: &Server) -> bool {

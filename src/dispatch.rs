@@ -211,6 +211,10 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
             crate::log::warning(&format!("command '{}' panicked", cmd.name));
         }
+        ctx.ks.end_command(argv, 0);
+        if !ctx.ks.ops.is_empty() {
+            srv.wstream.feed(&ctx.ks.ops);
+        }
         ctx.ks.dirty
     };
     let dur = start.elapsed();
@@ -255,6 +259,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         ctx.ks.expire_if_needed(argv[k]);
     }
     let errors_before = ctx.out.errors;
+    let dirty_before = ctx.ks.dirty;
     let start = Instant::now();
     let handler = cmd.handler;
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, argv)));
@@ -262,6 +267,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
         crate::log::warning(&format!("command '{}' panicked", cmd.name));
     }
+    ctx.ks.end_command(argv, dirty_before);
     if let Some(stats) = stats {
         let st = &stats[cmd.id];
         st.calls.fetch_add(1, Relaxed);
@@ -316,6 +322,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]],
 }
 
 /// Feed the write stream with what a background job (active expiry, eviction) did.
-pub fn propagate_background(_srv: &Server, ks: &mut Ks) {
-    ks.also.clear();
+/// Each effect is its own top-level call (no MULTI wrapping).
+pub fn propagate_background(srv: &Server, ks: &mut Ks) {
+    for op in ks.ops.drain(..) {
+        srv.wstream.feed(std::slice::from_ref(&op));
+    }
 }

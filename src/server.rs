@@ -150,6 +150,10 @@ pub struct Server {
     pub cron_loops: AtomicU64,
     pub pubsub: crate::pubsub::PubSub,
     pub persist: crate::persist::PersistState,
+    /// The ordered stream of write effects (AOF, replicas).
+    pub wstream: crate::wstream::WriteStream,
+    /// The append-only file, when enabled.
+    pub aof: crate::persist::aof::Aof,
     /// A weak reference to the `Arc` this server lives in (for background threads).
     pub me: OnceLock<std::sync::Weak<Server>>,
 }
@@ -199,6 +203,8 @@ impl Server {
             cron_loops: AtomicU64::new(0),
             pubsub: Default::default(),
             persist: crate::persist::PersistState::new(),
+            wstream: Default::default(),
+            aof: Default::default(),
             me: OnceLock::new(),
         };
         srv.hot.active_expire.store(true, Relaxed);
@@ -209,6 +215,7 @@ impl Server {
     /// Mirror hot config values into atomics (call after any config change).
     pub fn refresh_hot(&self) {
         let c = self.config.read();
+        crate::types::set_limits(&c);
         let h = &self.hot;
         h.proto_max_bulk_len.store(c.get_i64("proto-max-bulk-len"), Relaxed);
         h.query_buffer_limit.store(c.get_i64("client-query-buffer-limit") as u64, Relaxed);
@@ -233,6 +240,8 @@ impl Server {
             (hard, soft, soft_seconds)
         };
         *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+        drop(c);
+        crate::persist::aof::apply_config(self);
     }
 
     /// Wrap in an `Arc` and remember it (background threads need an owned handle).

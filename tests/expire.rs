@@ -106,24 +106,26 @@ fn lazy_expiry_on_access() {
 
 fn active_expiry_removes_unread_keys(srv: &Server) {
     let mut con = srv.client();
+    let t0 = Instant::now();
     for chunk in 0..10 {
         let mut pipe = redis::pipe();
         for i in 0..100 {
             let k = format!("vol:{}", chunk * 100 + i);
             pipe.cmd("SET").arg(&k).arg("x").ignore();
-            pipe.cmd("PEXPIRE").arg(&k).arg(200).ignore();
+            pipe.cmd("PEXPIRE").arg(&k).arg(1000).ignore();
         }
         let _: () = pipe.query(&mut con).unwrap();
     }
     let _: () = redis::cmd("SET").arg("persistent").arg("x").query(&mut con).unwrap();
-    assert_eq!(int(&mut con, &["DBSIZE"]), 1001);
-    let start = Instant::now();
+    if t0.elapsed() < Duration::from_millis(900) {
+        assert_eq!(int(&mut con, &["DBSIZE"]), 1001);
+    }
     while int(&mut con, &["DBSIZE"]) > 1 {
-        assert!(start.elapsed() < Duration::from_secs(3), "active expiry too slow: {} keys left", int(&mut con, &["DBSIZE"]));
+        assert!(t0.elapsed() < Duration::from_secs(5), "active expiry too slow: {} keys left", int(&mut con, &["DBSIZE"]));
         std::thread::sleep(Duration::from_millis(50));
     }
     // nobody read them: the cron removed them within about a second of their deadline
-    assert!(start.elapsed() < Duration::from_millis(2000), "{:?}", start.elapsed());
+    assert!(t0.elapsed() < Duration::from_millis(3000), "{:?}", t0.elapsed());
     assert_eq!(int(&mut con, &["EXISTS", "persistent"]), 1);
 }
 

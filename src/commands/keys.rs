@@ -334,7 +334,7 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
     let removed = empty_dbs(ctx, dbi, lazy);
     ctx.ks.dirty(removed);
     // Propagated even when nothing was removed (Redis's forceCommandPropagation).
-    ctx.ks.propagate_as(vec![argv.iter().map(|a| a.to_vec()).collect()]);
+    ctx.ks.force_propagate = true;
     ctx.out.ok();
 }
 

@@ -13,6 +13,7 @@
 
 pub mod bitops;
 pub mod client;
+pub mod coll;
 pub mod connection;
 pub mod geo;
 pub mod hash;
@@ -322,8 +323,11 @@ pub struct Ks<'a> {
     /// Propagation override: if set, these commands are what the write stream gets
     /// instead of the command as received.
     pub propagate: Option<Vec<Vec<Vec<u8>>>>,
-    /// Commands to add to the stream besides the executed one (e.g. DEL of expired keys).
-    pub also: Vec<Vec<Vec<u8>>>,
+    /// Write effects of this top-level call, in order, for the write stream
+    /// (`crate::wstream`): (db, argv). Only recorded while the stream is active.
+    pub ops: Vec<crate::wstream::Op>,
+    /// The write stream has consumers: record effects into `ops`.
+    pub record: bool,
     /// Propagate the command even though it changed no key (PUBLISH, like Redis's
     /// forceCommandPropagation).
     pub force_propagate: bool,
@@ -331,7 +335,36 @@ pub struct Ks<'a> {
 
 impl<'a> Ks<'a> {
     pub fn new(srv: &'a Server, locks: LockSet<'a>, db: usize, now: i64) -> Ks<'a> {
-        Ks { srv, locks, db, now, dirty: 0, propagate: None, also: Vec::new(), force_propagate: false }
+        let record = srv.wstream.is_active();
+        Ks { srv, locks, db, now, dirty: 0, propagate: None, ops: Vec::new(), record, force_propagate: false }
+    }
+
+    /// Add an effect to the write stream besides the command itself (Redis's alsoPropagate).
+    pub fn also(&mut self, args: Vec<Vec<u8>>) {
+        if self.record {
+            self.ops.push((self.db, args));
+        }
+    }
+
+    /// After a command ran: record what the stream gets for it (the override if the
+    /// handler set one, else the command as received if it changed data).
+    pub fn end_command(&mut self, argv: &[&[u8]], dirty_before: u64) {
+        let over = self.propagate.take();
+        let forced = std::mem::take(&mut self.force_propagate);
+        if !self.record {
+            return;
+        }
+        match over {
+            Some(cmds) => {
+                for c in cmds {
+                    self.ops.push((self.db, c));
+                }
+            }
+            None if self.dirty > dirty_before || forced => {
+                self.ops.push((self.db, argv.iter().map(|a| a.to_vec()).collect()));
+            }
+            None => {}
+        }
     }
 
     /// The locked part of the selected database that holds `key`.
@@ -375,8 +408,8 @@ impl<'a> Ks<'a> {
         self.srv.stats.expired_keys.fetch_add(1, Relaxed);
         self.notify_at(dbi, notify::EXPIRED, "expired", key);
         self.signal_modified_at(dbi, key);
-        if dbi == self.db {
-            self.also.push(vec![b"DEL".to_vec(), key.to_vec()]);
+        if self.record {
+            self.ops.push((dbi, vec![b"DEL".to_vec(), key.to_vec()]));
         }
         true
     }

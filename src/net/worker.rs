@@ -398,6 +398,10 @@ impl Worker {
 
     fn flush(&mut self, tok: usize) {
         let srv = &self.srv;
+        // Replies go out only after their writes reached the AOF (fsynced with `always`).
+        if srv.wstream.is_active() {
+            srv.aof.before_reply(srv);
+        }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
         if pending > 0 {
