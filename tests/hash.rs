@@ -61,9 +61,20 @@ fn replies_match_redis() {
          hget s a
          hset s a b
          hgetall s
+         object encoding h
+         copy h hc
+         hset hc b 99
+         hget h b
+         hget hc b
+         hset h2 f aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa
+         object encoding h2
+         copy h2 h2c
+         object encoding h2c
+         hgetall h2c
          hdel h b c d z n f x
          hlen h
-         hgetall h",
+         hgetall h
+         exists h",
     );
 }
 

@@ -72,9 +72,20 @@ fn replies_match_redis() {
          sscan s x
          sscan s 0 match 5*
          sadd ints 1 2 3
+         object encoding ints
+         copy ints intsc
+         sadd intsc 4
+         smembers ints
+         smembers intsc
          sadd ints a
-         srem ints a 1 2 3
-         scard ints",
+         object encoding ints
+         srem ints a
+         object encoding ints
+         srem ints 1 2 3
+         scard ints
+         exists ints
+         sinterstore d2 s s
+         object encoding d2",
     );
 }
 

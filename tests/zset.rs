@@ -113,6 +113,17 @@ const SCRIPT: &str = "
     zadd neg 1.1 y
     zscore neg y
     zincrby neg 0.2 y
+    object encoding neg
+    copy neg negc
+    zadd negc 5 y
+    zscore neg y
+    zscore negc y
+    object encoding negc
+    zunionstore enc 1 neg
+    object encoding enc
+    zrangestore enc neg 0 -1
+    object encoding enc
+    exists m1
 ";
 
 fn against_redis(limits: &[&str], extra: &str) {
