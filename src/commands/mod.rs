@@ -472,15 +472,19 @@ impl<'a> Ks<'a> {
         self.get_entry_mut(key).map(|e| &mut e.value)
     }
 
+    /// One hash lookup (INCR and friends are hot).
     pub fn get_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
         let policy = self.srv.hot.lru_policy();
         let db = self.db(key);
-        match db.get(key) {
-            Some(e) if !db.is_expired(e, now) => {}
-            _ => return None,
-        }
-        let e = db.get_mut(key)?;
+        let p: *mut Entry = db.get_mut(key)?;
+        // SAFETY: p is a live entry of `db`, which stays uniquely borrowed through &mut self.
+        let e = unsafe {
+            if db.is_expired(&*p, now) {
+                return None;
+            }
+            &mut *p
+        };
         policy.touch(&e.lru, now);
         Some(e)
     }
