@@ -595,6 +595,53 @@ fn bitfield_ro(ctx: &mut Ctx, argv: &[&[u8]]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::commands::strings::harness::H;
+
+    #[test]
+    fn wrong_type_errors() {
+        let mut h = H::new();
+        h.make_list(b"l");
+        h.reply(&[b"set", b"x", b"1"]);
+        let wrongtype = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+        for args in [
+            &[&b"setbit"[..], b"l", b"0", b"1"][..],
+            &[b"getbit", b"l", b"0"],
+            &[b"bitcount", b"l"],
+            &[b"bitpos", b"l", b"1"],
+            &[b"bitop", b"or", b"d", b"x", b"l"],
+            &[b"bitfield", b"l", b"get", b"u8", b"0"],
+            &[b"bitfield", b"l", b"set", b"u8", b"0", b"1"],
+            &[b"bitfield_ro", b"l", b"get", b"u8", b"0"],
+        ] {
+            let r = h.run(args);
+            assert_eq!(r.reply, wrongtype, "{:?}", String::from_utf8_lossy(args[0]));
+            assert_eq!(r.dirty, 0);
+        }
+        assert_eq!(
+            h.reply(&[b"bitfield_ro", b"l", b"set", b"u8", b"0", b"1"]),
+            b"-ERR BITFIELD_RO only supports the GET subcommand\r\n"
+        );
+    }
+
+    /// SETBIT and BITFIELD count a write only when the string was created, grew or changed.
+    #[test]
+    fn dirty_only_on_change() {
+        let mut h = H::new();
+        let mut dirty = |args: &[&[u8]]| h.run(args).dirty;
+        assert_eq!(dirty(&[b"setbit", b"a", b"0", b"0"]), 1);
+        assert_eq!(dirty(&[b"bitfield", b"b", b"set", b"i5", b"0", b"0"]), 1);
+        assert_eq!(dirty(&[b"setbit", b"a", b"0", b"0"]), 0);
+        assert_eq!(dirty(&[b"bitfield", b"b", b"set", b"i5", b"0", b"0"]), 0);
+        assert_eq!(dirty(&[b"setbit", b"a", b"0", b"1"]), 1);
+        assert_eq!(dirty(&[b"bitfield", b"b", b"set", b"i5", b"0", b"1", b"set", b"i5", b"0", b"1"]), 1);
+        assert_eq!(dirty(&[b"bitfield", b"c", b"incrby", b"i5", b"0", b"1", b"incrby", b"i5", b"0", b"1"]), 2);
+        assert_eq!(dirty(&[b"setbit", b"a", b"90", b"0"]), 1);
+        assert_eq!(dirty(&[b"bitfield", b"b", b"set", b"i5", b"90", b"0"]), 1);
+        assert_eq!(dirty(&[b"bitfield", b"b", b"overflow", b"fail", b"set", b"u2", b"0", b"9"]), 0);
+        assert_eq!(dirty(&[b"bitop", b"not", b"d", b"a"]), 1);
+        assert_eq!(dirty(&[b"bitop", b"and", b"d", b"nokey"]), 1);
+        assert_eq!(dirty(&[b"bitop", b"and", b"d", b"nokey"]), 0);
+    }
 
     #[test]
     fn count_and_find_in_ranges() {

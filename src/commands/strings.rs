@@ -656,6 +656,30 @@ fn lcs_compute(a: &[u8], b: &[u8], want_seq: bool) -> (u32, Vec<u8>, Vec<LcsMatc
     (total, seq, ranges)
 }
 
+/// LCS IDX: a map {matches: [[[a0, a1], [b0, b1], (len)], ...], len: total}
+/// (a flat array of 4 in RESP2). Ranges shorter than `minmatchlen` are left out.
+fn reply_lcs_idx(out: &mut ReplyBuf, total: u32, ranges: &[LcsMatch], minmatchlen: i64, withmatchlen: bool) {
+    let shown: Vec<&LcsMatch> =
+        ranges.iter().filter(|r| minmatchlen == 0 || (r.1 - r.0 + 1) as i64 >= minmatchlen).collect();
+    out.map(2);
+    out.bulk(b"matches");
+    out.array(shown.len());
+    for r in shown {
+        out.array(2 + withmatchlen as usize);
+        out.array(2);
+        out.int(r.0 as i64);
+        out.int(r.1 as i64);
+        out.array(2);
+        out.int(r.2 as i64);
+        out.int(r.3 as i64);
+        if withmatchlen {
+            out.int((r.1 - r.0 + 1) as i64);
+        }
+    }
+    out.bulk(b"len");
+    out.int(total as i64);
+}
+
 fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) {
     let a = ctx.ks.get(argv[1]).map(|v| v.as_bytes());
     let b = ctx.ks.get(argv[2]).map(|v| v.as_bytes());
@@ -695,25 +719,7 @@ fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let (total, seq, ranges) = lcs_compute(&a, &b, getidx || !getlen);
     if getidx {
-        let shown: Vec<&LcsMatch> =
-            ranges.iter().filter(|r| minmatchlen == 0 || (r.1 - r.0 + 1) as i64 >= minmatchlen).collect();
-        ctx.out.map(2);
-        ctx.out.bulk(b"matches");
-        ctx.out.array(shown.len());
-        for r in shown {
-            ctx.out.array(2 + withmatchlen as usize);
-            ctx.out.array(2);
-            ctx.out.int(r.0 as i64);
-            ctx.out.int(r.1 as i64);
-            ctx.out.array(2);
-            ctx.out.int(r.2 as i64);
-            ctx.out.int(r.3 as i64);
-            if withmatchlen {
-                ctx.out.int((r.1 - r.0 + 1) as i64);
-            }
-        }
-        ctx.out.bulk(b"len");
-        ctx.out.int(total as i64);
+        reply_lcs_idx(ctx.out, total, &ranges, minmatchlen, withmatchlen);
     } else if getlen {
         ctx.out.int(total as i64);
     } else {
@@ -721,9 +727,169 @@ fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
+/// In-process harness for the string and bit command tests: one server, one client,
+/// commands run straight through their handlers so the write stream can be inspected.
+#[cfg(test)]
+pub(crate) mod harness {
+    use crate::commands::{Ctx, Ks};
+    use crate::config::Config;
+    use crate::keyspace::Value;
+    use crate::net::client::{ClientHandle, ClientInfo};
+    use crate::protocol::ReplyBuf;
+    use crate::server::{now_ms, Server};
+    use std::sync::Arc;
+
+    pub struct H {
+        pub srv: Server,
+        pub info: ClientInfo,
+    }
+
+    /// What one command did: its reply bytes, dirty count and propagation override.
+    pub struct Ran {
+        pub reply: Vec<u8>,
+        pub dirty: u64,
+        pub propagated: Option<Vec<Vec<Vec<u8>>>>,
+    }
+
+    impl H {
+        pub fn new() -> H {
+            let srv = Server::new(Config::default(), 1);
+            let handle = Arc::new(ClientHandle::new(1, "t".into(), "t".into(), -1, 0, 0, now_ms()));
+            H { srv, info: ClientInfo::new(handle, true, true) }
+        }
+
+        pub fn run(&mut self, argv: &[&[u8]]) -> Ran {
+            let cmd = self.srv.table.lookup(argv[0]).expect("known command");
+            let mut out = ReplyBuf::new(self.info.resp);
+            let ks = Ks::new(&self.srv, self.srv.keyspace.lock_all(), 0, now_ms());
+            let (dirty, propagated) = {
+                let mut ctx = Ctx { srv: &self.srv, client: &mut self.info, out: &mut out, ks };
+                (cmd.handler)(&mut ctx, argv);
+                (ctx.ks.dirty, ctx.ks.propagate.take())
+            };
+            Ran { reply: out.buf, dirty, propagated }
+        }
+
+        pub fn reply(&mut self, argv: &[&[u8]]) -> Vec<u8> {
+            self.run(argv).reply
+        }
+
+        /// Store a (placeholder) list under `key`: a value of the wrong type.
+        pub fn make_list(&mut self, key: &[u8]) {
+            let mut locks = self.srv.keyspace.lock_all();
+            locks.shard(0).dbs[0].insert(key, Value::List(Box::default()), 0);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    use super::harness::H;
     use super::*;
+
+    const WRONGTYPE_REPLY: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+
+    #[test]
+    fn wrong_type_errors() {
+        let mut h = H::new();
+        h.make_list(b"l");
+        for args in [
+            &[&b"set"[..], b"l", b"x", b"GET"][..],
+            &[b"get", b"l"],
+            &[b"getset", b"l", b"x"],
+            &[b"getdel", b"l"],
+            &[b"getex", b"l", b"persist"],
+            &[b"append", b"l", b"x"],
+            &[b"strlen", b"l"],
+            &[b"getrange", b"l", b"0", b"1"],
+            &[b"setrange", b"l", b"0", b"x"],
+            &[b"incr", b"l"],
+            &[b"decrby", b"l", b"3"],
+            &[b"incrbyfloat", b"l", b"1.5"],
+        ] {
+            let r = h.run(args);
+            assert_eq!(r.reply, WRONGTYPE_REPLY, "{:?}", String::from_utf8_lossy(args[0]));
+            assert_eq!(r.dirty, 0);
+        }
+        h.reply(&[b"set", b"s", b"v"]);
+        assert_eq!(h.reply(&[b"mget", b"s", b"l", b"nokey"]), b"*3\r\n$1\r\nv\r\n$-1\r\n$-1\r\n");
+        assert_eq!(h.reply(&[b"lcs", b"s", b"l"]), b"-ERR The specified keys must contain string values\r\n");
+        // Still a list; a plain SET replaces it.
+        assert_eq!(h.reply(&[b"get", b"l"]), WRONGTYPE_REPLY);
+        assert_eq!(h.reply(&[b"set", b"l", b"x"]), b"+OK\r\n");
+        assert_eq!(h.reply(&[b"get", b"l"]), b"$1\r\nx\r\n");
+    }
+
+    fn stream(cmds: &[&[&str]]) -> Option<Vec<Vec<Vec<u8>>>> {
+        Some(cmds.iter().map(|c| c.iter().map(|a| a.as_bytes().to_vec()).collect()).collect())
+    }
+
+    #[test]
+    fn what_writes_propagate() {
+        let mut h = H::new();
+        let r = h.run(&[b"set", b"k", b"v", b"EX", b"100"]);
+        let at = r.propagated.as_ref().unwrap()[0][4].clone();
+        let at: i64 = String::from_utf8(at).unwrap().parse().unwrap();
+        assert!((at - crate::server::now_ms() - 100_000).abs() < 5000);
+        assert_eq!(r.propagated, stream(&[&["SET", "k", "v", "PXAT", &at.to_string()]]));
+        let r = h.run(&[b"set", b"k", b"w", b"get", b"xx", b"GET"]);
+        assert_eq!((r.reply.as_slice(), r.propagated), (&b"$1\r\nv\r\n"[..], stream(&[&["set", "k", "w", "xx"]])));
+        let r = h.run(&[b"set", b"k", b"v", b"exat", b"4000000000", b"get"]);
+        assert_eq!(r.propagated, stream(&[&["SET", "k", "v", "PXAT", "4000000000000"]]));
+        assert_eq!(h.run(&[b"setex", b"k", b"1", b"v"]).propagated.unwrap()[0][3], b"PXAT");
+        assert_eq!(h.run(&[b"getset", b"k", b"z"]).propagated, stream(&[&["SET", "k", "z"]]));
+        let r = h.run(&[b"incrbyfloat", b"k2", b"1.5"]);
+        assert_eq!(r.propagated, stream(&[&["SET", "k2", "1.5", "KEEPTTL"]]));
+        let r = h.run(&[b"getex", b"k2", b"pxat", b"4000000000000"]);
+        assert_eq!((r.dirty, r.propagated), (1, stream(&[&["PEXPIREAT", "k2", "4000000000000"]])));
+        let r = h.run(&[b"getex", b"k2", b"persist"]);
+        assert_eq!((r.dirty, r.propagated), (1, stream(&[&["PERSIST", "k2"]])));
+        let r = h.run(&[b"getex", b"k2", b"persist"]);
+        assert_eq!((r.dirty, r.propagated), (0, None));
+        let r = h.run(&[b"getex", b"k2"]);
+        assert_eq!((r.dirty, r.propagated), (0, None));
+        let r = h.run(&[b"getdel", b"k2"]);
+        assert_eq!((r.reply.as_slice(), r.dirty, r.propagated), (&b"$3\r\n1.5\r\n"[..], 1, stream(&[&["DEL", "k2"]])));
+        let r = h.run(&[b"getdel", b"k2"]);
+        assert_eq!((r.dirty, r.propagated), (0, None));
+        h.reply(&[b"set", b"k3", b"v"]);
+        let r = h.run(&[b"getex", b"k3", b"exat", b"1"]);
+        assert_eq!((r.dirty, r.propagated), (1, stream(&[&["DEL", "k3"]])));
+        // Plain writes go to the stream as received.
+        let r = h.run(&[b"incr", b"n"]);
+        assert_eq!((r.dirty, r.propagated), (1, None));
+    }
+
+    #[test]
+    fn encodings_after_writes() {
+        let mut h = H::new();
+        let enc = |h: &mut H, k: &[u8]| {
+            let mut locks = h.srv.keyspace.lock_all();
+            locks.shard(0).dbs[0].get(k).map(|e| e.value.encoding())
+        };
+        h.reply(&[b"set", b"i", b"1234"]);
+        assert_eq!(enc(&mut h, b"i"), Some("int"));
+        h.reply(&[b"setrange", b"i", b"0", b""]);
+        assert_eq!(enc(&mut h, b"i"), Some("int"));
+        h.reply(&[b"setrange", b"i", b"0", b"2"]);
+        assert_eq!(enc(&mut h, b"i"), Some("raw"));
+        h.reply(&[b"incr", b"i"]);
+        assert_eq!(enc(&mut h, b"i"), Some("int"));
+        h.reply(&[b"append", b"a", b"123"]);
+        assert_eq!(enc(&mut h, b"a"), Some("int"));
+        h.reply(&[b"append", b"a", b"4"]);
+        assert_eq!(enc(&mut h, b"a"), Some("raw"));
+        h.reply(&[b"append", b"e", b"abc"]);
+        assert_eq!(enc(&mut h, b"e"), Some("embstr"));
+        h.reply(&[b"incrbyfloat", b"f", b"3"]);
+        assert_eq!(enc(&mut h, b"f"), Some("embstr"));
+        h.reply(&[b"setrange", b"r", b"0", b"x"]);
+        assert_eq!(enc(&mut h, b"r"), Some("raw"));
+        h.reply(&[b"set", b"long", &[b'x'; 45]]);
+        assert_eq!(enc(&mut h, b"long"), Some("raw"));
+        h.reply(&[b"set", b"mid", &[b'x'; 44]]);
+        assert_eq!(enc(&mut h, b"mid"), Some("embstr"));
+    }
 
     #[test]
     fn getrange_index_rules() {
@@ -745,6 +911,17 @@ mod tests {
         let (len, seq, ranges) = lcs_compute(b"", b"abc", true);
         assert_eq!((len, seq.len(), ranges.len()), (0, 0, 0));
         assert_eq!(lcs_compute(b"abc", b"abc", false).0, 3);
+    }
+
+    #[test]
+    fn lcs_idx_reply_resp2_and_resp3() {
+        let (len, _, ranges) = lcs_compute(b"ohmytext", b"mynewtext", true);
+        let body = b"$7\r\nmatches\r\n*1\r\n*3\r\n*2\r\n:4\r\n:7\r\n*2\r\n:5\r\n:8\r\n:4\r\n$3\r\nlen\r\n:6\r\n";
+        for (resp, head) in [(2, &b"*4\r\n"[..]), (3, &b"%2\r\n"[..])] {
+            let mut out = ReplyBuf::new(resp);
+            reply_lcs_idx(&mut out, len, &ranges, 4, true);
+            assert_eq!(out.buf, [head, &body[..]].concat(), "RESP{resp}");
+        }
     }
 
     #[test]

@@ -139,6 +139,13 @@ impl Raw {
         self.expect(expected);
     }
 
+    /// Send each command and compare its reply, in order.
+    pub fn script(&mut self, steps: &[(&[&[u8]], &[u8])]) {
+        for (args, want) in steps {
+            self.roundtrip(args, want);
+        }
+    }
+
     /// True if the server closed the connection (EOF) within the timeout.
     pub fn closed(&mut self) -> bool {
         let mut b = [0u8; 1024];
