@@ -727,21 +727,19 @@ fn lcs(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// In-process harness for the string and bit command tests: one server, one client,
-/// commands run straight through their handlers so the write stream can be inspected.
+/// In-process harness for the string and bit command tests, on top of `testkit`: replies
+/// through the real dispatcher, or a handler run directly to inspect its write effects.
 #[cfg(test)]
 pub(crate) mod harness {
+    use crate::commands::testkit::{TestClient, TestServer};
     use crate::commands::{Ctx, Ks};
-    use crate::config::Config;
     use crate::keyspace::Value;
-    use crate::net::client::{ClientHandle, ClientInfo};
     use crate::protocol::ReplyBuf;
-    use crate::server::{now_ms, Server};
-    use std::sync::Arc;
+    use crate::server::now_ms;
 
     pub struct H {
-        pub srv: Server,
-        pub info: ClientInfo,
+        pub ts: TestServer,
+        pub c: TestClient,
     }
 
     /// What one command did: its reply bytes, dirty count and propagation override.
@@ -753,31 +751,40 @@ pub(crate) mod harness {
 
     impl H {
         pub fn new() -> H {
-            let srv = Server::new(Config::default(), 1);
-            let handle = Arc::new(ClientHandle::new(1, "t".into(), "t".into(), -1, 0, 0, now_ms()));
-            H { srv, info: ClientInfo::new(handle, true, true) }
+            let ts = TestServer::new(1);
+            let c = ts.client();
+            H { ts, c }
         }
 
+        /// Run the command's handler directly (after the dispatcher's checks would pass).
         pub fn run(&mut self, argv: &[&[u8]]) -> Ran {
-            let cmd = self.srv.table.lookup(argv[0]).expect("known command");
-            let mut out = ReplyBuf::new(self.info.resp);
-            let ks = Ks::new(&self.srv, self.srv.keyspace.lock_all(), 0, now_ms());
+            let srv = &*self.ts.srv;
+            let cmd = srv.table.lookup(argv[0]).expect("known command");
+            let mut out = ReplyBuf::new(self.c.info.resp);
+            let ks = Ks::new(srv, srv.keyspace.lock_all(), self.c.info.db, now_ms());
             let (dirty, propagated) = {
-                let mut ctx = Ctx { srv: &self.srv, client: &mut self.info, out: &mut out, ks };
+                let mut ctx = Ctx { srv, client: &mut self.c.info, out: &mut out, ks };
                 (cmd.handler)(&mut ctx, argv);
                 (ctx.ks.dirty, ctx.ks.propagate.take())
             };
             Ran { reply: out.buf, dirty, propagated }
         }
 
+        /// Run through the real dispatcher; the reply bytes.
         pub fn reply(&mut self, argv: &[&[u8]]) -> Vec<u8> {
-            self.run(argv).reply
+            self.ts.run(&mut self.c, argv)
         }
 
-        /// Store a (placeholder) list under `key`: a value of the wrong type.
+        /// Store an (empty) list under `key`: a value of the wrong type.
         pub fn make_list(&mut self, key: &[u8]) {
-            let mut locks = self.srv.keyspace.lock_all();
-            locks.shard(0).dbs[0].insert(key, Value::List(Box::default()), 0);
+            let mut locks = self.ts.srv.keyspace.lock_all();
+            locks.shard(0).dbs[self.c.info.db].insert(key, Value::List(Box::default()), 0);
+        }
+
+        /// OBJECT ENCODING of `key`.
+        pub fn encoding(&self, key: &[u8]) -> Option<&'static str> {
+            let mut locks = self.ts.srv.keyspace.lock_all();
+            locks.shard(0).dbs[self.c.info.db].get(key).map(|e| e.value.encoding())
         }
     }
 }
@@ -863,32 +870,28 @@ mod tests {
     #[test]
     fn encodings_after_writes() {
         let mut h = H::new();
-        let enc = |h: &mut H, k: &[u8]| {
-            let mut locks = h.srv.keyspace.lock_all();
-            locks.shard(0).dbs[0].get(k).map(|e| e.value.encoding())
-        };
         h.reply(&[b"set", b"i", b"1234"]);
-        assert_eq!(enc(&mut h, b"i"), Some("int"));
+        assert_eq!(h.encoding(b"i"), Some("int"));
         h.reply(&[b"setrange", b"i", b"0", b""]);
-        assert_eq!(enc(&mut h, b"i"), Some("int"));
+        assert_eq!(h.encoding(b"i"), Some("int"));
         h.reply(&[b"setrange", b"i", b"0", b"2"]);
-        assert_eq!(enc(&mut h, b"i"), Some("raw"));
+        assert_eq!(h.encoding(b"i"), Some("raw"));
         h.reply(&[b"incr", b"i"]);
-        assert_eq!(enc(&mut h, b"i"), Some("int"));
+        assert_eq!(h.encoding(b"i"), Some("int"));
         h.reply(&[b"append", b"a", b"123"]);
-        assert_eq!(enc(&mut h, b"a"), Some("int"));
+        assert_eq!(h.encoding(b"a"), Some("int"));
         h.reply(&[b"append", b"a", b"4"]);
-        assert_eq!(enc(&mut h, b"a"), Some("raw"));
+        assert_eq!(h.encoding(b"a"), Some("raw"));
         h.reply(&[b"append", b"e", b"abc"]);
-        assert_eq!(enc(&mut h, b"e"), Some("embstr"));
+        assert_eq!(h.encoding(b"e"), Some("embstr"));
         h.reply(&[b"incrbyfloat", b"f", b"3"]);
-        assert_eq!(enc(&mut h, b"f"), Some("embstr"));
+        assert_eq!(h.encoding(b"f"), Some("embstr"));
         h.reply(&[b"setrange", b"r", b"0", b"x"]);
-        assert_eq!(enc(&mut h, b"r"), Some("raw"));
+        assert_eq!(h.encoding(b"r"), Some("raw"));
         h.reply(&[b"set", b"long", &[b'x'; 45]]);
-        assert_eq!(enc(&mut h, b"long"), Some("raw"));
+        assert_eq!(h.encoding(b"long"), Some("raw"));
         h.reply(&[b"set", b"mid", &[b'x'; 44]]);
-        assert_eq!(enc(&mut h, b"mid"), Some("embstr"));
+        assert_eq!(h.encoding(b"mid"), Some("embstr"));
     }
 
     #[test]
