@@ -152,3 +152,50 @@ impl Raw {
         }
     }
 }
+
+impl Raw {
+    /// Read one line, CRLF included.
+    pub fn read_line(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            match self.s.read(&mut b) {
+                Ok(1) => line.push(b[0]),
+                Ok(_) => break,
+                Err(e) => panic!("read: {e} after {:?}", String::from_utf8_lossy(&line)),
+            }
+        }
+        line
+    }
+
+    /// Read one bulk string reply (`$n\r\n...\r\n`) and return its payload.
+    pub fn read_bulk(&mut self) -> Vec<u8> {
+        let head = self.read_line();
+        assert_eq!(head.first(), Some(&b'$'), "not a bulk: {:?}", String::from_utf8_lossy(&head));
+        let n: usize = std::str::from_utf8(&head[1..head.len() - 2]).unwrap().parse().unwrap();
+        let mut v = self.read_n(n + 2);
+        v.truncate(n);
+        v
+    }
+
+    /// Send a command and return its bulk string reply as text.
+    pub fn bulk_text(&mut self, args: &[&[u8]]) -> String {
+        self.cmd(args);
+        String::from_utf8(self.read_bulk()).unwrap()
+    }
+
+    /// Whatever arrives within `ms` milliseconds.
+    pub fn read_for(&mut self, ms: u64) -> Vec<u8> {
+        self.s.set_read_timeout(Some(Duration::from_millis(ms))).unwrap();
+        let mut out = Vec::new();
+        let mut b = [0u8; 4096];
+        while let Ok(n) = self.s.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[..n]);
+        }
+        self.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        out
+    }
+}
