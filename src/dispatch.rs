@@ -132,6 +132,8 @@ fn count_errors(srv: &Server, bytes: &[u8]) {
     }
 }
 
+const MULTI_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
 const SUBSCRIBED_OK: &[&str] =
     &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
 
@@ -149,6 +151,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         if let Some(c) = srv.table.lookup(argv[0]) {
             stats[c.id].rejected.fetch_add(1, Relaxed);
         }
+        if let Some(m) = info.multi.as_mut() {
+            m.error = true;
+        }
         return Outcome::Done;
     };
     if !info.authenticated && !cmd.has(flags::NO_AUTH) && srv.hot.has_password.load(Relaxed) {
@@ -165,7 +170,20 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         ));
         return Outcome::Done;
     }
-    let may_replicate = cmd.has(flags::WRITE | flags::MAY_REPLICATE);
+    if let Some(m) = info.multi.as_mut() {
+        if cmd.has(flags::NO_MULTI) {
+            m.error = true;
+            stats[cmd.id].rejected.fetch_add(1, Relaxed);
+            out.error("ERR Command not allowed inside a transaction");
+            return Outcome::Done;
+        }
+    }
+    // EXEC counts as a write when it would run one.
+    let may_replicate = cmd.has(flags::WRITE | flags::MAY_REPLICATE)
+        || (cmd.name == "exec"
+            && info.multi.as_ref().is_some_and(|m| {
+                m.queue.iter().any(|(id, _)| srv.table.cmds[*id].has(flags::WRITE | flags::MAY_REPLICATE))
+            }));
     // Replicas and MONITOR clients (Redis flags both CLIENT_SLAVE) may not touch the
     // keyspace; in exchange they are never paused.
     if info.flag(cflags::REPLICA | cflags::MONITOR) {
@@ -178,6 +196,15 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         // CLIENT PAUSE: hold back everything, or only what may be replicated.
         if all || may_replicate {
             return Outcome::Postpone;
+        }
+    }
+    // Inside MULTI: queue everything but the transaction-control commands.
+    if let Some(m) = info.multi.as_mut() {
+        if !MULTI_CONTROL.contains(&cmd.name.as_str()) {
+            m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
+            info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
+            out.simple("QUEUED");
+            return Outcome::Done;
         }
     }
     info.cmd = cmd.id;
@@ -212,6 +239,10 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
             crate::log::warning(&format!("command '{}' panicked", cmd.name));
         }
+        ctx.ks.end_command(argv, 0);
+        if !ctx.ks.ops.is_empty() {
+            srv.wstream.feed(&ctx.ks.ops);
+        }
         ctx.ks.dirty
     };
     let dur = start.elapsed();
@@ -245,6 +276,41 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+/// Run one queued command inside EXEC: every shard is already locked by EXEC itself.
+pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let stats = srv.workers.get().map(|w| &w[ctx.client.handle.worker].cmdstats);
+    ctx.client.cmd = cmd.id;
+    ctx.client.redacted.clear();
+    let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    srv.table.key_positions(cmd, argv, &mut keys);
+    for &k in &keys {
+        ctx.ks.expire_if_needed(argv[k]);
+    }
+    let errors_before = ctx.out.errors;
+    let dirty_before = ctx.ks.dirty;
+    let start = Instant::now();
+    let handler = cmd.handler;
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, argv)));
+    if res.is_err() {
+        ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
+        crate::log::warning(&format!("command '{}' panicked", cmd.name));
+    }
+    ctx.ks.end_command(argv, dirty_before);
+    if let Some(stats) = stats {
+        let st = &stats[cmd.id];
+        st.calls.fetch_add(1, Relaxed);
+        st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        if ctx.out.errors > errors_before {
+            st.failed.fetch_add(1, Relaxed);
+        }
+    }
+    srv.stats.total_commands.fetch_add(1, Relaxed);
+    if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
+    }
 }
 
 fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
@@ -287,6 +353,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
 }
 
 /// Feed the write stream with what a background job (active expiry, eviction) did.
-pub fn propagate_background(_srv: &Server, ks: &mut Ks) {
-    ks.also.clear();
+/// Each effect is its own top-level call (no MULTI wrapping).
+pub fn propagate_background(srv: &Server, ks: &mut Ks) {
+    for op in ks.ops.drain(..) {
+        srv.wstream.feed(std::slice::from_ref(&op));
+    }
 }

@@ -25,3 +25,4 @@ pub mod server;
 pub mod shutdown;
 pub mod types;
 pub mod util;
+pub mod wstream;

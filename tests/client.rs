@@ -14,7 +14,7 @@ fn field<'a>(line: &'a str, name: &str) -> &'a str {
 
 fn id_of(c: &mut Raw) -> u64 {
     c.cmd(&[b"CLIENT", b"ID"]);
-    let l = c.read_line();
+    let l = c.read_until_crlf();
     std::str::from_utf8(&l[1..l.len() - 2]).unwrap().parse().unwrap()
 }
 
@@ -105,9 +105,9 @@ fn client_help_lists_the_subcommands() {
     let srv = Server::start(&[]);
     let mut c = srv.raw();
     c.cmd(&[b"CLIENT", b"HELP"]);
-    assert_eq!(c.read_line(), b"*48\r\n");
-    assert_eq!(c.read_line(), b"+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n");
-    let rest: Vec<Vec<u8>> = (0..47).map(|_| c.read_line()).collect();
+    assert_eq!(c.read_until_crlf(), b"*48\r\n");
+    assert_eq!(c.read_until_crlf(), b"+CLIENT <subcommand> [<arg> [value] [opt] ...]. Subcommands are:\r\n");
+    let rest: Vec<Vec<u8>> = (0..47).map(|_| c.read_until_crlf()).collect();
     assert_eq!(rest.last().unwrap(), b"+    Prints this help.\r\n");
 }
 
@@ -269,7 +269,7 @@ fn monitor_lines_and_redaction() {
         format!(r#"[2 {caddr}] "ECHO" "done""#),
     ];
     for want in expected {
-        let line = String::from_utf8(m.read_line()).unwrap();
+        let line = String::from_utf8(m.read_until_crlf()).unwrap();
         let (ts, rest) = line.split_once(' ').unwrap();
         assert!(ts.starts_with('+') && ts.len() == 18 && ts.as_bytes()[11] == b'.', "{line}");
         assert_eq!(rest, format!("{want}\r\n"));
@@ -277,8 +277,8 @@ fn monitor_lines_and_redaction() {
     // a monitor cannot touch the keyspace; its own commands come after their replies
     m.roundtrip(&[b"GET", b"k"], b"-ERR Replica can't interact with the keyspace\r\n");
     m.cmd(&[b"PING"]);
-    assert_eq!(m.read_line(), b"+PONG\r\n");
-    assert!(m.read_line().ends_with(b"\"PING\"\r\n"));
+    assert_eq!(m.read_until_crlf(), b"+PONG\r\n");
+    assert!(m.read_until_crlf().ends_with(b"\"PING\"\r\n"));
     // QUIT is not shown to the client that quits
     m.send(b"QUIT\r\n");
     assert_eq!(m.read_for(300), b"+OK\r\n");
@@ -299,7 +299,7 @@ fn monitor_fans_out_to_every_worker() {
     }
     for m in monitors.iter_mut() {
         for i in 0..50 {
-            let l = String::from_utf8(m.read_line()).unwrap();
+            let l = String::from_utf8(m.read_until_crlf()).unwrap();
             assert!(l.ends_with(&format!("\"ECHO\" \"{i}\"\r\n")), "{l}");
         }
     }

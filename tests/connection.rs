@@ -15,7 +15,7 @@ fn hello_map(resp3: bool, proto: u8, id: u64) -> Vec<u8> {
 
 fn client_id(c: &mut Raw) -> u64 {
     c.cmd(&[b"CLIENT", b"ID"]);
-    let l = c.read_line();
+    let l = c.read_until_crlf();
     std::str::from_utf8(&l[1..l.len() - 2]).unwrap().parse().unwrap()
 }
 

@@ -128,6 +128,12 @@ pub struct ClientInfo {
     /// argv positions the running command hides from MONITOR and the slow log (AUTH
     /// passwords, CONFIG SET of sensitive values...): shown as "(redacted)".
     pub redacted: Vec<usize>,
+    /// MULTI state: Some while queueing.
+    pub multi: Option<crate::commands::multi::MultiState>,
+    /// WATCHed keys and the flag writers set.
+    pub watched: crate::commands::multi::Watched,
+    /// Running the queued commands of EXEC (blocking commands must not block).
+    pub in_exec: bool,
 }
 
 impl ClientInfo {
@@ -144,6 +150,9 @@ impl ClientInfo {
             cmd: 0,
             subs: Default::default(),
             redacted: Vec::new(),
+            multi: None,
+            watched: Default::default(),
+            in_exec: false,
         }
     }
 

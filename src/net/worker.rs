@@ -266,6 +266,10 @@ impl Worker {
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }
+        for (db, key, _) in std::mem::take(&mut c.info.watched.keys) {
+            let s = srv.keyspace.shard_of(&key);
+            srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &c.info.watched.flag);
+        }
     }
 
     fn on_readable(&mut self, tok: usize) {
@@ -431,6 +435,10 @@ impl Worker {
 
     fn flush(&mut self, tok: usize) {
         let srv = &self.srv;
+        // Replies go out only after their writes reached the AOF (fsynced with `always`).
+        if srv.wstream.is_active() {
+            srv.aof.before_reply(srv);
+        }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
         if pending > 0 {
