@@ -186,9 +186,11 @@ fn has_flag_b(c: &mut Raw, id: u64) -> bool {
     field(&l, "flags").contains('b')
 }
 
+/// Held clients resume in the order they were held (per worker thread; with the default
+/// single worker, globally as in Redis).
 #[test]
 fn client_pause_write_holds_writes_and_resumes_in_order() {
-    let srv = Server::start(&["--io-threads", "2"]);
+    let srv = Server::start(&[]);
     let mut admin = srv.raw();
     admin.roundtrip(&[b"CLIENT", b"PAUSE", b"-1"], b"-ERR timeout is negative\r\n");
     admin.roundtrip(&[b"CLIENT", b"PAUSE", b"abc"], b"-ERR timeout is not an integer or out of range\r\n");
@@ -221,6 +223,26 @@ fn client_pause_write_holds_writes_and_resumes_in_order() {
     for id in ids {
         assert!(!has_flag_b(&mut admin, id));
     }
+}
+
+#[test]
+fn client_unpause_releases_clients_on_every_worker() {
+    let srv = Server::start(&["--io-threads", "3"]);
+    let mut admin = srv.raw();
+    admin.roundtrip(&[b"CLIENT", b"PAUSE", b"100000", b"WRITE"], b"+OK\r\n");
+    let mut held: Vec<Raw> = Vec::new();
+    for i in 0..6 {
+        let mut w = srv.raw();
+        let id = id_of(&mut w);
+        w.cmd(&[b"SET", format!("k{i}").as_bytes(), b"v"]);
+        wait_for(|| has_flag_b(&mut admin, id), "a held writer");
+        held.push(w);
+    }
+    admin.roundtrip(&[b"CLIENT", b"UNPAUSE"], b"+OK\r\n");
+    for w in held.iter_mut() {
+        w.expect(b"+OK\r\n");
+    }
+    admin.roundtrip(&[b"MGET", b"k0", b"k5"], b"*2\r\n$1\r\nv\r\n$1\r\nv\r\n");
 }
 
 #[test]

@@ -166,6 +166,11 @@ fn reset_restores_a_fresh_connection() {
     c.roundtrip(&[b"GET", b"k"], b"$-1\r\n");
     let info = c.bulk_text(&[b"CLIENT", b"INFO"]);
     assert!(info.contains(" db=3 ") && info.contains(" resp=2\n"), "{info}");
+    // a transaction is discarded
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"k", b"queued"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"RESET"], b"+RESET\r\n");
+    c.roundtrip(&[b"EXEC"], b"-ERR EXEC without MULTI\r\n");
     // a MONITOR stops being one
     c.roundtrip(&[b"MONITOR"], b"+OK\r\n");
     c.roundtrip(&[b"RESET"], b"+RESET\r\n");

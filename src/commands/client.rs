@@ -73,7 +73,6 @@ pub fn info_string(srv: &Server, h: &ClientHandle, me: Option<&SelfView>) -> Str
         (cflags::REPLICA, 'S'),
         (cflags::MASTER, 'M'),
         (cflags::PUBSUB, 'P'),
-        (cflags::MULTI, 'x'),
         (cflags::BLOCKED, 'b'),
         (cflags::TRACKING, 't'),
         (cflags::CLOSE_AFTER_REPLY, 'c'),
@@ -84,6 +83,10 @@ pub fn info_string(srv: &Server, h: &ClientHandle, me: Option<&SelfView>) -> Str
         if f & bit != 0 && !(ch == 'S' && f & cflags::MONITOR != 0) {
             flags.push(ch);
         }
+    }
+    if h.multi_len.load(Relaxed) >= 0 {
+        let at = flags.find(|c| !matches!(c, 'O' | 'S' | 'M' | 'P')).unwrap_or(flags.len());
+        flags.insert(at, 'x');
     }
     if flags.is_empty() {
         flags.push('N');
@@ -479,7 +482,7 @@ fn client_help(ctx: &mut Ctx, _argv: &[&[u8]]) {
 /// MONITOR: from now on this client receives every command the server runs.
 fn monitor(ctx: &mut Ctx, _argv: &[&[u8]]) {
     let h = ctx.client.handle.clone();
-    if h.has_flag(cflags::MULTI) {
+    if ctx.client.in_exec {
         return ctx.out.error("ERR MONITOR isn't allowed for DENY BLOCKING client");
     }
     // already a monitor (or a replica): ignored, without a reply

@@ -82,6 +82,10 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
     c.resp = 2;
     ctx.out.resp = 2;
     set_default_user(ctx.srv, c);
+    c.multi = None;
+    h.multi_len.store(-1, Relaxed);
+    super::multi::unwatch_all(ctx);
+    let c = &mut *ctx.client;
     if !c.subs.is_empty() {
         ctx.srv.pubsub.remove_client(&mut c.subs, &h);
         c.sync_sub_counts();

@@ -134,12 +134,13 @@ impl Worker {
                 } else if t.0 >= LISTENER_BASE {
                     self.accept(t.0 - LISTENER_BASE);
                 } else {
-                    let (readable, writable) = (ev.is_readable() || ev.is_read_closed() || ev.is_error(), ev.is_writable());
+                    let peer_closed = ev.is_read_closed() || ev.is_error();
+                    let (readable, writable) = (ev.is_readable() || peer_closed, ev.is_writable());
                     // A bug met while serving one connection costs that connection, not
                     // the worker and every other client it serves.
                     let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                         if readable {
-                            self.on_readable(t.0);
+                            self.on_readable(t.0, peer_closed);
                         }
                         if writable && self.conns.contains(t.0) {
                             self.flush(t.0);
@@ -272,7 +273,9 @@ impl Worker {
         }
     }
 
-    fn on_readable(&mut self, tok: usize) {
+    /// Read and run what the socket has. `peer_closed`: the event also reported the peer's
+    /// FIN, which an edge-triggered socket will not report again, so read until EOF.
+    fn on_readable(&mut self, tok: usize, peer_closed: bool) {
         let srv = self.srv.clone();
         loop {
             let Some(c) = self.conns.get_mut(tok) else { return };
@@ -288,6 +291,8 @@ impl Worker {
             // SAFETY: we read into the vector's spare capacity and set the length to what was read.
             let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
             if n == 0 {
+                // replies to what came before the EOF still go out, as far as they can
+                self.flush(tok);
                 self.close(tok);
                 return;
             }
@@ -310,7 +315,7 @@ impl Worker {
             if !self.process_input(tok) {
                 return;
             }
-            if n < spare {
+            if n < spare && !peer_closed {
                 break;
             }
         }
@@ -516,7 +521,7 @@ impl Worker {
                 continue;
             }
             // input that arrived while it was held
-            self.on_readable(tok);
+            self.on_readable(tok, true);
             self.after_commands(tok);
         }
     }
