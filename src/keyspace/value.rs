@@ -191,7 +191,10 @@ impl Value {
                 c.extend_from_slice(v);
                 Value::Heap(Box::new(c))
             }
-            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => return None,
+            Value::Hash(h) => Value::Hash(Box::new(h.clone_deep())),
+            Value::Set(s) => Value::Set(Box::new(s.clone_deep())),
+            Value::ZSet(z) => Value::ZSet(Box::new(z.clone_deep())),
+            Value::List(_) | Value::Stream(_) => return None,
         })
     }
 
