@@ -404,6 +404,11 @@ impl<'a> Ks<'a> {
             Some(e) if db.is_expired(e, now) => {}
             _ => return false,
         }
+        // CLIENT PAUSE keeps the dataset static: the key stays, logically expired
+        if self.srv.paused().is_some() {
+            return false;
+        }
+        let db = self.db_at(dbi, key);
         db.remove(key);
         self.srv.stats.expired_keys.fetch_add(1, Relaxed);
         self.notify_at(dbi, notify::EXPIRED, "expired", key);

@@ -62,6 +62,10 @@ pub struct ClientHandle {
     /// Bytes other threads have queued for this client (MONITOR lines, pushes).
     pub outbox: Mutex<Vec<u8>>,
     pub multi_len: AtomicI64,
+    /// Subscription counts (channels, patterns, shard channels) for CLIENT LIST.
+    pub sub_counts: [AtomicU32; 3],
+    /// CLIENT TRACKING redirection id (-1 when tracking is off), for CLIENT LIST.
+    pub redir: AtomicI64,
 }
 
 impl ClientHandle {
@@ -90,6 +94,8 @@ impl ClientHandle {
             kill: AtomicBool::new(false),
             outbox: Mutex::new(Vec::new()),
             multi_len: AtomicI64::new(-1),
+            sub_counts: Default::default(),
+            redir: AtomicI64::new(-1),
         }
     }
 
@@ -121,6 +127,9 @@ pub struct ClientInfo {
     pub cmd: usize,
     /// Pub/Sub subscriptions (channels, patterns, shard channels).
     pub subs: crate::pubsub::Subs,
+    /// argv positions the running command hides from MONITOR and the slow log (AUTH
+    /// passwords, CONFIG SET of sensitive values...): shown as "(redacted)".
+    pub redacted: Vec<usize>,
     /// MULTI state: Some while queueing.
     pub multi: Option<crate::commands::multi::MultiState>,
     /// WATCHed keys and the flag writers set.
@@ -144,10 +153,34 @@ impl ClientInfo {
             is_local,
             cmd: 0,
             subs: Default::default(),
+            redacted: Vec::new(),
             multi: None,
             watched: Default::default(),
             in_exec: false,
             blocked: None,
+        }
+    }
+
+    /// Publish the subscription counts for CLIENT LIST.
+    pub fn sync_sub_counts(&self) {
+        for (c, set) in self.handle.sub_counts.iter().zip(&self.subs.sets) {
+            c.store(set.len() as u32, Relaxed);
+        }
+    }
+
+    /// Hide argument `i` of the running command from MONITOR and the slow log.
+    pub fn redact_arg(&mut self, i: usize) {
+        if !self.redacted.contains(&i) {
+            self.redacted.push(i);
+        }
+    }
+
+    /// Argument `i` as MONITOR and the slow log show it.
+    pub fn shown_arg<'a>(&self, argv: &[&'a [u8]], i: usize) -> &'a [u8] {
+        if self.redacted.contains(&i) {
+            b"(redacted)"
+        } else {
+            argv[i]
         }
     }
 

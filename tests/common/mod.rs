@@ -174,6 +174,27 @@ impl Raw {
         line
     }
 
+    /// Send a command and return its bulk string reply as text.
+    pub fn bulk_text(&mut self, args: &[&[u8]]) -> String {
+        self.cmd(args);
+        String::from_utf8(self.read_bulk().expect("a bulk reply")).unwrap()
+    }
+
+    /// Whatever arrives within `ms` milliseconds.
+    pub fn read_for(&mut self, ms: u64) -> Vec<u8> {
+        self.s.set_read_timeout(Some(Duration::from_millis(ms))).unwrap();
+        let mut out = Vec::new();
+        let mut b = [0u8; 4096];
+        while let Ok(n) = self.s.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[..n]);
+        }
+        self.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        out
+    }
+
     /// Read one complete reply (any RESP2/RESP3 type), as raw bytes.
     pub fn read_reply(&mut self) -> Vec<u8> {
         let mut out = self.read_until_crlf();
