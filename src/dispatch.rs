@@ -115,7 +115,8 @@ pub fn execute(
     Outcome::Done
 }
 
-fn count_errors(srv: &Server, bytes: &[u8]) {
+/// INFO errorstats for an error reply written into `bytes`.
+pub fn count_errors(srv: &Server, bytes: &[u8]) {
     // A command's own error reply is its whole output, starting with '-'.
     if bytes.first() == Some(&b'-') {
         let end = bytes.windows(2).position(|w| w == b"\r\n").unwrap_or(bytes.len());
@@ -215,7 +216,10 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed(&ctx.ks.ops);
         }
-        ctx.ks.dirty
+        let dirty = ctx.ks.dirty;
+        // Serve clients blocked on keys this command made ready (after it, as Redis does).
+        crate::blocking::serve_ready(&mut ctx.ks);
+        dirty
     };
     let dur = start.elapsed();
     let us = dur.as_micros() as u64;

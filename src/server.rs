@@ -160,6 +160,8 @@ pub struct Server {
     pub aof: crate::persist::aof::Aof,
     /// A weak reference to the `Arc` this server lives in (for background threads).
     pub me: OnceLock<std::sync::Weak<Server>>,
+    /// Clients blocked by BLPOP & co (see `crate::blocking`).
+    pub blocking: crate::blocking::Registry,
 }
 
 pub fn now_ms() -> i64 {
@@ -210,6 +212,7 @@ impl Server {
             wstream: Default::default(),
             aof: Default::default(),
             me: OnceLock::new(),
+            blocking: Default::default(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();

@@ -43,7 +43,6 @@ fn resp3_push_to_self_comes_before_reply() {
 }
 
 #[test]
-#[ignore = "enable once DEL emits keyspace events"]
 fn keyspace_events() {
     let srv = Server::start(&["--notify-keyspace-events", "KEA"]);
     let mut sub = srv.raw();

@@ -288,6 +288,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
         y.touch_all_watched(true);
         x.swap(y);
     }
+    // Clients blocked on keys of either db may now find them (scanDatabaseForReadyKeys).
+    crate::blocking::signal_db(&mut ctx.ks, lo);
+    crate::blocking::signal_db(&mut ctx.ks, hi);
     ctx.ks.dirty(1);
     ctx.out.ok();
 }

@@ -497,11 +497,15 @@ impl<'a> Ks<'a> {
                 lru = e.lru.get();
             }
         }
+        let wakes = value.can_wake_blocked();
         let existed = self.db(key).set(key, value, keep_ttl, lru);
         if !existed {
             self.notify(notify::NEW, "new", key);
         }
         self.signal_modified(key);
+        if !existed && wakes {
+            crate::blocking::signal_ready(self.srv, self.db, key);
+        }
         existed
     }
 
@@ -515,6 +519,9 @@ impl<'a> Ks<'a> {
         let lru = self.lru();
         self.signal_modified_at(dbi, key);
         self.notify_at(dbi, notify::NEW, "new", key);
+        if value.can_wake_blocked() {
+            crate::blocking::signal_ready(self.srv, dbi, key);
+        }
         self.db_at(dbi, key).insert(key, value, lru)
     }
 

@@ -531,6 +531,7 @@ mod tests {
             if cursor == 0 {
                 break;
             }
+            assert!(round < 1_000_000, "scan did not complete");
         }
         for i in 0..1000 {
             assert!(seen.contains(format!("a{i}").as_bytes()), "missing a{i}");

@@ -22,6 +22,8 @@ pub mod cflags {
     pub const NO_TOUCH: u32 = 1 << 9;
     pub const UNIX_SOCKET: u32 = 1 << 10;
     pub const READONLY: u32 = 1 << 11;
+    /// Blocking commands answer at once instead of blocking (set by scripts; MULTI implies it).
+    pub const DENY_BLOCKING: u32 = 1 << 12;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -125,6 +127,8 @@ pub struct ClientInfo {
     pub watched: crate::commands::multi::Watched,
     /// Running the queued commands of EXEC (blocking commands must not block).
     pub in_exec: bool,
+    /// Blocked by a blocking command (see `crate::blocking`); its input waits.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl ClientInfo {
@@ -143,6 +147,7 @@ impl ClientInfo {
             multi: None,
             watched: Default::default(),
             in_exec: false,
+            blocked: None,
         }
     }
 

@@ -167,6 +167,33 @@ impl Raw {
         line
     }
 
+    /// Read one complete reply (any RESP2/RESP3 type), as raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = self.read_until_crlf();
+        let n: i64 = if out.len() > 2 { String::from_utf8_lossy(&out[1..out.len() - 2]).parse().unwrap_or(-1) } else { -1 };
+        match out.first() {
+            Some(b'$') | Some(b'=') | Some(b'!') if n >= 0 => {
+                let k = n as usize + 2;
+                out.extend(self.read_n(k));
+            }
+            Some(b'*') | Some(b'~') | Some(b'>') | Some(b'%') | Some(b'|') if n > 0 => {
+                let k = n as usize * if matches!(out[0], b'%' | b'|') { 2 } else { 1 };
+                for _ in 0..k {
+                    let r = self.read_reply();
+                    out.extend(r);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Send a command and return its complete reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.cmd(args);
+        self.read_reply()
+    }
+
     /// Read a bulk string reply (None for a null bulk).
     pub fn read_bulk(&mut self) -> Option<Vec<u8>> {
         let h = self.read_until_crlf();
@@ -222,6 +249,15 @@ impl RealRedis {
 
     pub fn raw(&self) -> Raw {
         Raw::connect(self.port)
+    }
+}
+
+/// Run each command line (split on spaces) on both servers and assert byte-equal replies.
+pub fn same_replies(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        let (a, b) = (real.call(&args), ours.call(&args));
+        assert_eq!(String::from_utf8_lossy(&b), String::from_utf8_lossy(&a), "reply to `{line}`");
     }
 }
 
