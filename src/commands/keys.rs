@@ -134,14 +134,11 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
         return if nx { ctx.out.int(0) } else { ctx.out.ok() };
     }
     let expire = ctx.ks.get_expire(src);
-    if ctx.ks.get_entry_mut(dst).is_some() {
-        if nx {
-            return ctx.out.int(0);
-        }
-        if let Some(old) = ctx.ks.db(dst).remove(dst) {
-            lazyfree::free_entry(old, flag_on(&ctx.srv.hot.lazy_server_del));
-        }
+    if nx && ctx.ks.get_entry_mut(dst).is_some() {
+        return ctx.out.int(0);
     }
+    let dbi = ctx.ks.db;
+    clear_slot(ctx, dbi, dst);
     let owned = ctx.ks.db(src).remove(src).expect("source key looked up above");
     let clock = owned.entry().lru.get();
     ctx.ks.add_key(dst, owned.into_value()).lru.set(clock);
@@ -171,7 +168,27 @@ fn renamenx(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// lookupKeyWrite in database `dbi`: lazily expires the key there first.
 fn exists_in(ctx: &mut Ctx, dbi: usize, key: &[u8]) -> bool {
     ctx.ks.expire_if_needed_at(dbi, key);
-    ctx.ks.db_at(dbi, key).get(key).is_some()
+    let now = ctx.ks.now;
+    let db = ctx.ks.db_at(dbi, key);
+    db.get(key).is_some_and(|e| !db.is_expired(e, now))
+}
+
+/// Make room for a key about to be added to database `dbi`: whatever is there (a value
+/// being replaced, or a key past its TTL that could not be deleted yet) goes.
+fn clear_slot(ctx: &mut Ctx, dbi: usize, key: &[u8]) {
+    if let Some(old) = ctx.ks.db_at(dbi, key).remove(key) {
+        lazyfree::free_entry(old, flag_on(&ctx.srv.hot.lazy_server_del));
+    }
+}
+
+/// Is `key` past its TTL? Deletes it if allowed (lazy expiry); true even if it has to
+/// stay (clients paused), like Redis's expireIfNeeded.
+fn expired_now(ctx: &mut Ctx, key: &[u8]) -> bool {
+    if ctx.ks.expire_if_needed(key) {
+        return true;
+    }
+    let db = ctx.ks.db_ref(key);
+    db.get(key).is_some_and(|e| db.is_expired(e, ctx.ks.now))
 }
 
 fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -193,6 +210,7 @@ fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     if exists_in(ctx, dst, key) {
         return ctx.out.int(0);
     }
+    clear_slot(ctx, dst, key);
     let owned = ctx.ks.db(key).remove(key).expect("key looked up above");
     let clock = owned.entry().lru.get();
     ctx.ks.add_key_at(dst, key, owned.into_value()).lru.set(clock);
@@ -241,14 +259,10 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR unknown type object");
     };
     let expire = ctx.ks.get_expire(key);
-    if exists_in(ctx, dst, newkey) {
-        if !replace {
-            return ctx.out.int(0);
-        }
-        if let Some(old) = ctx.ks.db_at(dst, newkey).remove(newkey) {
-            lazyfree::free_entry(old, flag_on(&ctx.srv.hot.lazy_server_del));
-        }
+    if !replace && exists_in(ctx, dst, newkey) {
+        return ctx.out.int(0);
     }
+    clear_slot(ctx, dst, newkey);
     ctx.ks.add_key_at(dst, newkey, copied);
     if let Some(t) = expire {
         ctx.ks.db_at(dst, newkey).set_expire(newkey, t);
@@ -379,15 +393,13 @@ fn randomkey(ctx: &mut Ctx, _argv: &[&[u8]]) {
             .expect("r < total");
         let e = db.dict.random(&mut rng).expect("non-empty db");
         let (key, expired) = (e.key().to_vec(), db.is_expired(e, now));
-        // A key past its TTL is deleted and another one drawn; should it stay (no
-        // deletion allowed), give up after 100 draws like Redis on a replica.
-        if expired && !ctx.ks.expire_if_needed(&key) {
+        // A key past its TTL is deleted and another one drawn; should it stay (clients
+        // paused), give up after 100 draws like Redis on a replica.
+        if expired {
             tries += 1;
-            if tries < 100 {
+            if ctx.ks.expire_if_needed(&key) || tries < 100 {
                 continue;
             }
-        } else if expired {
-            continue;
         }
         return ctx.out.bulk(&key);
     }
@@ -509,7 +521,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
                 continue;
             }
         }
-        if ctx.ks.expire_if_needed(&k) {
+        if expired_now(ctx, &k) {
             continue;
         }
         keys.push(k);
@@ -790,6 +802,21 @@ mod tests {
             assert_eq!(ts.cmd(&mut c, "DBSIZE"), ":2\r\n");
             assert_eq!(ts.srv.stats.expired_keys.load(std::sync::atomic::Ordering::Relaxed), 1);
         }
+    }
+
+    #[test]
+    fn paused_dataset_keeps_stale_keys_but_hides_them() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (ts, mut c) = setup(1, &["a", "b"]);
+        make_stale(&ts, b"b");
+        ts.srv.pause_until.store(crate::server::now_ms() + 60_000, Relaxed);
+        ts.srv.pause_all.store(false, Relaxed);
+        assert_eq!(ts.cmd(&mut c, "SCAN 0"), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n");
+        assert_eq!(ts.cmd(&mut c, "EXISTS b"), ":0\r\n");
+        assert_eq!(ts.cmd(&mut c, "DBSIZE"), ":2\r\n");
+        ts.srv.pause_until.store(0, Relaxed);
+        assert_eq!(ts.cmd(&mut c, "SCAN 0"), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n");
+        assert_eq!(ts.cmd(&mut c, "DBSIZE"), ":1\r\n");
     }
 
     #[test]
