@@ -12,7 +12,7 @@
 //! shards in order; with one shard it is the plain dict cursor.
 
 use super::{arg_i64, eq_ic, flags, lookup, notify, Ctx, Registration, NOT_INT, SYNTAX_ERR};
-use crate::keyspace::entry::{Entry, OwnedEntry};
+use crate::keyspace::entry::Entry;
 use crate::keyspace::{lazyfree, lru, Value};
 use crate::util::glob::glob_match;
 
@@ -56,8 +56,8 @@ fn cluster_enabled(ctx: &Ctx) -> bool {
     ctx.srv.config.read().get_bool("cluster-enabled")
 }
 
-fn lazyfree_option(ctx: &Ctx, name: &str) -> bool {
-    ctx.srv.config.read().get_bool(name)
+fn flag_on(flag: &std::sync::atomic::AtomicBool) -> bool {
+    flag.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A database index argument (getIntFromObjectOrReply + selectDb): `not_int` is the error
@@ -78,20 +78,13 @@ fn db_index(ctx: &mut Ctx, a: &[u8], not_int: &str) -> Option<usize> {
 
 // ---------------------------------------------------------------- DEL, EXISTS, TYPE, TOUCH
 
-/// Free a removed key, in the background if `lazy` and the value is big (dbAsyncDelete).
-fn free_entry(owned: OwnedEntry, lazy: bool) {
-    if lazy && owned.entry().value.free_effort() > lazyfree::THRESHOLD {
-        lazyfree::free_later(owned);
-    }
-}
-
 fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
     let mut n = 0;
     for k in &argv[1..] {
         let Some(owned) = ctx.ks.db(k).remove(k) else {
             continue;
         };
-        free_entry(owned, lazy);
+        lazyfree::free_entry(owned, lazy);
         ctx.ks.signal_modified(k);
         ctx.ks.notify(notify::GENERIC, "del", k);
         n += 1;
@@ -101,7 +94,7 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
 }
 
 fn del(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let lazy = lazyfree_option(ctx, "lazyfree-lazy-user-del");
+    let lazy = flag_on(&ctx.srv.hot.lazy_user_del);
     del_generic(ctx, argv, lazy)
 }
 
@@ -145,7 +138,9 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
         if nx {
             return ctx.out.int(0);
         }
-        ctx.ks.db(dst).remove(dst);
+        if let Some(old) = ctx.ks.db(dst).remove(dst) {
+            lazyfree::free_entry(old, flag_on(&ctx.srv.hot.lazy_server_del));
+        }
     }
     let owned = ctx.ks.db(src).remove(src).expect("source key looked up above");
     let clock = owned.entry().lru.get();
@@ -250,7 +245,9 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         if !replace {
             return ctx.out.int(0);
         }
-        ctx.ks.db_at(dst, newkey).remove(newkey);
+        if let Some(old) = ctx.ks.db_at(dst, newkey).remove(newkey) {
+            lazyfree::free_entry(old, flag_on(&ctx.srv.hot.lazy_server_del));
+        }
     }
     ctx.ks.add_key_at(dst, newkey, copied);
     if let Some(t) = expire {
@@ -291,6 +288,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
         y.touch_all_watched(true);
         x.swap(y);
     }
+    // Clients blocked on keys of either db may now find them (scanDatabaseForReadyKeys).
+    crate::blocking::signal_db(&mut ctx.ks, lo);
+    crate::blocking::signal_db(&mut ctx.ks, hi);
     ctx.ks.dirty(1);
     ctx.out.ok();
 }
@@ -298,7 +298,7 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// FLUSHDB / FLUSHALL option: Some(async?) or a syntax error.
 fn flush_mode(ctx: &mut Ctx, argv: &[&[u8]]) -> Option<bool> {
     match argv.len() {
-        1 => Some(lazyfree_option(ctx, "lazyfree-lazy-user-flush")),
+        1 => Some(ctx.srv.config.read().get_bool("lazyfree-lazy-user-flush")),
         2 if eq_ic(argv[1], "sync") => Some(false),
         2 if eq_ic(argv[1], "async") => Some(true),
         _ => {
@@ -673,9 +673,9 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, relative: bool, uni
     ctx.ks.signal_modified(key);
     if when <= crate::server::now_ms() {
         // Already past: the key goes now, and the write stream gets a DEL (or UNLINK).
-        let lazy = lazyfree_option(ctx, "lazyfree-lazy-expire");
+        let lazy = flag_on(&ctx.srv.hot.lazy_expire);
         if let Some(owned) = ctx.ks.db(key).remove(key) {
-            free_entry(owned, lazy);
+            lazyfree::free_entry(owned, lazy);
         }
         let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.ks.propagate_as(vec![vec![cmd.to_vec(), key.to_vec()]]);
@@ -905,6 +905,32 @@ mod tests {
             .cmd(&mut c, "OBJECT IDLETIME n")
             .starts_with("-ERR An LFU maxmemory policy is selected"));
         assert_eq!(ts.cmd(&mut c, "OBJECT FREQ nokey"), "$-1\r\n");
+        // overwriting a key keeps its access frequency (dbOverwrite under LFU)
+        {
+            let mut s = ts.srv.keyspace.shards[0].lock();
+            s.dbs[0].get_mut(b"n").unwrap().lru.set(lru::lfu_with_counter(100, crate::server::now_ms()));
+        }
+        ts.cmd(&mut c, "SET n 2");
+        assert_eq!(ts.cmd(&mut c, "OBJECT FREQ n"), ":100\r\n");
+    }
+
+    #[test]
+    fn unlink_frees_big_values_in_the_background() {
+        let (ts, mut c) = setup(1, &[]);
+        let fields: Vec<String> = (0..2000).map(|i| format!("f{i} v{i}")).collect();
+        assert_eq!(ts.cmd(&mut c, &format!("HSET h {}", fields.join(" "))), ":2000\r\n");
+        {
+            let s = ts.srv.keyspace.shards[0].lock();
+            assert!(s.dbs[0].get(b"h").unwrap().value.free_effort() > lazyfree::THRESHOLD);
+        }
+        let before = lazyfree::FREED.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(ts.cmd(&mut c, "UNLINK h"), ":1\r\n");
+        let t = std::time::Instant::now();
+        while lazyfree::FREED.load(std::sync::atomic::Ordering::Relaxed) == before {
+            assert!(t.elapsed().as_secs() < 5, "the hash was not handed to the lazyfree thread");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(ts.cmd(&mut c, "EXISTS h"), ":0\r\n");
     }
 
     #[test]

@@ -139,6 +139,13 @@ impl Raw {
         self.expect(expected);
     }
 
+    /// Send each command and compare its reply, in order.
+    pub fn script(&mut self, steps: &[(&[&[u8]], &[u8])]) {
+        for (args, want) in steps {
+            self.roundtrip(args, want);
+        }
+    }
+
     /// True if the server closed the connection (EOF) within the timeout.
     pub fn closed(&mut self) -> bool {
         let mut b = [0u8; 1024];
@@ -165,6 +172,27 @@ impl Raw {
             }
         }
         line
+    }
+
+    /// Send a command and return its bulk string reply as text.
+    pub fn bulk_text(&mut self, args: &[&[u8]]) -> String {
+        self.cmd(args);
+        String::from_utf8(self.read_bulk().expect("a bulk reply")).unwrap()
+    }
+
+    /// Whatever arrives within `ms` milliseconds.
+    pub fn read_for(&mut self, ms: u64) -> Vec<u8> {
+        self.s.set_read_timeout(Some(Duration::from_millis(ms))).unwrap();
+        let mut out = Vec::new();
+        let mut b = [0u8; 4096];
+        while let Ok(n) = self.s.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[..n]);
+        }
+        self.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        out
     }
 
     /// Read one complete reply (any RESP2/RESP3 type), as raw bytes.
