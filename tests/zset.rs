@@ -186,3 +186,37 @@ fn large_sorted_sets_keep_order_and_ranks() {
     c.roundtrip(&[b"ZRANGE", b"z", b"999", b"-1", b"WITHSCORES"], b"*2\r\n$4\r\nm321\r\n$3\r\n999\r\n");
     c.roundtrip(&[b"ZREVRANK", b"z", b"m321"], b":0\r\n");
 }
+
+#[test]
+fn keyspace_events_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_events(
+        srv.port,
+        real.port,
+        "zadd z 1 a 2 b 3 c 4 d 5 e
+         zadd z 1 a
+         zadd z nx 9 a
+         zincrby z 1 a
+         zadd z incr 1 a
+         zrem z nope
+         zrem z a
+         zremrangebyrank z 0 0
+         zremrangebyscore z 3 3
+         zremrangebylex z - +
+         zadd u 1 a 2 b
+         zunionstore o 1 u
+         zinterstore o 1 u
+         zdiffstore o 1 u
+         zdiffstore o 2 u u
+         zrangestore r u 0 0
+         zrangestore r u 5 9
+         zpopmin u
+         zpopmax u 2
+         zadd m 1 a
+         zmpop 1 m min count 5
+         zpopmin missing",
+    );
+}
