@@ -220,3 +220,32 @@ fn keyspace_events_match_redis() {
          zpopmin missing",
     );
 }
+
+#[test]
+fn blocking_pops() {
+    let srv = Server::start(&[]);
+    let (mut a, mut b) = (srv.raw(), srv.raw());
+    // served at once when a zset exists (RESP2: key, member, score)
+    b.roundtrip(&[b"ZADD", b"z", b"1", b"a", b"2", b"b"], b":2\r\n");
+    a.roundtrip(&[b"BZPOPMAX", b"none", b"z", b"0"], b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    // blocks until ZADD creates the key
+    a.cmd(&[b"BZPOPMIN", b"q", b"0"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    b.roundtrip(&[b"ZADD", b"q", b"5", b"x"], b":1\r\n");
+    a.expect(b"*3\r\n$1\r\nq\r\n$1\r\nx\r\n$1\r\n5\r\n");
+    b.roundtrip(&[b"EXISTS", b"q"], b":0\r\n");
+    a.cmd(&[b"BZMPOP", b"0", b"2", b"w1", b"w2", b"MAX", b"COUNT", b"5"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    b.roundtrip(&[b"ZADD", b"w2", b"1", b"m", b"2", b"n"], b":2\r\n");
+    a.expect(b"*2\r\n$2\r\nw2\r\n*2\r\n*2\r\n$1\r\nn\r\n$1\r\n2\r\n*2\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    // timeouts reply a null array; MULTI never blocks
+    a.roundtrip(&[b"BZPOPMIN", b"none", b"0.05"], b"*-1\r\n");
+    a.roundtrip(&[b"BZMPOP", b"0.05", b"1", b"none", b"MIN"], b"*-1\r\n");
+    a.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    a.roundtrip(&[b"BZPOPMIN", b"none", b"0"], b"+QUEUED\r\n");
+    a.roundtrip(&[b"EXEC"], b"*1\r\n*-1\r\n");
+    a.roundtrip(&[b"BZPOPMIN", b"z", b"-1"], b"-ERR timeout is negative\r\n");
+    a.roundtrip(&[b"BZMPOP", b"0", b"1", b"z", b"FOO"], b"-ERR syntax error\r\n");
+    b.roundtrip(&[b"SET", b"str", b"x"], b"+OK\r\n");
+    a.roundtrip(&[b"BZPOPMIN", b"str", b"0"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+}
