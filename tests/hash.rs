@@ -121,3 +121,25 @@ fn keyspace_events_match_redis() {
          hdel h c d",
     );
 }
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "hset h a 1 b 2 c 3
+         hgetall h
+         hgetall nokey
+         hrandfield h 3 withvalues
+         hrandfield h 0 withvalues
+         hrandfield nokey 2 withvalues
+         hget nokey a
+         hmget h a nope
+         hincrbyfloat h a 0.5
+         hscan h 0",
+    );
+}

@@ -148,3 +148,29 @@ fn keyspace_events_match_redis() {
          spop p 1",
     );
 }
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "sadd s 3 1 2
+         smembers s
+         smembers nokey
+         sinter s s
+         sunion s nokey
+         sdiff s nokey
+         smismember s 1 9
+         spop nokey
+         spop nokey 2
+         spop s 0
+         srandmember nokey
+         srandmember nokey 2
+         sadd one 7
+         spop one 5",
+    );
+}

@@ -249,3 +249,44 @@ fn blocking_pops() {
     b.roundtrip(&[b"SET", b"str", b"x"], b"+OK\r\n");
     a.roundtrip(&[b"BZPOPMIN", b"str", b"0"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
 }
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "zadd z 1 a 2.5 b inf c -inf d 0.1 e
+         zscore z b
+         zscore z c
+         zscore z e
+         zscore z nope
+         zmscore z a nope d
+         zincrby z 1 a
+         zadd z incr 1 a
+         zadd z xx incr 1 new
+         zrange z 0 -1 withscores
+         zrange z 0 1
+         zrangebyscore z -inf +inf withscores limit 1 2
+         zrevrange z 0 1 withscores
+         zunion 1 z withscores
+         zinter 1 z withscores
+         zdiff 1 z withscores
+         zrandmember z 5 withscores
+         zrandmember nokey 5 withscores
+         zpopmin z
+         zpopmin z 2
+         zpopmax z 1
+         zpopmin nokey
+         zpopmin nokey 2
+         zmpop 1 z min
+         zmpop 1 nokey min
+         zadd y 1 a 2 b
+         bzpopmin y 0
+         bzmpop 0 1 y max count 3
+         zscan nokey 0",
+    );
+}

@@ -289,6 +289,15 @@ pub fn same_replies(ours: &mut Raw, real: &mut Raw, script: &str) {
     }
 }
 
+/// `same_replies` on RESP3 connections (HELLO 3 first on both).
+pub fn same_replies_resp3(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for c in [&mut *ours, &mut *real] {
+        let r = c.call(&[b"HELLO", b"3"]);
+        assert!(r.starts_with(b"%"), "HELLO 3: {}", String::from_utf8_lossy(&r));
+    }
+    same_replies(ours, real, script);
+}
+
 /// Run the script on both servers with every keyspace event enabled and assert that a
 /// PSUBSCRIBEd client of each receives the same keyevent notifications, in order.
 pub fn same_events(ours: u16, real: u16, script: &str) {
