@@ -332,3 +332,12 @@ impl Drop for RealRedis {
         let _ = self.child.wait();
     }
 }
+
+/// Run each (space-separated command, recorded reply) pair and assert the raw reply bytes.
+pub fn check_replies(c: &mut Raw, cases: &[(&str, &[u8])]) {
+    for (cmd, expected) in cases {
+        let args: Vec<&[u8]> = cmd.split(' ').map(str::as_bytes).collect();
+        let got = c.call(&args);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected), "reply to `{cmd}`");
+    }
+}
