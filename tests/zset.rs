@@ -223,7 +223,12 @@ fn keyspace_events_match_redis() {
 
 #[test]
 fn blocking_pops() {
-    let srv = Server::start(&[]);
+    blocking_pops_with(&[]);
+    blocking_pops_with(&["--io-threads", "4"]);
+}
+
+fn blocking_pops_with(args: &[&str]) {
+    let srv = Server::start(args);
     let (mut a, mut b) = (srv.raw(), srv.raw());
     // served at once when a zset exists (RESP2: key, member, score)
     b.roundtrip(&[b"ZADD", b"z", b"1", b"a", b"2", b"b"], b":2\r\n");
