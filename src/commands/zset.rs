@@ -57,7 +57,7 @@ const NAN_ERR: &str = "ERR resulting score is not a number (NaN)";
 const SCORE_RANGE_ERR: &str = "ERR min or max is not a float";
 const LEX_RANGE_ERR: &str = "ERR min or max not valid string range item";
 
-fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a ZSetValue>, ()> {
+fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a ZSetValue>, coll::Replied> {
     coll::read::<ZSetValue>(ks, out, key)
 }
 
@@ -894,7 +894,7 @@ pub fn pop_generic(
     let mut found = None;
     for k in keys {
         match coll::peek::<ZSetValue>(ks, out, k) {
-            Err(()) => return None,
+            Err(coll::Replied) => return None,
             Ok(Some(_)) => {
                 found = Some(*k);
                 break;
@@ -1044,7 +1044,7 @@ const BZPOP_STYLE: PopStyle = PopStyle { emit_key: true, nested: false, nil_when
 const MPOP_STYLE: PopStyle = PopStyle { emit_key: true, nested: true, nil_when_empty: true };
 
 /// The first of `keys` holding a zset (Err after WRONGTYPE), as the blocking pops look.
-fn first_zset<'k>(ks: &Ks, out: &mut ReplyBuf, keys: &[&'k [u8]]) -> Result<Option<&'k [u8]>, ()> {
+fn first_zset<'k>(ks: &Ks, out: &mut ReplyBuf, keys: &[&'k [u8]]) -> Result<Option<&'k [u8]>, coll::Replied> {
     for k in keys {
         if coll::peek::<ZSetValue>(ks, out, k)?.is_some() {
             return Ok(Some(k));
@@ -1058,7 +1058,7 @@ fn first_zset<'k>(ks: &Ks, out: &mut ReplyBuf, keys: &[&'k [u8]]) -> Result<Opti
 fn bpop(ctx: &mut Ctx, argv: &[&[u8]], keys: &[&[u8]], deadline: i64, max: bool, count: Option<usize>) {
     let style = if count.is_some() { MPOP_STYLE } else { BZPOP_STYLE };
     match first_zset(&ctx.ks, ctx.out, keys) {
-        Err(()) => {}
+        Err(coll::Replied) => {}
         Ok(Some(k)) => {
             pop_generic(&mut ctx.ks, ctx.out, &[k], max, count, style);
         }

@@ -3,6 +3,7 @@
 //! - `Ints`: Redis's intset, stored as sorted integers bit-packed as deltas (see `ints`);
 //! - `Small`: a packed list of up to `SMALL_MAX` short members (Redis says "hashtable");
 //! - `Big`: a `Table`.
+//!
 //! Like Redis, once a set is "hashtable" it never becomes an intset again.
 
 use super::packed::{self, Ele, Query};
