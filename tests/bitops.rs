@@ -2,7 +2,6 @@
 mod common;
 use common::Server;
 
-// Wrong-type replies are checked in-process (src/commands/bitops.rs tests).
 const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
 
 #[test]
@@ -29,6 +28,22 @@ fn setbit_getbit() {
         (&[b"GETBIT", b"nokey", b"0"], b":0\r\n"),
         (&[b"SETBIT", b"far", b"23", b"1"], b":0\r\n"),
         (&[b"GET", b"far"], b"$3\r\n\x00\x00\x01\r\n"),
+    ]);
+}
+
+#[test]
+fn wrong_type_over_the_wire() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let wrongtype: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    c.script(&[
+        (&[b"LPUSH", b"l", b"foo"], b":1\r\n"),
+        (&[b"SET", b"s", b"1"], b"+OK\r\n"),
+        (&[b"SETBIT", b"l", b"0", b"1"], wrongtype),
+        (&[b"BITOP", b"xor", b"d", b"s", b"l", b"nokey"], wrongtype),
+        (&[b"BITFIELD", b"l", b"INCRBY", b"u2", b"0", b"1"], wrongtype),
+        (&[b"BITFIELD_RO", b"l", b"INCRBY", b"u2", b"0", b"1"], b"-ERR BITFIELD_RO only supports the GET subcommand\r\n"),
+        (&[b"GET", b"d"], b"$-1\r\n"),
     ]);
 }
 

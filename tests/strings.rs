@@ -2,8 +2,6 @@
 //! (replies and errors checked against Redis 7.0.15).
 mod common;
 use common::Server;
-// Wrong-type replies are checked in-process (src/commands/strings.rs tests) until a
-// collection type can be created over the wire.
 use std::time::Duration;
 
 #[test]
@@ -52,6 +50,26 @@ fn set_option_combinations_and_errors() {
         // An absolute time in the past deletes the key (after replying its value).
         (&[b"GETEX", b"new2", b"exat", b"1"], b"$1\r\nz\r\n"),
         (&[b"GET", b"new2"], b"$-1\r\n"),
+    ]);
+}
+
+#[test]
+fn wrong_type_over_the_wire() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let wrongtype: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    c.script(&[
+        (&[b"RPUSH", b"l", b"waffle"], b":1\r\n"),
+        (&[b"SET", b"l", b"bar", b"GET"], wrongtype),
+        (&[b"SET", b"l", b"bar", b"GET", b"NX"], wrongtype),
+        (&[b"GETEX", b"l", b"EX", b"10"], wrongtype),
+        (&[b"INCRBYFLOAT", b"l", b"1"], wrongtype),
+        (&[b"SETRANGE", b"l", b"0", b"x"], wrongtype),
+        (&[b"RPOP", b"l"], b"$6\r\nwaffle\r\n"),
+        (&[b"RPUSH", b"l", b"x"], b":1\r\n"),
+        (&[b"MGET", b"l", b"nokey"], b"*2\r\n$-1\r\n$-1\r\n"),
+        (&[b"SET", b"l", b"bar", b"XX"], b"+OK\r\n"),
+        (&[b"GET", b"l"], b"$3\r\nbar\r\n"),
     ]);
 }
 
