@@ -46,6 +46,10 @@ pub struct Hot {
     pub maxmemory_policy: AtomicU32,
     pub lfu_log_factor: AtomicU32,
     pub lfu_decay_time: AtomicU32,
+    /// lazyfree-lazy-user-del / -expire / -server-del.
+    pub lazy_user_del: AtomicBool,
+    pub lazy_expire: AtomicBool,
+    pub lazy_server_del: AtomicBool,
 }
 
 impl Hot {
@@ -233,6 +237,9 @@ impl Server {
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
         h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
+        h.lazy_user_del.store(c.get_bool("lazyfree-lazy-user-del"), Relaxed);
+        h.lazy_expire.store(c.get_bool("lazyfree-lazy-expire"), Relaxed);
+        h.lazy_server_del.store(c.get_bool("lazyfree-lazy-server-del"), Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)

@@ -116,3 +116,61 @@ fn intsets_convert_past_the_limit_and_pop_propagates_nothing_wrong() {
     }
     c.roundtrip(&[b"SCARD", b"s"], b":0\r\n");
 }
+
+#[test]
+fn keyspace_events_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_events(
+        srv.port,
+        real.port,
+        "sadd s 1 2 3
+         sadd s 1
+         srem s 9
+         srem s 1
+         smove s t 2
+         smove s t 9
+         sadd t 3
+         smove s t 3
+         sadd a x y
+         sadd b y
+         sinterstore i a b
+         sunionstore u a b
+         sdiffstore d a b
+         sdiffstore d b a
+         sinterstore nope a missing
+         spop b
+         spop a 0
+         spop a 5
+         sadd p 1
+         spop p 1",
+    );
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "sadd s 3 1 2
+         smembers s
+         smembers nokey
+         sinter s s
+         sunion s nokey
+         sdiff s nokey
+         smismember s 1 9
+         spop nokey
+         spop nokey 2
+         spop s 0
+         srandmember nokey
+         srandmember nokey 2
+         sadd one 7
+         spop one 5",
+    );
+}

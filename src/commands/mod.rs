@@ -408,8 +408,9 @@ impl<'a> Ks<'a> {
         if self.srv.paused().is_some() {
             return false;
         }
-        let db = self.db_at(dbi, key);
-        db.remove(key);
+        if let Some(old) = self.db_at(dbi, key).remove(key) {
+            crate::keyspace::lazyfree::free_entry(old, self.srv.hot.lazy_expire.load(Relaxed));
+        }
         self.srv.stats.expired_keys.fetch_add(1, Relaxed);
         self.notify_at(dbi, notify::EXPIRED, "expired", key);
         self.signal_modified_at(dbi, key);
@@ -497,7 +498,13 @@ impl<'a> Ks<'a> {
     /// setKey: store a value (dropping the TTL unless `keep_ttl`) and signal the change.
     /// Returns true if the key existed.
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
-        let lru = self.lru();
+        let mut lru = self.lru();
+        if self.srv.hot.lru_policy().lfu {
+            // dbOverwrite keeps the access frequency of the key it replaces
+            if let Some(e) = self.db_ref(key).get(key) {
+                lru = e.lru.get();
+            }
+        }
         let wakes = value.can_wake_blocked();
         let existed = self.db(key).set(key, value, keep_ttl, lru);
         if !existed {

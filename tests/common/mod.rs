@@ -289,9 +289,55 @@ pub fn same_replies(ours: &mut Raw, real: &mut Raw, script: &str) {
     }
 }
 
+/// `same_replies` on RESP3 connections (HELLO 3 first on both).
+pub fn same_replies_resp3(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for c in [&mut *ours, &mut *real] {
+        let r = c.call(&[b"HELLO", b"3"]);
+        assert!(r.starts_with(b"%"), "HELLO 3: {}", String::from_utf8_lossy(&r));
+    }
+    same_replies(ours, real, script);
+}
+
+/// Run the script on both servers with every keyspace event enabled and assert that a
+/// PSUBSCRIBEd client of each receives the same keyevent notifications, in order.
+pub fn same_events(ours: u16, real: u16, script: &str) {
+    let mut streams = Vec::new();
+    for port in [real, ours] {
+        let mut c = Raw::connect(port);
+        let mut sub = Raw::connect(port);
+        assert_eq!(c.call(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"]), b"+OK\r\n");
+        sub.call(&[b"PSUBSCRIBE", b"__keyevent@*"]);
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            c.call(&args);
+        }
+        c.call(&[b"SADD", b"end-of-script", b"x"]);
+        let mut events = Vec::new();
+        loop {
+            let m = sub.read_reply();
+            if m.ends_with(b"$13\r\nend-of-script\r\n") {
+                break;
+            }
+            events.push(String::from_utf8_lossy(&m).replace("\r\n", " "));
+        }
+        streams.push(events);
+    }
+    assert!(streams[0].len() > 3, "redis sent events: {:?}", streams[0]);
+    assert_eq!(streams[1], streams[0], "keyspace events (left: ours, right: redis)");
+}
+
 impl Drop for RealRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Run each (space-separated command, recorded reply) pair and assert the raw reply bytes.
+pub fn check_replies(c: &mut Raw, cases: &[(&str, &[u8])]) {
+    for (cmd, expected) in cases {
+        let args: Vec<&[u8]> = cmd.split(' ').map(str::as_bytes).collect();
+        let got = c.call(&args);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected), "reply to `{cmd}`");
     }
 }
