@@ -407,7 +407,7 @@ impl Worker {
             out.buf.extend_from_slice(&ob);
             ob.clear();
         }
-        let hard_limit = srv.hot.obuf.read()[obuf_class(info)].0 as usize;
+        let hard_limit = srv.hot.obuf_hard[obuf_class(info)].load(Relaxed) as usize;
         let was_postponed = std::mem::replace(postponed, false);
         let mut drop_now = false;
         loop {
