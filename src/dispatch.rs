@@ -115,7 +115,8 @@ pub fn execute(
     Outcome::Done
 }
 
-fn count_errors(srv: &Server, bytes: &[u8]) {
+/// INFO errorstats for an error reply written into `bytes`.
+pub fn count_errors(srv: &Server, bytes: &[u8]) {
     // A command's own error reply is its whole output, starting with '-'.
     if bytes.first() == Some(&b'-') {
         let end = bytes.windows(2).position(|w| w == b"\r\n").unwrap_or(bytes.len());
@@ -123,10 +124,18 @@ fn count_errors(srv: &Server, bytes: &[u8]) {
     }
 }
 
+const MULTI_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+const SUBSCRIBED_OK: &[&str] =
+    &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
+
 fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, argv: &[&[u8]]) -> Outcome {
     let Some(cmd) = resolve(srv, argv, out) else {
         if let Some(c) = srv.table.lookup(argv[0]) {
             stats[c.id].rejected.fetch_add(1, Relaxed);
+        }
+        if let Some(m) = info.multi.as_mut() {
+            m.error = true;
         }
         return Outcome::Done;
     };
@@ -148,6 +157,30 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             }
         }
     }
+    // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
+    if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
+        stats[cmd.id].rejected.fetch_add(1, Relaxed);
+        out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        ));
+        return Outcome::Done;
+    }
+    // Inside MULTI: queue everything but the transaction-control commands.
+    if let Some(m) = info.multi.as_mut() {
+        if cmd.has(flags::NO_MULTI) {
+            m.error = true;
+            stats[cmd.id].rejected.fetch_add(1, Relaxed);
+            out.error("ERR Command not allowed inside a transaction");
+            return Outcome::Done;
+        }
+        if !MULTI_CONTROL.contains(&cmd.name.as_str()) {
+            m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
+            info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
+            out.simple("QUEUED");
+            return Outcome::Done;
+        }
+    }
     info.cmd = cmd.id;
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
@@ -167,7 +200,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             srv,
             client: info,
             out,
-            ks: Ks { srv, locks, db: 0, now, dirty: 0, propagate: None, also: Vec::new() },
+            ks: Ks::new(srv, locks, 0, now),
         };
         ctx.ks.db = ctx.client.db;
         for &k in &keys {
@@ -179,7 +212,14 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
             crate::log::warning(&format!("command '{}' panicked", cmd.name));
         }
-        ctx.ks.dirty
+        ctx.ks.end_command(argv, 0);
+        if !ctx.ks.ops.is_empty() {
+            srv.wstream.feed(&ctx.ks.ops);
+        }
+        let dirty = ctx.ks.dirty;
+        // Serve clients blocked on keys this command made ready (after it, as Redis does).
+        crate::blocking::serve_ready(&mut ctx.ks);
+        dirty
     };
     let dur = start.elapsed();
     let us = dur.as_micros() as u64;
@@ -208,7 +248,39 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let h = &info.handle;
     h.last_cmd.store(cmd.id + 1, Relaxed);
     h.db.store(info.db, Relaxed);
+    h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+/// Run one queued command inside EXEC: every shard is already locked by EXEC itself.
+pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let stats = srv.workers.get().map(|w| &w[ctx.client.handle.worker].cmdstats);
+    ctx.client.cmd = cmd.id;
+    let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    srv.table.key_positions(cmd, argv, &mut keys);
+    for &k in &keys {
+        ctx.ks.expire_if_needed(argv[k]);
+    }
+    let errors_before = ctx.out.errors;
+    let dirty_before = ctx.ks.dirty;
+    let start = Instant::now();
+    let handler = cmd.handler;
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, argv)));
+    if res.is_err() {
+        ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
+        crate::log::warning(&format!("command '{}' panicked", cmd.name));
+    }
+    ctx.ks.end_command(argv, dirty_before);
+    if let Some(stats) = stats {
+        let st = &stats[cmd.id];
+        st.calls.fetch_add(1, Relaxed);
+        st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        if ctx.out.errors > errors_before {
+            st.failed.fetch_add(1, Relaxed);
+        }
+    }
+    srv.stats.total_commands.fetch_add(1, Relaxed);
 }
 
 fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]], us: u64) {
@@ -254,6 +326,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]],
 }
 
 /// Feed the write stream with what a background job (active expiry, eviction) did.
-pub fn propagate_background(_srv: &Server, ks: &mut Ks) {
-    ks.also.clear();
+/// Each effect is its own top-level call (no MULTI wrapping).
+pub fn propagate_background(srv: &Server, ks: &mut Ks) {
+    for op in ks.ops.drain(..) {
+        srv.wstream.feed(std::slice::from_ref(&op));
+    }
 }

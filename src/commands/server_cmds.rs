@@ -40,9 +40,6 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// Publish a keyspace notification (wired to pub/sub when it lands).
-pub fn publish_keyspace_event(_srv: &Server, _db: usize, _flags: u32, _event: &str, _key: &[u8]) {}
-
 /// Send a command to every MONITOR client.
 pub fn feed_monitors(_srv: &Server, _client: &ClientInfo, _argv: &[&[u8]], _now_ms: i64) {}
 

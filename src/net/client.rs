@@ -22,6 +22,8 @@ pub mod cflags {
     pub const NO_TOUCH: u32 = 1 << 9;
     pub const UNIX_SOCKET: u32 = 1 << 10;
     pub const READONLY: u32 = 1 << 11;
+    /// Blocking commands answer at once instead of blocking (set by scripts; MULTI implies it).
+    pub const DENY_BLOCKING: u32 = 1 << 12;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -117,6 +119,16 @@ pub struct ClientInfo {
     pub is_local: bool,
     /// The command being executed (index in the command table), for error texts and stats.
     pub cmd: usize,
+    /// Pub/Sub subscriptions (channels, patterns, shard channels).
+    pub subs: crate::pubsub::Subs,
+    /// MULTI state: Some while queueing.
+    pub multi: Option<crate::commands::multi::MultiState>,
+    /// WATCHed keys and the flag writers set.
+    pub watched: crate::commands::multi::Watched,
+    /// Running the queued commands of EXEC (blocking commands must not block).
+    pub in_exec: bool,
+    /// Blocked by a blocking command (see `crate::blocking`); its input waits.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl ClientInfo {
@@ -131,6 +143,11 @@ impl ClientInfo {
             reply_mode: ReplyMode::On,
             is_local,
             cmd: 0,
+            subs: Default::default(),
+            multi: None,
+            watched: Default::default(),
+            in_exec: false,
+            blocked: None,
         }
     }
 

@@ -39,6 +39,8 @@ pub enum WakeMsg {
     Kill(usize),
     /// Re-check clients held back by CLIENT PAUSE.
     Unpause,
+    /// A blocked client (token, client id) was served or unblocked; its reply is in its outbox.
+    Unblocked(usize, u64),
 }
 
 pub struct WorkerHandle {
@@ -57,6 +59,12 @@ impl WorkerHandle {
 
     pub fn wake(&self) {
         let _ = self.waker.wake();
+    }
+
+    /// Queue a message from the worker's own thread (no wake-up: the loop drains the queue
+    /// after each round of events).
+    pub fn push_quiet(&self, m: WakeMsg) {
+        self.queue.lock().push(m);
     }
 }
 
@@ -82,6 +90,8 @@ pub struct Worker {
     listeners: Vec<TcpListener>,
     rr: usize,
     postponed: Vec<usize>,
+    /// Deadlines of blocked clients: (unix ms, token, client id).
+    block_timers: std::collections::BTreeSet<(i64, usize, u64)>,
 }
 
 pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> std::io::Result<(Worker, Arc<WorkerHandle>)> {
@@ -102,6 +112,7 @@ pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> 
         listeners,
         rr: 0,
         postponed: Vec::new(),
+        block_timers: Default::default(),
     };
     for (i, l) in w.listeners.iter_mut().enumerate() {
         w.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
@@ -117,11 +128,16 @@ impl Worker {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
+        crate::blocking::set_current_worker(self.idx);
         loop {
             let hz = self.srv.hot.hz.load(Relaxed).max(1) as u64;
             let period = Duration::from_millis(1000 / hz);
             let now = Instant::now();
-            let timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            let mut timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            if let Some(&(deadline, _, _)) = self.block_timers.first() {
+                let ms = (deadline - now_ms()).max(0) as u64;
+                timeout = timeout.min(Duration::from_millis(ms));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::warning(&format!("poll error: {e}"));
@@ -141,6 +157,12 @@ impl Worker {
                         self.flush(t.0);
                     }
                 }
+            }
+            if !self.handle.queue.lock().is_empty() {
+                self.drain_queue();
+            }
+            if !self.block_timers.is_empty() {
+                self.expire_blocked();
             }
             if Instant::now() >= next_cron {
                 self.cron();
@@ -169,6 +191,46 @@ impl Worker {
                     }
                 }
                 WakeMsg::Unpause => self.resume_postponed(),
+                WakeMsg::Unblocked(tok, id) => {
+                    if let Some(c) = self.conns.get_mut(tok) {
+                        if c.info.id == id && c.info.blocked.is_some() {
+                            let mut ob = c.info.handle.outbox.lock();
+                            c.out.buf.extend_from_slice(&ob);
+                            ob.clear();
+                            drop(ob);
+                            self.resume_unblocked(tok);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// A blocked client got its reply: run the input that waited, then write.
+    fn resume_unblocked(&mut self, tok: usize) {
+        let Some(c) = self.conns.get_mut(tok) else { return };
+        if let Some(b) = c.info.blocked.take() {
+            self.block_timers.remove(&(b.deadline, tok, c.info.id));
+        }
+        if self.process_input(tok) {
+            self.after_commands(tok);
+        }
+    }
+
+    /// Time out blocked clients whose deadline passed.
+    fn expire_blocked(&mut self) {
+        let now = now_ms();
+        while let Some(&(deadline, tok, id)) = self.block_timers.first() {
+            if deadline > now {
+                break;
+            }
+            self.block_timers.pop_first();
+            let Some(c) = self.conns.get_mut(tok) else { continue };
+            if c.info.id != id || c.info.blocked.is_none() {
+                continue;
+            }
+            if crate::blocking::timeout(&self.srv, id, &mut c.out) {
+                self.resume_unblocked(tok);
             }
         }
     }
@@ -252,7 +314,18 @@ impl Worker {
         let mut c = self.conns.remove(tok);
         let _ = self.poll.registry().deregister(&mut c.sock);
         let srv = &self.srv;
+        if let Some(b) = c.info.blocked.take() {
+            crate::blocking::forget(srv, c.info.id);
+            self.block_timers.remove(&(b.deadline, tok, c.info.id));
+        }
         srv.clients.lock().remove(&c.info.id);
+        if !c.info.subs.is_empty() {
+            srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
+        }
+        for (db, key, _) in std::mem::take(&mut c.info.watched.keys) {
+            let s = srv.keyspace.shard_of(&key);
+            srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &c.info.watched.flag);
+        }
         if c.info.handle.has_flag(cflags::MONITOR) {
             let mut m = srv.monitors.lock();
             m.retain(|h| h.id != c.info.id);
@@ -317,7 +390,7 @@ impl Worker {
             unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
         };
         loop {
-            if info.close_after_reply {
+            if info.close_after_reply || info.blocked.is_some() {
                 break;
             }
             let start = parser.pos();
@@ -336,6 +409,14 @@ impl Worker {
                         break;
                     }
                     out.resp = info.resp;
+                    if let Some(b) = info.blocked {
+                        // blocked: the rest of the input waits (forget the parsed args)
+                        parser.rewind(parser.pos());
+                        if b.deadline > 0 {
+                            self.block_timers.insert((b.deadline, tok, info.id));
+                        }
+                        break;
+                    }
                 }
                 Parsed::Empty => continue,
                 Parsed::Incomplete => break,
@@ -391,6 +472,10 @@ impl Worker {
 
     fn flush(&mut self, tok: usize) {
         let srv = &self.srv;
+        // Replies go out only after their writes reached the AOF (fsynced with `always`).
+        if srv.wstream.is_active() {
+            srv.aof.before_reply(srv);
+        }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
         if pending > 0 {

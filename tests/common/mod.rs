@@ -152,3 +152,118 @@ impl Raw {
         }
     }
 }
+
+impl Raw {
+    /// Read one line up to and including CRLF.
+    pub fn read_until_crlf(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            match self.s.read(&mut b) {
+                Ok(1) => line.push(b[0]),
+                _ => break,
+            }
+        }
+        line
+    }
+
+    /// Read one complete reply (any RESP2/RESP3 type), as raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = self.read_until_crlf();
+        let n: i64 = if out.len() > 2 { String::from_utf8_lossy(&out[1..out.len() - 2]).parse().unwrap_or(-1) } else { -1 };
+        match out.first() {
+            Some(b'$') | Some(b'=') | Some(b'!') if n >= 0 => {
+                let k = n as usize + 2;
+                out.extend(self.read_n(k));
+            }
+            Some(b'*') | Some(b'~') | Some(b'>') | Some(b'%') | Some(b'|') if n > 0 => {
+                let k = n as usize * if matches!(out[0], b'%' | b'|') { 2 } else { 1 };
+                for _ in 0..k {
+                    let r = self.read_reply();
+                    out.extend(r);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Send a command and return its complete reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.cmd(args);
+        self.read_reply()
+    }
+
+    /// Read a bulk string reply (None for a null bulk).
+    pub fn read_bulk(&mut self) -> Option<Vec<u8>> {
+        let h = self.read_until_crlf();
+        assert!(h.first() == Some(&b'$'), "not a bulk: {:?}", String::from_utf8_lossy(&h));
+        let n: i64 = String::from_utf8_lossy(&h[1..h.len() - 2]).parse().unwrap();
+        if n < 0 {
+            return None;
+        }
+        let mut v = self.read_n(n as usize + 2);
+        v.truncate(n as usize);
+        Some(v)
+    }
+}
+
+/// The real redis-server, for interop tests (None when it is not installed).
+pub struct RealRedis {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl RealRedis {
+    /// Start /usr/bin/redis-server in `dir` with `args`; None if it is not installed.
+    pub fn start(dir: &std::path::Path, args: &[&str]) -> Option<RealRedis> {
+        let bin = std::path::Path::new("/usr/bin/redis-server");
+        if !bin.exists() {
+            eprintln!("redis-server not installed: interop check skipped");
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        let r = RealRedis { child, port };
+        // ready = answers PING with PONG (not -LOADING)
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut b = [0u8; 64];
+                if c.write_all(b"PING\r\n").is_ok() && matches!(c.read(&mut b), Ok(n) if b[..n].starts_with(b"+PONG")) {
+                    return Some(r);
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+/// Run each command line (split on spaces) on both servers and assert byte-equal replies.
+pub fn same_replies(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        let (a, b) = (real.call(&args), ours.call(&args));
+        assert_eq!(String::from_utf8_lossy(&b), String::from_utf8_lossy(&a), "reply to `{line}`");
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
