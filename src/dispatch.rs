@@ -88,6 +88,7 @@ pub fn execute(
 ) -> Outcome {
     let out_start = out.len();
     let errors_before = out.errors;
+    let counted_before = out.counted_errors;
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
@@ -100,7 +101,7 @@ pub fn execute(
         return ran;
     }
     // errorstats
-    if out.errors > errors_before {
+    if out.errors - errors_before > out.counted_errors - counted_before {
         count_errors(srv, &out.buf[out_start..]);
     }
     match info.reply_mode {

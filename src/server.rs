@@ -130,6 +130,8 @@ pub struct Server {
     pub stat_peak_memory: AtomicU64,
     pub cron_loops: AtomicU64,
     pub pubsub: crate::pubsub::PubSub,
+    /// Lua scripting engines, script cache, function libraries, the running script.
+    pub scripting: crate::scripting::Scripting,
 }
 
 pub fn now_ms() -> i64 {
@@ -176,6 +178,7 @@ impl Server {
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
             pubsub: Default::default(),
+            scripting: crate::scripting::Scripting::new(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();

@@ -23,6 +23,7 @@ pub mod list;
 pub mod meta;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
@@ -144,6 +145,7 @@ impl CommandTable {
             sort::COMMANDS,
             pubsub::COMMANDS,
             multi::COMMANDS,
+            scripting::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }

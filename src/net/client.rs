@@ -22,6 +22,8 @@ pub mod cflags {
     pub const NO_TOUCH: u32 = 1 << 9;
     pub const UNIX_SOCKET: u32 = 1 << 10;
     pub const READONLY: u32 = 1 << 11;
+    /// The client scripts run commands as (MONITOR shows it as "lua").
+    pub const SCRIPT: u32 = 1 << 12;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -538,3 +538,6 @@ impl WriteBytes for &TcpStream {
         s.write(b)
     }
 }
+
+/// Serve the other connections of this worker while a script is busy (stub).
+pub fn serve_while_busy() {}
