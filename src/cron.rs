@@ -31,6 +31,7 @@ pub fn server_cron(srv: &Server) {
         }
     }
     crate::commands::server_cmds::sample_ops(srv);
+    crate::persist::cron(srv);
 }
 
 pub fn active_expire_cycle(srv: &Server, budget: Duration) {

@@ -132,6 +132,9 @@ pub struct Server {
     pub pubsub: crate::pubsub::PubSub,
     /// Lua scripting engines, script cache, function libraries, the running script.
     pub scripting: crate::scripting::Scripting,
+    pub persist: crate::persist::PersistState,
+    /// A weak reference to the `Arc` this server lives in (for background threads).
+    pub me: OnceLock<std::sync::Weak<Server>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -179,6 +182,8 @@ impl Server {
             cron_loops: AtomicU64::new(0),
             pubsub: Default::default(),
             scripting: crate::scripting::Scripting::new(),
+            persist: crate::persist::PersistState::new(),
+            me: OnceLock::new(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -209,6 +214,18 @@ impl Server {
             (hard, soft, soft_seconds)
         };
         *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+    }
+
+    /// Wrap in an `Arc` and remember it (background threads need an owned handle).
+    pub fn into_arc(self) -> Arc<Server> {
+        let a = Arc::new(self);
+        let _ = a.me.set(Arc::downgrade(&a));
+        a
+    }
+
+    /// The `Arc` this server lives in.
+    pub fn arc(&self) -> Arc<Server> {
+        self.me.get().and_then(|w| w.upgrade()).expect("server created with into_arc")
     }
 
     pub fn uptime_secs(&self) -> u64 {

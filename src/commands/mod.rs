@@ -21,6 +21,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod persist_cmds;
 pub mod multi;
 pub mod pubsub;
 pub mod scripting;
@@ -146,6 +147,7 @@ impl CommandTable {
             pubsub::COMMANDS,
             multi::COMMANDS,
             scripting::COMMANDS,
+            persist_cmds::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }

@@ -18,6 +18,7 @@ use ahash::AHashMap;
 use dict::Dict;
 use entry::{Entry, OwnedEntry};
 use parking_lot::{Mutex, MutexGuard};
+use crate::persist::snapshot::SnapCtl;
 use std::ptr::NonNull;
 pub use value::{Value, ValueType};
 
@@ -29,6 +30,9 @@ pub struct Db {
     pub avg_ttl: i64,
     /// WATCHed keys of this db part -> the flags of the clients watching them.
     watched: AHashMap<Box<[u8]>, Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
+    /// Armed while a snapshot is being written (see `persist::snapshot`): entries are
+    /// captured before they change. Mutate entries only through `Db` methods.
+    pub snap: Option<std::sync::Arc<SnapCtl>>,
 }
 
 // Reached only through the shard lock.
@@ -42,7 +46,29 @@ impl Default for Db {
 
 impl Db {
     pub fn new() -> Db {
-        Db { dict: Dict::new(), expires: AHashMap::new(), volatile: Vec::new(), avg_ttl: 0, watched: AHashMap::new() }
+        Db {
+            dict: Dict::new(),
+            expires: AHashMap::new(),
+            volatile: Vec::new(),
+            avg_ttl: 0,
+            watched: AHashMap::new(),
+            snap: None,
+        }
+    }
+
+    /// Snapshot hook: keep the snapshot-time form of `key` before it changes.
+    #[inline]
+    fn before_change(&self, key: &[u8]) {
+        if let Some(ctl) = &self.snap {
+            crate::persist::snapshot::capture(ctl, self, key);
+        }
+    }
+
+    #[inline]
+    fn after_insert(&self, key: &[u8]) {
+        if let Some(ctl) = &self.snap {
+            crate::persist::snapshot::note_new(ctl, self, key);
+        }
     }
 
     /// Register a WATCH of `key` by the client owning `flag`.
@@ -104,8 +130,10 @@ impl Db {
         self.dict.get(key)
     }
 
+    /// Mutable access to an entry (the caller may change its value).
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.before_change(key);
         self.dict.get_mut(key)
     }
 
@@ -130,12 +158,18 @@ impl Db {
 
     /// Insert a key known to be absent.
     pub fn insert(&mut self, key: &[u8], value: Value, lru: u32) -> &mut Entry {
+        if self.snap.is_some() {
+            self.dict.insert_new(key, value, lru);
+            self.after_insert(key);
+            return self.dict.get_mut(key).expect("just inserted");
+        }
         self.dict.insert_new(key, value, lru)
     }
 
     /// setKey semantics: overwrite or insert; the TTL is dropped unless `keep_ttl`.
     /// Returns true if the key existed.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
+        self.before_change(key);
         let ptr = match self.dict.get_mut(key) {
             Some(e) => {
                 e.value = value;
@@ -147,6 +181,7 @@ impl Db {
             }
             None => {
                 self.dict.insert_new(key, value, lru);
+                self.after_insert(key);
                 return false;
             }
         };
@@ -157,6 +192,7 @@ impl Db {
 
     /// Set a TTL on an existing key. Returns false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], when: i64) -> bool {
+        self.before_change(key);
         let Some(e) = self.dict.get_mut(key) else { return false };
         let addr = e as *mut Entry as usize;
         if e.has_expire() {
@@ -193,6 +229,7 @@ impl Db {
 
     /// PERSIST: remove the TTL. True if there was one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.before_change(key);
         let Some(e) = self.dict.get_mut(key) else { return false };
         if !e.has_expire() {
             return false;
@@ -205,6 +242,7 @@ impl Db {
 
     /// Unlink a key (and its TTL). The caller drops the entry (or frees it elsewhere).
     pub fn remove(&mut self, key: &[u8]) -> Option<OwnedEntry> {
+        self.before_change(key);
         let mut owned = self.dict.remove(key)?;
         if owned.entry().has_expire() {
             self.drop_expire(owned.entry_mut());
@@ -215,6 +253,23 @@ impl Db {
     /// Empty the db (FLUSHDB/FLUSHALL): watchers of keys that existed are notified.
     pub fn clear(&mut self) {
         self.touch_all_watched(false);
+        if let Some(ctl) = self.snap.clone() {
+            // The snapshot keeps the old contents as they are: hand them over, no copy.
+            let mut st = ctl.state.lock();
+            if !st.live_is_new {
+                let old = Db {
+                    dict: std::mem::take(&mut self.dict),
+                    expires: std::mem::take(&mut self.expires),
+                    volatile: std::mem::take(&mut self.volatile),
+                    avg_ttl: 0,
+                    watched: AHashMap::new(),
+                    snap: None,
+                };
+                st.detached = Some(Box::new(old));
+                st.live_is_new = true;
+                return;
+            }
+        }
         self.expires.clear();
         self.volatile.clear();
         self.dict.clear();
@@ -226,6 +281,7 @@ impl Db {
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.snap, &mut other.snap);
     }
 
     /// A random volatile key and its deadline (active expiry sampling).
