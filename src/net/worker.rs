@@ -10,6 +10,16 @@
 //! all complete commands in the buffer run, and the replies go out in one `write`.
 //! Worker 0 also owns the listening sockets (new connections are dealt round-robin) and
 //! runs the server cron (active expiry, rehashing, stats sampling).
+//!
+//! Re-entrancy for busy scripts: a script that runs past busy-reply-threshold calls back
+//! into its worker (`serve_while_busy`, from the Lua hook, in the middle of a command) so
+//! the other connections get -BUSY or can run SCRIPT KILL. To make that sound the worker
+//! lives in a `RefCell` reachable from a thread-local, every borrow of it is short, and a
+//! connection running commands is taken out of the slab for its batch: no reference to
+//! the worker or the slab is live across `dispatch::execute`. While busy, events of the
+//! checked-out connection are remembered and replayed when it is back, and the shard
+//! locks the script holds are never taken (no cron; WATCH cleanup of closed clients is
+//! deferred).
 
 use crate::dispatch::{self, CmdStat, Outcome};
 use crate::log;
@@ -21,7 +31,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
 use slab::Slab;
+use std::cell::RefCell;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -73,15 +85,349 @@ struct Conn {
     soft_since: i64,
 }
 
+/// The connection slab. A slot is `None` while its connection is checked out to run a
+/// batch of commands (see the module comment).
+struct Conns(Slab<Option<Box<Conn>>>);
+
+impl Conns {
+    fn get(&self, tok: usize) -> Option<&Conn> {
+        self.0.get(tok).and_then(|c| c.as_deref())
+    }
+
+    fn get_mut(&mut self, tok: usize) -> Option<&mut Conn> {
+        self.0.get_mut(tok).and_then(|c| c.as_deref_mut())
+    }
+
+    fn contains(&self, tok: usize) -> bool {
+        self.get(tok).is_some()
+    }
+
+    /// Check a connection out (its slot stays reserved).
+    fn take(&mut self, tok: usize) -> Option<Box<Conn>> {
+        self.0.get_mut(tok).and_then(|c| c.take())
+    }
+
+    fn put_back(&mut self, tok: usize, c: Box<Conn>) {
+        if let Some(slot) = self.0.get_mut(tok) {
+            *slot = Some(c);
+        }
+    }
+
+    fn is_checked_out(&self, tok: usize) -> bool {
+        matches!(self.0.get(tok), Some(None))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &Conn)> {
+        self.0.iter().filter_map(|(t, c)| c.as_deref().map(|c| (t, c)))
+    }
+}
+
 pub struct Worker {
     idx: usize,
     srv: Arc<Server>,
     handle: Arc<WorkerHandle>,
     poll: Poll,
-    conns: Slab<Conn>,
+    conns: Conns,
     listeners: Vec<TcpListener>,
     rr: usize,
     postponed: Vec<usize>,
+    /// Nesting depth of `serve_while_busy` (a script is running on this thread).
+    busy: u32,
+    /// Connections with events while they were checked out (replayed afterwards).
+    missed: Vec<usize>,
+    /// Polled events not handled yet. A busy script serves them from the Lua hook, so
+    /// an event polled in the same batch as the script's own is not lost.
+    pending: std::collections::VecDeque<(usize, bool, bool)>,
+    /// WATCHes of clients closed while busy: cleaned up once the shard locks are free.
+    deferred_unwatch: Vec<(crate::commands::multi::Watched,)>,
+}
+
+thread_local! {
+    /// The worker running on this thread (for `serve_while_busy`).
+    static CURRENT: RefCell<Option<Rc<RefCell<Worker>>>> = const { RefCell::new(None) };
+}
+
+/// Called by a busy script (from the Lua hook): serve the other connections of this
+/// worker once, without blocking. They get -BUSY except for allow-busy commands (the
+/// dispatcher decides). A no-op outside a worker thread.
+pub fn serve_while_busy() {
+    let Some(cell) = CURRENT.with(|c| c.borrow().clone()) else { return };
+    let mut events = Events::with_capacity(256);
+    {
+        let Ok(mut w) = cell.try_borrow_mut() else { return };
+        w.busy += 1;
+        if let Err(e) = w.poll.poll(&mut events, Some(Duration::ZERO)) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                log::warning(&format!("poll error: {e}"));
+            }
+        }
+    }
+    handle_events(&cell, &events);
+    cell.borrow_mut().busy -= 1;
+}
+
+/// Queue a batch of poll events and handle everything pending (from the main loop, or
+/// from `serve_while_busy`, which then also handles what the interrupted batch had left).
+fn handle_events(cell: &RefCell<Worker>, events: &Events) {
+    {
+        let mut w = cell.borrow_mut();
+        for ev in events.iter() {
+            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
+            w.pending.push_back((ev.token().0, readable, ev.is_writable()));
+        }
+    }
+    loop {
+        let Some((t, readable, writable)) = cell.borrow_mut().pending.pop_front() else { break };
+        if t == WAKER.0 {
+            drain_queue(cell);
+        } else if t >= LISTENER_BASE {
+            cell.borrow_mut().accept(t - LISTENER_BASE);
+        } else {
+            {
+                let mut w = cell.borrow_mut();
+                if w.conns.is_checked_out(t) {
+                    w.missed.push(t);
+                    continue;
+                }
+            }
+            if readable {
+                on_readable(cell, t);
+            }
+            let mut w = cell.borrow_mut();
+            if writable && w.conns.contains(t) {
+                w.flush(t);
+            }
+        }
+    }
+}
+
+/// After a batch: replay what connections missed while checked out, finish deferred work.
+fn after_events(cell: &RefCell<Worker>) {
+    loop {
+        let missed = {
+            let mut w = cell.borrow_mut();
+            if w.busy > 0 {
+                return;
+            }
+            std::mem::take(&mut w.missed)
+        };
+        if missed.is_empty() {
+            break;
+        }
+        for tok in missed {
+            let present = {
+                let mut w = cell.borrow_mut();
+                w.deliver_outbox(tok);
+                w.conns.contains(tok)
+            };
+            if present {
+                on_readable(cell, tok);
+            }
+        }
+    }
+    let mut w = cell.borrow_mut();
+    if w.busy == 0 && !w.deferred_unwatch.is_empty() {
+        let srv = w.srv.clone();
+        for (watched,) in std::mem::take(&mut w.deferred_unwatch) {
+            unwatch_closed(&srv, watched);
+        }
+    }
+}
+
+fn unwatch_closed(srv: &Server, mut watched: crate::commands::multi::Watched) {
+    for (db, key, _) in std::mem::take(&mut watched.keys) {
+        let s = srv.keyspace.shard_of(&key);
+        srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &watched.flag);
+    }
+}
+
+fn drain_queue(cell: &RefCell<Worker>) {
+    let msgs = {
+        let w = cell.borrow();
+        let m = std::mem::take(&mut *w.handle.queue.lock());
+        m
+    };
+    for m in msgs {
+        match m {
+            WakeMsg::NewConn(s) => cell.borrow_mut().add_conn(s),
+            WakeMsg::Outbox(tok) => {
+                let mut w = cell.borrow_mut();
+                if w.conns.is_checked_out(tok) {
+                    w.missed.push(tok);
+                } else if w.conns.contains(tok) {
+                    w.deliver_outbox(tok);
+                    w.flush(tok);
+                }
+            }
+            WakeMsg::Kill(tok) => {
+                let mut w = cell.borrow_mut();
+                if w.conns.is_checked_out(tok) {
+                    w.missed.push(tok);
+                } else if w.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
+                    w.close(tok);
+                }
+            }
+            WakeMsg::Unpause => resume_postponed(cell),
+        }
+    }
+}
+
+fn on_readable(cell: &RefCell<Worker>, tok: usize) {
+    loop {
+        let (n, spare) = {
+            let mut w = cell.borrow_mut();
+            let srv = w.srv.clone();
+            let Some(c) = w.conns.get_mut(tok) else { return };
+            if c.postponed {
+                return;
+            }
+            let need = READ_CHUNK.max(c.parser.pending_bulk(c.qbuf.len()).min(1 << 20));
+            if c.qbuf.capacity() - c.qbuf.len() < need {
+                c.qbuf.reserve(need);
+            }
+            let spare = c.qbuf.capacity() - c.qbuf.len();
+            let fd = c.sock.as_raw_fd();
+            // SAFETY: we read into the vector's spare capacity and set the length to what was read.
+            let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
+            if n == 0 {
+                w.close(tok);
+                return;
+            }
+            if n < 0 {
+                let err = std::io::Error::last_os_error();
+                match err.kind() {
+                    std::io::ErrorKind::WouldBlock => break,
+                    std::io::ErrorKind::Interrupted => continue,
+                    _ => {
+                        w.close(tok);
+                        return;
+                    }
+                }
+            }
+            let n = n as usize;
+            // SAFETY: the kernel initialised n bytes past len.
+            unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
+            srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+            c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
+            (n, spare)
+        };
+        if !process_input(cell, tok) {
+            return;
+        }
+        if n < spare {
+            break;
+        }
+    }
+    cell.borrow_mut().after_commands(tok);
+}
+
+/// Run every complete command in the query buffer. Returns false if the connection is gone.
+/// The connection is checked out of the slab while its commands run.
+fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
+    let (srv, handle, mut conn) = {
+        let mut w = cell.borrow_mut();
+        let Some(c) = w.conns.take(tok) else { return false };
+        (w.srv.clone(), w.handle.clone(), c)
+    };
+    let stats = &handle.cmdstats;
+    let Conn { qbuf, parser, info, out, postponed, .. } = &mut *conn;
+    let limits = Limits {
+        max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
+        unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
+    };
+    loop {
+        if info.close_after_reply {
+            break;
+        }
+        let start = parser.pos();
+        match parser.next(qbuf, &limits) {
+            Parsed::Command => {
+                let argv: smallvec::SmallVec<[&[u8]; 8]> = match &parser.owned {
+                    Some(owned) => owned.iter().map(|v| v.as_slice()).collect(),
+                    None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
+                };
+                out.resp = info.resp;
+                let outcome = dispatch::execute(&srv, stats, info, out, &argv);
+                drop(argv);
+                if let Outcome::Postpone = outcome {
+                    parser.rewind(start);
+                    *postponed = true;
+                    break;
+                }
+                out.resp = info.resp;
+            }
+            Parsed::Empty => continue,
+            Parsed::Incomplete => break,
+            Parsed::Error(e) => {
+                out.error(&e);
+                srv.count_error(&e);
+                log::verbose(&format!("Protocol error ({e}) from client: id={} addr={}", info.id, info.handle.addr));
+                info.close_after_reply = true;
+                break;
+            }
+        }
+    }
+    let keep_from = parser.command_start();
+    if keep_from > 0 {
+        if keep_from >= qbuf.len() {
+            qbuf.clear();
+        } else {
+            qbuf.drain(..keep_from);
+        }
+        parser.shift(keep_from);
+    }
+    if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
+        *qbuf = Vec::new();
+    }
+    let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
+    let over_limit = qbuf.len() > limit;
+    if over_limit {
+        log::warning(&format!(
+            "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
+            info.id,
+            info.handle.addr,
+            qbuf.len(),
+            String::from_utf8_lossy(&qbuf[..qbuf.len().min(64)])
+        ));
+        srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
+    }
+    let is_postponed = *postponed;
+    let mut w = cell.borrow_mut();
+    w.conns.put_back(tok, conn);
+    if over_limit {
+        w.close(tok);
+        return false;
+    }
+    if is_postponed {
+        w.postponed.push(tok);
+    }
+    true
+}
+
+fn resume_postponed(cell: &RefCell<Worker>) {
+    let list = std::mem::take(&mut cell.borrow_mut().postponed);
+    for tok in list {
+        {
+            let mut w = cell.borrow_mut();
+            let Some(c) = w.conns.get_mut(tok) else { continue };
+            c.postponed = false;
+        }
+        if !process_input(cell, tok) {
+            continue;
+        }
+        let still = cell.borrow().conns.get(tok).is_some_and(|c| c.postponed);
+        if !still {
+            on_readable(cell, tok);
+        }
+        cell.borrow_mut().after_commands(tok);
+    }
+}
+
+fn cron(cell: &RefCell<Worker>) {
+    if !cell.borrow().postponed.is_empty() {
+        resume_postponed(cell);
+    }
+    cell.borrow_mut().cron_clients();
 }
 
 pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> std::io::Result<(Worker, Arc<WorkerHandle>)> {
@@ -98,10 +444,14 @@ pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> 
         srv,
         handle: handle.clone(),
         poll,
-        conns: Slab::with_capacity(1024),
+        conns: Conns(Slab::with_capacity(1024)),
         listeners,
         rr: 0,
         postponed: Vec::new(),
+        busy: 0,
+        missed: Vec::new(),
+        pending: std::collections::VecDeque::new(),
+        deferred_unwatch: Vec::new(),
     };
     for (i, l) in w.listeners.iter_mut().enumerate() {
         w.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
@@ -114,61 +464,38 @@ fn is_loopback(addr: &std::net::SocketAddr) -> bool {
 }
 
 impl Worker {
-    pub fn run(mut self) {
+    pub fn run(self) {
+        let cell = Rc::new(RefCell::new(self));
+        CURRENT.with(|c| *c.borrow_mut() = Some(cell.clone()));
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
         loop {
-            let hz = self.srv.hot.hz.load(Relaxed).max(1) as u64;
+            let srv = cell.borrow().srv.clone();
+            let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
             let period = Duration::from_millis(1000 / hz);
             let now = Instant::now();
             let timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+            if let Err(e) = cell.borrow_mut().poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::warning(&format!("poll error: {e}"));
                 }
             }
-            for ev in events.iter() {
-                let t = ev.token();
-                if t == WAKER {
-                    self.drain_queue();
-                } else if t.0 >= LISTENER_BASE {
-                    self.accept(t.0 - LISTENER_BASE);
-                } else {
-                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        self.on_readable(t.0);
-                    }
-                    if ev.is_writable() && self.conns.contains(t.0) {
-                        self.flush(t.0);
-                    }
-                }
-            }
+            handle_events(&cell, &events);
+            after_events(&cell);
             if Instant::now() >= next_cron {
-                self.cron();
+                cron(&cell);
                 next_cron = Instant::now() + period;
             }
         }
     }
 
-    fn drain_queue(&mut self) {
-        let msgs = std::mem::take(&mut *self.handle.queue.lock());
-        for m in msgs {
-            match m {
-                WakeMsg::NewConn(s) => self.add_conn(s),
-                WakeMsg::Outbox(tok) => {
-                    if let Some(c) = self.conns.get_mut(tok) {
-                        let mut ob = c.info.handle.outbox.lock();
-                        c.out.buf.extend_from_slice(&ob);
-                        ob.clear();
-                        drop(ob);
-                        self.flush(tok);
-                    }
-                }
-                WakeMsg::Kill(tok) => {
-                    if self.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
-                        self.close(tok);
-                    }
-                }
-                WakeMsg::Unpause => self.resume_postponed(),
+    /// Move what other threads queued in a client's outbox into its reply buffer.
+    fn deliver_outbox(&mut self, tok: usize) {
+        if let Some(c) = self.conns.get_mut(tok) {
+            let mut ob = c.info.handle.outbox.lock();
+            if !ob.is_empty() {
+                c.out.buf.extend_from_slice(&ob);
+                ob.clear();
             }
         }
     }
@@ -218,7 +545,7 @@ impl Worker {
 
     fn add_conn(&mut self, mut sock: TcpStream) {
         let srv = self.srv.clone();
-        let entry = self.conns.vacant_entry();
+        let entry = self.conns.0.vacant_entry();
         let token = entry.key();
         if let Err(e) = self.poll.registry().register(&mut sock, Token(token), Interest::READABLE | Interest::WRITABLE) {
             log::warning(&format!("register: {e}"));
@@ -233,7 +560,7 @@ impl Worker {
         srv.clients.lock().insert(id, handle.clone());
         let local = peer.map(|a| is_loopback(&a)).unwrap_or(true);
         let authed = !srv.hot.has_password.load(Relaxed);
-        entry.insert(Conn {
+        entry.insert(Some(Box::new(Conn {
             sock,
             qbuf: Vec::new(),
             parser: RequestParser::new(),
@@ -242,23 +569,28 @@ impl Worker {
             sent: 0,
             postponed: false,
             soft_since: 0,
-        });
+        })));
     }
 
     fn close(&mut self, tok: usize) {
         if !self.conns.contains(tok) {
             return;
         }
-        let mut c = self.conns.remove(tok);
+        let Some(mut c) = self.conns.0.remove(tok) else { return };
         let _ = self.poll.registry().deregister(&mut c.sock);
         let srv = &self.srv;
         srv.clients.lock().remove(&c.info.id);
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }
-        for (db, key, _) in std::mem::take(&mut c.info.watched.keys) {
-            let s = srv.keyspace.shard_of(&key);
-            srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &c.info.watched.flag);
+        if !c.info.watched.keys.is_empty() {
+            let watched = std::mem::take(&mut c.info.watched);
+            if self.busy > 0 {
+                // The running script holds the shard locks.
+                self.deferred_unwatch.push((watched,));
+            } else {
+                unwatch_closed(srv, watched);
+            }
         }
         if c.info.handle.has_flag(cflags::MONITOR) {
             let mut m = srv.monitors.lock();
@@ -266,124 +598,6 @@ impl Worker {
             srv.monitor_count.store(m.len(), Relaxed);
         }
         srv.nclients.fetch_sub(1, Relaxed);
-    }
-
-    fn on_readable(&mut self, tok: usize) {
-        let srv = self.srv.clone();
-        loop {
-            let Some(c) = self.conns.get_mut(tok) else { return };
-            if c.postponed {
-                return;
-            }
-            let need = READ_CHUNK.max(c.parser.pending_bulk(c.qbuf.len()).min(1 << 20));
-            if c.qbuf.capacity() - c.qbuf.len() < need {
-                c.qbuf.reserve(need);
-            }
-            let spare = c.qbuf.capacity() - c.qbuf.len();
-            let fd = c.sock.as_raw_fd();
-            // SAFETY: we read into the vector's spare capacity and set the length to what was read.
-            let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
-            if n == 0 {
-                self.close(tok);
-                return;
-            }
-            if n < 0 {
-                let err = std::io::Error::last_os_error();
-                match err.kind() {
-                    std::io::ErrorKind::WouldBlock => break,
-                    std::io::ErrorKind::Interrupted => continue,
-                    _ => {
-                        self.close(tok);
-                        return;
-                    }
-                }
-            }
-            let n = n as usize;
-            // SAFETY: the kernel initialised n bytes past len.
-            unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
-            srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
-            c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
-            if !self.process_input(tok) {
-                return;
-            }
-            if n < spare {
-                break;
-            }
-        }
-        self.after_commands(tok);
-    }
-
-    /// Run every complete command in the query buffer. Returns false if the connection is gone.
-    fn process_input(&mut self, tok: usize) -> bool {
-        let srv = &*self.srv;
-        let stats = &self.handle.cmdstats;
-        let Some(c) = self.conns.get_mut(tok) else { return false };
-        let Conn { qbuf, parser, info, out, postponed, .. } = c;
-        let limits = Limits {
-            max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
-            unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
-        };
-        loop {
-            if info.close_after_reply {
-                break;
-            }
-            let start = parser.pos();
-            match parser.next(qbuf, &limits) {
-                Parsed::Command => {
-                    let argv: smallvec::SmallVec<[&[u8]; 8]> = match &parser.owned {
-                        Some(owned) => owned.iter().map(|v| v.as_slice()).collect(),
-                        None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
-                    };
-                    out.resp = info.resp;
-                    let outcome = dispatch::execute(srv, stats, info, out, &argv);
-                    drop(argv);
-                    if let Outcome::Postpone = outcome {
-                        parser.rewind(start);
-                        *postponed = true;
-                        break;
-                    }
-                    out.resp = info.resp;
-                }
-                Parsed::Empty => continue,
-                Parsed::Incomplete => break,
-                Parsed::Error(e) => {
-                    out.error(&e);
-                    srv.count_error(&e);
-                    log::verbose(&format!("Protocol error ({e}) from client: id={} addr={}", info.id, info.handle.addr));
-                    info.close_after_reply = true;
-                    break;
-                }
-            }
-        }
-        let keep_from = parser.command_start();
-        if keep_from > 0 {
-            if keep_from >= qbuf.len() {
-                qbuf.clear();
-            } else {
-                qbuf.drain(..keep_from);
-            }
-            parser.shift(keep_from);
-        }
-        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
-            *qbuf = Vec::new();
-        }
-        let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
-        if qbuf.len() > limit {
-            log::warning(&format!(
-                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
-                info.id,
-                info.handle.addr,
-                qbuf.len(),
-                String::from_utf8_lossy(&qbuf[..qbuf.len().min(64)])
-            ));
-            srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
-            self.close(tok);
-            return false;
-        }
-        if c_postponed(&self.conns, tok) {
-            self.postponed.push(tok);
-        }
-        true
     }
 
     /// After a batch of commands: output limits, then one write.
@@ -442,7 +656,7 @@ impl Worker {
 
     fn over_output_limit(&mut self, tok: usize, left: usize) -> bool {
         let srv = &self.srv;
-        let c = &mut self.conns[tok];
+        let Some(c) = self.conns.get_mut(tok) else { return false };
         let class = if c.info.flag(cflags::REPLICA) {
             1
         } else if c.info.flag(cflags::PUBSUB) {
@@ -473,27 +687,8 @@ impl Worker {
         over
     }
 
-    fn resume_postponed(&mut self) {
-        let list = std::mem::take(&mut self.postponed);
-        for tok in list {
-            if let Some(c) = self.conns.get_mut(tok) {
-                c.postponed = false;
-                if !self.process_input(tok) {
-                    continue;
-                }
-                if !c_postponed(&self.conns, tok) {
-                    self.on_readable(tok);
-                }
-                self.after_commands(tok);
-            }
-        }
-    }
-
-    fn cron(&mut self) {
+    fn cron_clients(&mut self) {
         let srv = self.srv.clone();
-        if !self.postponed.is_empty() {
-            self.resume_postponed();
-        }
         // client timeouts and kills
         let timeout = srv.hot.timeout.load(Relaxed) as i64;
         let now = now_ms();
@@ -521,10 +716,6 @@ impl Worker {
     }
 }
 
-fn c_postponed(conns: &Slab<Conn>, tok: usize) -> bool {
-    conns.get(tok).is_some_and(|c| c.postponed)
-}
-
 const PROTECTED_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";
 
 trait WriteBytes {
@@ -538,6 +729,3 @@ impl WriteBytes for &TcpStream {
         s.write(b)
     }
 }
-
-/// Serve the other connections of this worker while a script is busy (stub).
-pub fn serve_while_busy() {}

@@ -318,6 +318,28 @@ pub unsafe fn register_redis_api(l: *mut lua_State) {
     ffi::lua_pop(l, 1);
 }
 
+/// A state with the libraries and the `redis` API, sandbox not locked yet.
+pub fn new_vm() -> super::lua::Vm {
+    let vm = super::lua::Vm::new();
+    // SAFETY: fresh state, balanced stack operations.
+    unsafe {
+        prune_globals(vm.l, false);
+        register_redis_api(vm.l);
+    }
+    vm
+}
+
+/// Lock the sandbox: drop `debug`, make reading a missing global an error and every
+/// table reachable from the globals read-only.
+pub unsafe fn lock_globals(l: *mut lua_State) {
+    ffi::lua_pushnil(l);
+    ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"debug".as_ptr());
+    ffi::lua_pushvalue(l, ffi::LUA_GLOBALSINDEX);
+    set_error_metatable(l);
+    protect_recursively(l);
+    ffi::lua_pop(l, 1);
+}
+
 /// The EVAL-only entries of `redis`.
 pub unsafe fn add_eval_api(l: *mut lua_State) {
     ffi::lua_getfield(l, ffi::LUA_GLOBALSINDEX, c"redis".as_ptr());

@@ -41,21 +41,14 @@ pub fn engine_client() -> ClientInfo {
 
 /// Build the EVAL Lua state (scriptingInit).
 fn new_vm() -> Vm {
-    let vm = Vm::new();
+    let vm = api::new_vm();
     let l = vm.l;
     // SAFETY: fresh state, balanced stack operations.
     unsafe {
-        lua::prune_globals(l, false);
-        api::register_redis_api(l);
         api::add_eval_api(l);
         ffi::lua_pushcfunction(l, lua::error_handler);
         ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"__redis__err__handler".as_ptr());
-        ffi::lua_pushnil(l);
-        ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"debug".as_ptr());
-        ffi::lua_pushvalue(l, ffi::LUA_GLOBALSINDEX);
-        lua::set_error_metatable(l);
-        lua::protect_recursively(l);
-        ffi::lua_pop(l, 1);
+        api::lock_globals(l);
         lua::protect_basic_types(l);
     }
     vm

@@ -244,12 +244,10 @@ thread_local! {
 }
 
 fn new_vm() -> Vm {
-    let vm = Vm::new();
+    let vm = api::new_vm();
     let l = vm.l;
     // SAFETY: fresh state; balanced stack operations.
     unsafe {
-        lua::prune_globals(l, false);
-        api::register_redis_api(l);
         // The load-time API: globals with only `redis` = {register_function, log, ...}.
         ffi::lua_createtable(l, 0, 1);
         ffi::lua_createtable(l, 0, 8);
@@ -261,12 +259,7 @@ fn new_vm() -> Vm {
         lua::set_error_metatable(l);
         lua::protect_recursively(l);
         lua::registry_set(l, LIBRARY_API);
-        ffi::lua_pushnil(l);
-        ffi::lua_setfield(l, ffi::LUA_GLOBALSINDEX, c"debug".as_ptr());
-        ffi::lua_pushvalue(l, ffi::LUA_GLOBALSINDEX);
-        lua::set_error_metatable(l);
-        lua::protect_recursively(l);
-        ffi::lua_pop(l, 1);
+        api::lock_globals(l);
         ffi::lua_pushvalue(l, ffi::LUA_GLOBALSINDEX);
         lua::registry_set(l, GLOBALS_API);
         // New empty globals reading through to the real ones.
@@ -606,26 +599,20 @@ pub fn load(srv: &crate::server::Server, code: &[u8], replace: bool, timeout_ms:
     eng.create_library(&mut libs, code, replace, timeout_ms)
 }
 
-const RDB_OPCODE_FUNCTION2: u8 = 0xF5;
-const RDB_OPCODE_FUNCTION: u8 = 0xF6;
-/// RDB format version of Redis 7.0 (DUMP payload footer).
-pub const RDB_VERSION: u16 = 10;
+use crate::persist::rdb::{self, CRC64, OP_FUNCTION, OP_FUNCTION2, RDB_VERSION};
 
-/// FUNCTION DUMP payload: every library as RDB FUNCTION2 records, RDB version, CRC64.
+/// FUNCTION DUMP payload: every library as an RDB FUNCTION2 record (code LZF-compressed
+/// like Redis does), then the RDB version and the CRC64.
 pub fn dump(libs: &Libraries) -> Vec<u8> {
     let mut p = Vec::new();
     for lib in libs.iter() {
-        p.push(RDB_OPCODE_FUNCTION2);
-        rdb_put_string(&mut p, &lib.code);
+        p.push(OP_FUNCTION2);
+        rdb::encode_string(&lib.code, true, &mut p);
     }
     p.extend_from_slice(&RDB_VERSION.to_le_bytes());
-    let crc = crc64(&p);
+    let crc = CRC64.checksum(&p);
     p.extend_from_slice(&crc.to_le_bytes());
     p
-}
-
-pub fn crc64(b: &[u8]) -> u64 {
-    crc::Crc::<u64>::new(&crc::CRC_64_REDIS).checksum(b)
 }
 
 /// Is this a DUMP payload we can read (version and checksum)?
@@ -635,121 +622,26 @@ pub fn verify_payload(p: &[u8]) -> bool {
     }
     let footer = &p[p.len() - 10..];
     let ver = u16::from_le_bytes([footer[0], footer[1]]);
-    if ver > RDB_VERSION {
-        return false;
-    }
     let crc = u64::from_le_bytes(footer[2..10].try_into().expect("8 bytes"));
-    crc64(&p[..p.len() - 8]) == crc
+    ver <= RDB_VERSION && CRC64.checksum(&p[..p.len() - 8]) == crc
 }
 
-/// RDB length-prefixed string (no compression).
-fn rdb_put_string(p: &mut Vec<u8>, s: &[u8]) {
-    let n = s.len();
-    if n < 1 << 6 {
-        p.push(n as u8);
-    } else if n < 1 << 14 {
-        p.push(0x40 | (n >> 8) as u8);
-        p.push(n as u8);
-    } else if n <= u32::MAX as usize {
-        p.push(0x80);
-        p.extend_from_slice(&(n as u32).to_be_bytes());
-    } else {
-        p.push(0x81);
-        p.extend_from_slice(&(n as u64).to_be_bytes());
+/// The library code of one RDB function record (FUNCTION2, or the 7.0-rc FUNCTION form
+/// with name / engine / description / code, turned into a `#!engine name=` payload).
+pub fn read_function_record<R: std::io::Read>(rd: &mut rdb::Reader<R>, opcode: u8) -> Result<Vec<u8>, String> {
+    if opcode == OP_FUNCTION2 {
+        return rd.string().map_err(|_| "Failed loading library payload".to_string());
     }
-    p.extend_from_slice(s);
-}
-
-/// Read an RDB length: (value, is_encoded) or None.
-fn rdb_len(p: &[u8], pos: &mut usize) -> Option<(u64, bool)> {
-    let b = *p.get(*pos)?;
-    *pos += 1;
-    match b >> 6 {
-        0 => Some(((b & 0x3f) as u64, false)),
-        1 => {
-            let b2 = *p.get(*pos)?;
-            *pos += 1;
-            Some(((((b & 0x3f) as u64) << 8) | b2 as u64, false))
-        }
-        2 => match b {
-            0x80 => {
-                let v = u32::from_be_bytes(p.get(*pos..*pos + 4)?.try_into().ok()?);
-                *pos += 4;
-                Some((v as u64, false))
-            }
-            0x81 => {
-                let v = u64::from_be_bytes(p.get(*pos..*pos + 8)?.try_into().ok()?);
-                *pos += 8;
-                Some((v, false))
-            }
-            _ => None,
-        },
-        _ => Some(((b & 0x3f) as u64, true)),
+    let name = rd.string().map_err(|_| "Failed loading library name")?;
+    let engine = rd.string().map_err(|_| "Failed loading engine name")?;
+    let has_desc = rd.len().map_err(|_| "Failed loading library description indicator")?;
+    if has_desc != 0 {
+        rd.string().map_err(|_| "Failed loading library description")?;
     }
-}
-
-/// Read an RDB string (plain, integer-encoded or LZF-compressed).
-fn rdb_string(p: &[u8], pos: &mut usize) -> Option<Vec<u8>> {
-    let (len, encoded) = rdb_len(p, pos)?;
-    if !encoded {
-        let s = p.get(*pos..*pos + len as usize)?.to_vec();
-        *pos += len as usize;
-        return Some(s);
-    }
-    match len {
-        0 => {
-            let v = *p.get(*pos)? as i8;
-            *pos += 1;
-            Some(v.to_string().into_bytes())
-        }
-        1 => {
-            let v = i16::from_le_bytes(p.get(*pos..*pos + 2)?.try_into().ok()?);
-            *pos += 2;
-            Some(v.to_string().into_bytes())
-        }
-        2 => {
-            let v = i32::from_le_bytes(p.get(*pos..*pos + 4)?.try_into().ok()?);
-            *pos += 4;
-            Some(v.to_string().into_bytes())
-        }
-        3 => {
-            let (clen, _) = rdb_len(p, pos)?;
-            let (ulen, _) = rdb_len(p, pos)?;
-            let src = p.get(*pos..*pos + clen as usize)?;
-            *pos += clen as usize;
-            lzf_decompress(src, ulen as usize)
-        }
-        _ => None,
-    }
-}
-
-/// LZF decompression (the format of liblzf used by RDB).
-fn lzf_decompress(src: &[u8], out_len: usize) -> Option<Vec<u8>> {
-    let mut out = Vec::with_capacity(out_len);
-    let mut i = 0;
-    while i < src.len() {
-        let ctrl = src[i] as usize;
-        i += 1;
-        if ctrl < 32 {
-            let n = ctrl + 1;
-            out.extend_from_slice(src.get(i..i + n)?);
-            i += n;
-        } else {
-            let mut len = ctrl >> 5;
-            if len == 7 {
-                len += *src.get(i)? as usize;
-                i += 1;
-            }
-            let back = ((ctrl & 0x1f) << 8) + *src.get(i)? as usize + 1;
-            i += 1;
-            let start = out.len().checked_sub(back)?;
-            for k in 0..len + 2 {
-                let c = out[start + k];
-                out.push(c);
-            }
-        }
-    }
-    (out.len() == out_len).then_some(out)
+    let blob = rd.string().map_err(|_| "Failed loading library blob")?;
+    let mut c = format!("#!{} name={}\n", String::from_utf8_lossy(&engine), String::from_utf8_lossy(&name)).into_bytes();
+    c.extend_from_slice(&blob);
+    Ok(c)
 }
 
 /// FUNCTION RESTORE: the libraries of a payload, as a scratch `Libraries`.
@@ -757,28 +649,14 @@ pub fn restore_payload(srv: &crate::server::Server, p: &[u8]) -> Result<Librarie
     let mut eng = srv.scripting.functions.lock();
     let mut tmp = Libraries::default();
     let body = &p[..p.len() - 10];
-    let mut pos = 0;
+    let mut rd = rdb::Reader::new(body);
     let res = (|| {
-        while pos < body.len() {
-            let t = body[pos];
-            pos += 1;
-            let code = match t {
-                RDB_OPCODE_FUNCTION2 => rdb_string(body, &mut pos).ok_or("Failed loading library payload")?,
-                RDB_OPCODE_FUNCTION => {
-                    let name = rdb_string(body, &mut pos).ok_or("Failed loading library name")?;
-                    let engine = rdb_string(body, &mut pos).ok_or("Failed loading engine name")?;
-                    let (has_desc, _) = rdb_len(body, &mut pos).ok_or("Failed loading library description indicator")?;
-                    if has_desc != 0 {
-                        rdb_string(body, &mut pos).ok_or("Failed loading library description")?;
-                    }
-                    let blob = rdb_string(body, &mut pos).ok_or("Failed loading library blob")?;
-                    let mut c = format!("#!{} name={}\n", String::from_utf8_lossy(&engine), String::from_utf8_lossy(&name))
-                        .into_bytes();
-                    c.extend_from_slice(&blob);
-                    c
-                }
-                _ => return Err("given type is not a function".to_string()),
-            };
+        while rd.pos < body.len() as u64 {
+            let t = rd.byte().map_err(|_| "can not read data type".to_string())?;
+            if t != OP_FUNCTION2 && t != OP_FUNCTION {
+                return Err("given type is not a function".to_string());
+            }
+            let code = read_function_record(&mut rd, t)?;
             eng.create_library(&mut tmp, &code, false, 0)?;
         }
         Ok(())
@@ -824,7 +702,7 @@ mod tests {
     }
 
     #[test]
-    fn payload_roundtrip() {
+    fn payload_checks() {
         let mut libs = Libraries::default();
         libs.libs.insert(
             "x".into(),
@@ -832,16 +710,10 @@ mod tests {
         );
         let p = dump(&libs);
         assert!(verify_payload(&p));
-        let mut pos = 1;
-        assert_eq!(rdb_string(&p, &mut pos).unwrap(), vec![b'a'; 100]);
+        let mut rd = rdb::Reader::new(&p[1..]);
+        assert_eq!(rd.string().unwrap(), vec![b'a'; 100]);
         let mut bad = p.clone();
         bad[3] ^= 1;
         assert!(!verify_payload(&bad));
-    }
-
-    #[test]
-    fn lzf() {
-        // "aaaaaaaaaa": literal 'a', then a back reference of length 9 at distance 1.
-        assert_eq!(lzf_decompress(&[0x00, b'a', 0xE0, 0x00, 0x00], 10).unwrap(), b"aaaaaaaaaa");
     }
 }

@@ -180,3 +180,20 @@ impl Raw {
         Some(v)
     }
 }
+
+impl Raw {
+    /// PING until the reply is a -BUSY error (a script passed busy-reply-threshold);
+    /// returns that reply line. Panics after 10 seconds.
+    pub fn wait_busy(&mut self) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.cmd(&[b"PING"]);
+            let line = self.read_until_crlf();
+            if line.starts_with(b"-BUSY") {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "the script never got busy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
