@@ -4,6 +4,7 @@
 //! - `protocol`  RESP2/RESP3 request parsing and reply encoding
 //! - `net`       worker threads, event loops, client connections
 //! - `dispatch`  from a parsed command to its handler (checks, locking, stats)
+//! - `blocking`  clients blocked on keys (BLPOP, BZPOPMIN, XREAD BLOCK) or events (WAIT)
 //! - `commands`  the command table and one file per command family
 //! - `keyspace`  databases, the dict, entries and values, expiry
 //! - `types`     collection data structures
@@ -12,6 +13,7 @@
 //! - `scripting` Lua scripting: EVAL scripts and FUNCTION libraries
 //! - `util`      glob matching, number formatting, small helpers
 
+pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod cron;
@@ -27,3 +29,4 @@ pub mod server;
 pub mod shutdown;
 pub mod types;
 pub mod util;
+pub mod wstream;

@@ -87,7 +87,7 @@ fn main() {
         }
     }
     log::notice("Server initialized");
-    if let Err(e) = ferrodis::persist::load_at_startup(&srv) {
+    if let Err(e) = ferrodis::persist::load_data(&srv) {
         log::warning(&e);
         std::process::exit(1);
     }

@@ -42,12 +42,30 @@ pub struct Hot {
     pub debug_command: RwLock<String>,
     pub tcp_keepalive: AtomicU64,
     pub notify_flags: AtomicU32,
+    /// maxmemory-policy as Redis's flag value (see `keyspace::lru::POLICY_FLAG_*`).
+    pub maxmemory_policy: AtomicU32,
+    pub lfu_log_factor: AtomicU32,
+    pub lfu_decay_time: AtomicU32,
+    /// lazyfree-lazy-user-del / -expire / -server-del.
+    pub lazy_user_del: AtomicBool,
+    pub lazy_expire: AtomicBool,
+    pub lazy_server_del: AtomicBool,
 }
 
 impl Hot {
     #[inline]
     pub fn active_expire_enabled(&self) -> bool {
         self.active_expire.load(Relaxed)
+    }
+
+    /// How key access clocks are kept (LRU or LFU), for `keyspace::lru`.
+    #[inline]
+    pub fn lru_policy(&self) -> crate::keyspace::lru::Policy {
+        crate::keyspace::lru::Policy {
+            lfu: self.maxmemory_policy.load(Relaxed) & crate::keyspace::lru::POLICY_FLAG_LFU != 0,
+            log_factor: self.lfu_log_factor.load(Relaxed),
+            decay_time: self.lfu_decay_time.load(Relaxed),
+        }
     }
 }
 
@@ -57,7 +75,12 @@ pub struct Stats {
     pub total_commands: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
+    /// f64 bits of the estimated fraction (0..1) of volatile keys already logically
+    /// expired (INFO `expired_stale_perc` shows it x100).
     pub expired_stale_perc: AtomicU64,
+    pub expired_time_cap_reached_count: AtomicU64,
+    /// Microseconds spent in active expiry (INFO `expire_cycle_cpu_milliseconds`).
+    pub expire_cycle_us: AtomicU64,
     pub evicted_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
@@ -93,15 +116,6 @@ pub struct LatencyEvent {
     pub max: u64,
 }
 
-/// CLIENT PAUSE state.
-#[derive(Default, Clone, Copy)]
-pub struct Pause {
-    /// Unix ms until which clients are paused (0 = not paused).
-    pub until: i64,
-    /// true: only write commands are paused (PAUSE WRITE).
-    pub write_only: bool,
-}
-
 pub struct Server {
     pub config: RwLock<Config>,
     pub hot: Hot,
@@ -123,7 +137,10 @@ pub struct Server {
     pub latency: Mutex<BTreeMap<String, LatencyEvent>>,
     pub dirty: AtomicU64,
     pub lastsave: AtomicI64,
-    pub pause: RwLock<Pause>,
+    /// CLIENT PAUSE: unix ms until which clients are paused (0 = not paused), and whether
+    /// every command is held (ALL) or only those that may be replicated (WRITE).
+    pub pause_until: AtomicI64,
+    pub pause_all: AtomicBool,
     pub run_id: String,
     pub tcp_port: AtomicU32,
     pub executable: String,
@@ -133,8 +150,14 @@ pub struct Server {
     /// Lua scripting engines, script cache, function libraries, the running script.
     pub scripting: crate::scripting::Scripting,
     pub persist: crate::persist::PersistState,
+    /// The ordered stream of write effects (AOF, replicas).
+    pub wstream: crate::wstream::WriteStream,
+    /// The append-only file, when enabled.
+    pub aof: crate::persist::aof::Aof,
     /// A weak reference to the `Arc` this server lives in (for background threads).
     pub me: OnceLock<std::sync::Weak<Server>>,
+    /// Clients blocked by BLPOP & co (see `crate::blocking`).
+    pub blocking: crate::blocking::Registry,
 }
 
 pub fn now_ms() -> i64 {
@@ -174,7 +197,8 @@ impl Server {
             latency: Mutex::new(BTreeMap::new()),
             dirty: AtomicU64::new(0),
             lastsave: AtomicI64::new(now_ms() / 1000),
-            pause: RwLock::new(Pause::default()),
+            pause_until: AtomicI64::new(0),
+            pause_all: AtomicBool::new(false),
             run_id: random_hex(40),
             tcp_port: AtomicU32::new(0),
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -183,7 +207,10 @@ impl Server {
             pubsub: Default::default(),
             scripting: crate::scripting::Scripting::new(),
             persist: crate::persist::PersistState::new(),
+            wstream: Default::default(),
+            aof: Default::default(),
             me: OnceLock::new(),
+            blocking: Default::default(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -193,6 +220,7 @@ impl Server {
     /// Mirror hot config values into atomics (call after any config change).
     pub fn refresh_hot(&self) {
         let c = self.config.read();
+        crate::types::set_limits(&c);
         let h = &self.hot;
         h.proto_max_bulk_len.store(c.get_i64("proto-max-bulk-len"), Relaxed);
         h.query_buffer_limit.store(c.get_i64("client-query-buffer-limit") as u64, Relaxed);
@@ -209,11 +237,19 @@ impl Server {
         *h.debug_command.write() = c.get_str("enable-debug-command");
         h.tcp_keepalive.store(c.get_i64("tcp-keepalive") as u64, Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
+        h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
+        h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
+        h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
+        h.lazy_user_del.store(c.get_bool("lazyfree-lazy-user-del"), Relaxed);
+        h.lazy_expire.store(c.get_bool("lazyfree-lazy-expire"), Relaxed);
+        h.lazy_server_del.store(c.get_bool("lazyfree-lazy-server-del"), Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)
         };
         *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+        drop(c);
+        crate::persist::aof::apply_config(self);
     }
 
     /// Wrap in an `Arc` and remember it (background threads need an owned handle).
@@ -265,6 +301,32 @@ impl Server {
             ev.samples.pop_front();
         }
         ev.max = ev.max.max(ms);
+    }
+
+    /// Is a CLIENT PAUSE in effect? Some(true) when every command is held, Some(false)
+    /// when only writes are.
+    #[inline]
+    pub fn paused(&self) -> Option<bool> {
+        let until = self.pause_until.load(Relaxed);
+        if until == 0 || now_ms() >= until {
+            return None;
+        }
+        Some(self.pause_all.load(Relaxed))
+    }
+
+    /// Take a client out of the registry (CLIENT LIST / KILL, MONITOR, connected_clients).
+    /// Returns false if it was already out: whoever removes it first does the accounting.
+    pub fn unregister_client(&self, h: &ClientHandle) -> bool {
+        if self.clients.lock().remove(&h.id).is_none() {
+            return false;
+        }
+        if h.has_flag(crate::net::client::cflags::MONITOR) {
+            let mut m = self.monitors.lock();
+            m.retain(|x| x.id != h.id);
+            self.monitor_count.store(m.len(), Relaxed);
+        }
+        self.nclients.fetch_sub(1, Relaxed);
+        true
     }
 
     pub fn wake_all_workers(&self) {

@@ -25,6 +25,10 @@ pub fn shutdown(srv: &Server, mode: Mode) -> Result<(), String> {
             }
         }
     }
+    if srv.aof.is_enabled() {
+        log::notice("Calling fsync() on the AOF file.");
+        srv.aof.flush_and_sync(srv);
+    }
     let pidfile = srv.config.read().get_str("pidfile");
     if !pidfile.is_empty() {
         let _ = std::fs::remove_file(&pidfile);

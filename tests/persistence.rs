@@ -120,37 +120,16 @@ fn bgsave_is_a_point_in_time_snapshot_under_concurrent_writes() {
 
 #[test]
 fn loads_a_dump_written_by_real_redis() {
-    let redis = Path::new("/usr/bin/redis-server");
-    if !redis.exists() {
-        eprintln!("redis-server not installed: skipped");
-        return;
-    }
     let dir = tmpdir("interop");
-    let port = free_port();
-    let mut child = std::process::Command::new(redis)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
-        .arg("--dir")
-        .arg(&dir)
-        .stdout(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    let mut c = loop {
-        if let Ok(s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
-            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
-            break Raw { s };
-        }
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
+    let mut c = redis.raw();
     c.roundtrip(&[b"SET", b"small", b"7"], b"+OK\r\n");
     c.roundtrip(&[b"SET", b"neg", b"-99999999999"], b"+OK\r\n");
     let long = vec![b'q'; 3000];
     c.roundtrip(&[b"SET", b"long", &long], b"+OK\r\n");
     c.roundtrip(&[b"SET", b"ttl", b"t", b"EX", b"1000"], b"+OK\r\n");
     c.roundtrip(&[b"SAVE"], b"+OK\r\n");
-    let _ = child.kill();
-    let _ = child.wait();
+    drop(redis);
     let srv = start_in(&dir, &[]);
     let mut c = srv.raw();
     c.roundtrip(&[b"GET", b"small"], b"$1\r\n7\r\n");

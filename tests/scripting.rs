@@ -4,6 +4,7 @@
 mod common;
 
 use common::{Raw, Server};
+use std::time::Duration;
 
 fn eval(r: &mut Raw, script: &str, args: &[&str], expected: &[u8]) {
     let mut a: Vec<&[u8]> = vec![b"EVAL", script.as_bytes()];
@@ -237,4 +238,64 @@ fn busy_script_that_wrote_is_unkillable() {
     runner.cmd(&[b"EVAL", b"redis.call('set',KEYS[1],'y') while true do end", b"1", b"x"]);
     other.wait_busy();
     other.roundtrip(&[b"SCRIPT", b"KILL"], b"-UNKILLABLE Sorry the script already executed write commands against the dataset. You can either wait the script termination or kill the server in a hard way using the SHUTDOWN NOSAVE command.\r\n");
+}
+
+/// Scripts are propagated by their effects: the AOF of both servers after the same scripts
+/// (several writes wrapped in MULTI/EXEC, a single write alone, SELECT inside a script,
+/// EXPIRE made absolute, set_repl(REPL_NONE), read-only scripts not at all).
+#[test]
+fn effects_replication_same_as_redis() {
+    let scripts: &[&[&str]] = &[
+        &["EVAL", "redis.call('set','a','1'); redis.call('incr','n'); return 1", "0"],
+        &["EVAL", "return redis.call('set',KEYS[1],'x')", "1", "single"],
+        &["EVAL", "return redis.call('get','a')", "0"],
+        &["EVAL", "redis.call('set','foo1','bar1'); redis.call('select','10'); redis.call('incr','x'); redis.call('select','11'); redis.call('incr','z')", "0"],
+        &["EVAL", "return redis.call('expire', KEYS[1], 100)", "1", "a"],
+        &["EVAL", "redis.call('set','b','2'); redis.set_repl(redis.REPL_NONE); redis.call('set','c','3'); redis.set_repl(redis.REPL_ALL); redis.call('set','d','4')", "0"],
+        &["EVAL", "redis.pcall('incr','a'); return redis.pcall('lpush','a','x')", "0"],
+        &["SET", "after", "1"],
+    ];
+    let mut aofs = Vec::new();
+    for real in [true, false] {
+        let dir = std::env::temp_dir().join(format!("ferrodis-scripting-aof-{}", common::free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let args = ["--appendonly", "yes", "--appendfsync", "always"];
+        let (_redis, _srv, mut c);
+        if real {
+            let Some(r) = common::RealRedis::start(&dir, &args) else { return };
+            c = r.raw();
+            _redis = Some(r);
+        } else {
+            let s = Server::start(&[&["--dir", dir.to_str().unwrap()][..], &args].concat());
+            c = s.raw();
+            _srv = Some(s);
+        }
+        for s in scripts {
+            let argv: Vec<&[u8]> = s.iter().map(|a| a.as_bytes()).collect();
+            c.call(&argv);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        // PEXPIREAT carries an absolute time: compare its shape only
+        let text = String::from_utf8_lossy(&aof).replace("\r\n", " ");
+        let text = regex_lite_digits(&text);
+        aofs.push(text);
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert!(aofs[0].contains("MULTI") && aofs[0].contains("PEXPIREAT"), "redis's AOF: {}", aofs[0]);
+    assert_eq!(aofs[1], aofs[0], "AOF (left: ours, right: redis)");
+}
+
+/// Replace the 13-digit unix-ms times (and their length prefix) with a placeholder.
+fn regex_lite_digits(s: &str) -> String {
+    let mut out = String::new();
+    for w in s.split(' ') {
+        if w.len() == 13 && w.bytes().all(|b| b.is_ascii_digit()) {
+            out.push_str("<ms> ");
+        } else {
+            out.push_str(w);
+            out.push(' ');
+        }
+    }
+    out
 }

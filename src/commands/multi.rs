@@ -131,4 +131,6 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         crate::dispatch::run_in_exec(ctx, cmd, &argv);
     }
     ctx.client.in_exec = false;
+    // The queued commands recorded their own effects; EXEC itself adds none.
+    ctx.ks.propagate = Some(Vec::new());
 }

@@ -10,7 +10,23 @@ pub const COMMANDS: &[Registration] = &[
     ("bgsave", bgsave, flags::ALL_SHARDS),
     ("dump", dump, 0),
     ("restore", restore, 0),
+    ("bgrewriteaof", bgrewriteaof, flags::ALL_SHARDS),
 ];
+
+fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let aof = &ctx.srv.aof;
+    if aof.rewrite_in_progress.load(Relaxed) {
+        return ctx.out.error("ERR Background append only file rewriting already in progress");
+    }
+    if ctx.srv.persist.bgsave_in_progress.load(Relaxed) || ctx.client.in_exec {
+        aof.rewrite_scheduled.store(true, Relaxed);
+        return ctx.out.simple("Background append only file rewriting scheduled");
+    }
+    match crate::persist::aof::begin_rewrite(ctx.srv, &mut ctx.ks.locks, false) {
+        Ok(()) => ctx.out.simple("Background append only file rewriting started"),
+        Err(e) => ctx.out.error(e),
+    }
+}
 
 fn save(ctx: &mut Ctx, _argv: &[&[u8]]) {
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) {

@@ -1,7 +1,6 @@
 //! Server commands: INFO, CONFIG, ... and the MONITOR / keyspace-event feeds.
 
 use super::{Ctx, Registration};
-use crate::net::client::ClientInfo;
 use crate::server::Server;
 
 pub const COMMANDS: &[Registration] = &[("info", info, 0), ("config|get", config_get, 0), ("config|set", config_set, 0)];
@@ -40,8 +39,6 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
 }
 
-/// Send a command to every MONITOR client.
-pub fn feed_monitors(_srv: &Server, _client: &ClientInfo, _argv: &[&[u8]], _now_ms: i64) {}
 
 /// Sample counters for INFO's instantaneous_* fields (called by the cron).
 pub fn sample_ops(_srv: &Server) {}

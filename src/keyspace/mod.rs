@@ -12,6 +12,8 @@
 
 pub mod dict;
 pub mod entry;
+pub mod lazyfree;
+pub mod lru;
 pub mod value;
 
 use ahash::AHashMap;
@@ -26,8 +28,11 @@ pub struct Db {
     pub dict: Dict,
     expires: AHashMap<usize, (i64, u32)>,
     volatile: Vec<NonNull<Entry>>,
-    /// Cursor for the active-expiry cycle's fairness (Redis's expires_cursor analogue).
+    /// Running average TTL (ms) of the volatile keys the active-expiry cycle sampled
+    /// (INFO keyspace `avg_ttl`).
     pub avg_ttl: i64,
+    /// Where the active-expiry cycle resumes sampling in `volatile` (Redis's expires_cursor).
+    pub expires_cursor: usize,
     /// WATCHed keys of this db part -> the flags of the clients watching them.
     watched: AHashMap<Box<[u8]>, Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
     /// Armed while a snapshot is being written (see `persist::snapshot`): entries are
@@ -51,6 +56,7 @@ impl Db {
             expires: AHashMap::new(),
             volatile: Vec::new(),
             avg_ttl: 0,
+            expires_cursor: 0,
             watched: AHashMap::new(),
             snap: None,
         }
@@ -150,10 +156,10 @@ impl Db {
         self.get(key).and_then(|e| self.expire_of(e))
     }
 
-    /// Is the key present but past its deadline?
+    /// Is the key present but past its deadline? (Redis: expired once now > deadline.)
     #[inline]
     pub fn is_expired(&self, e: &Entry, now: i64) -> bool {
-        e.has_expire() && self.expire_of(e).is_some_and(|t| t <= now)
+        e.has_expire() && self.expire_of(e).is_some_and(|t| t < now)
     }
 
     /// Insert a key known to be absent.
@@ -170,22 +176,16 @@ impl Db {
     /// Returns true if the key existed.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
         self.before_change(key);
-        let ptr = match self.dict.get_mut(key) {
-            Some(e) => {
-                e.value = value;
-                e.lru = lru;
-                if keep_ttl || !e.has_expire() {
-                    return true;
-                }
-                e as *mut Entry
-            }
-            None => {
-                self.dict.insert_new(key, value, lru);
-                self.after_insert(key);
-                return false;
-            }
-        };
-        // SAFETY: ptr is the live entry found above.
+        let (e, old) = self.dict.upsert(key, value, lru);
+        if old.is_none() {
+            self.after_insert(key);
+            return false;
+        }
+        if keep_ttl || !e.has_expire() {
+            return true;
+        }
+        let ptr = e as *mut Entry;
+        // SAFETY: ptr is the live entry just written.
         self.drop_expire(unsafe { &mut *ptr });
         true
     }
@@ -262,6 +262,7 @@ impl Db {
                     expires: std::mem::take(&mut self.expires),
                     volatile: std::mem::take(&mut self.volatile),
                     avg_ttl: 0,
+                    expires_cursor: 0,
                     watched: AHashMap::new(),
                     snap: None,
                 };
@@ -275,13 +276,40 @@ impl Db {
         self.dict.clear();
     }
 
+    /// Empty the db like `clear`, handing the old contents back so they can be freed
+    /// elsewhere (FLUSHDB / FLUSHALL ASYNC). None when a running snapshot took them.
+    pub fn take_contents(&mut self) -> Option<Db> {
+        if self.snap.is_some() {
+            self.clear();
+            return None;
+        }
+        self.touch_all_watched(false);
+        let mut old = Db::new();
+        std::mem::swap(&mut old.dict, &mut self.dict);
+        std::mem::swap(&mut old.expires, &mut self.expires);
+        std::mem::swap(&mut old.volatile, &mut self.volatile);
+        Some(old)
+    }
+
     /// Swap contents with another db (SWAPDB). Watches stay with the db index.
     pub fn swap(&mut self, other: &mut Db) {
         std::mem::swap(&mut self.dict, &mut other.dict);
         std::mem::swap(&mut self.expires, &mut other.expires);
         std::mem::swap(&mut self.volatile, &mut other.volatile);
         std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.expires_cursor, &mut other.expires_cursor);
         std::mem::swap(&mut self.snap, &mut other.snap);
+    }
+
+    /// The `i`-th volatile key (modulo their number) and its deadline: the active-expiry
+    /// cycle walks these with `expires_cursor`.
+    pub fn volatile_at(&self, i: usize) -> Option<(&Entry, i64)> {
+        if self.volatile.is_empty() {
+            return None;
+        }
+        // SAFETY: volatile holds only live entries of this db.
+        let e = unsafe { self.volatile[i % self.volatile.len()].as_ref() };
+        Some((e, self.expire_of(e)?))
     }
 
     /// A random volatile key and its deadline (active expiry sampling).

@@ -16,10 +16,11 @@
 //! the other connections get -BUSY or can run SCRIPT KILL. To make that sound the worker
 //! lives in a `RefCell` reachable from a thread-local, every borrow of it is short, and a
 //! connection running commands is taken out of the slab for its batch: no reference to
-//! the worker or the slab is live across `dispatch::execute`. While busy, events of the
-//! checked-out connection are remembered and replayed when it is back, and the shard
-//! locks the script holds are never taken (no cron; WATCH cleanup of closed clients is
-//! deferred).
+//! the worker or the slab is live across `dispatch::execute`. Polled events wait in
+//! `pending`, so the ones polled together with the script's own are served by the busy
+//! loop too. While busy, what concerns the checked-out connection is replayed when it is
+//! back, and the shard locks the script holds are never taken (no cron; WATCH cleanup of
+//! closed clients is deferred).
 
 use crate::dispatch::{self, CmdStat, Outcome};
 use crate::log;
@@ -51,6 +52,8 @@ pub enum WakeMsg {
     Kill(usize),
     /// Re-check clients held back by CLIENT PAUSE.
     Unpause,
+    /// A blocked client (token, client id) was served or unblocked; its reply is in its outbox.
+    Unblocked(usize, u64),
 }
 
 pub struct WorkerHandle {
@@ -69,6 +72,12 @@ impl WorkerHandle {
 
     pub fn wake(&self) {
         let _ = self.waker.wake();
+    }
+
+    /// Queue a message from the worker's own thread (no wake-up: the loop drains the queue
+    /// after each round of events).
+    pub fn push_quiet(&self, m: WakeMsg) {
+        self.queue.lock().push(m);
     }
 }
 
@@ -102,17 +111,6 @@ impl Conns {
         self.get(tok).is_some()
     }
 
-    /// Check a connection out (its slot stays reserved).
-    fn take(&mut self, tok: usize) -> Option<Box<Conn>> {
-        self.0.get_mut(tok).and_then(|c| c.take())
-    }
-
-    fn put_back(&mut self, tok: usize, c: Box<Conn>) {
-        if let Some(slot) = self.0.get_mut(tok) {
-            *slot = Some(c);
-        }
-    }
-
     fn is_checked_out(&self, tok: usize) -> bool {
         matches!(self.0.get(tok), Some(None))
     }
@@ -131,15 +129,18 @@ pub struct Worker {
     listeners: Vec<TcpListener>,
     rr: usize,
     postponed: Vec<usize>,
+    /// Deadlines of blocked clients: (unix ms, token, client id).
+    block_timers: std::collections::BTreeSet<(i64, usize, u64)>,
+    /// Polled events not handled yet: (token, readable, writable, peer closed).
+    pending: std::collections::VecDeque<(usize, bool, bool, bool)>,
     /// Nesting depth of `serve_while_busy` (a script is running on this thread).
     busy: u32,
-    /// Connections with events while they were checked out (replayed afterwards).
+    /// Connections with socket events while they were checked out (read again later).
     missed: Vec<usize>,
-    /// Polled events not handled yet. A busy script serves them from the Lua hook, so
-    /// an event polled in the same batch as the script's own is not lost.
-    pending: std::collections::VecDeque<(usize, bool, bool)>,
-    /// WATCHes of clients closed while busy: cleaned up once the shard locks are free.
-    deferred_unwatch: Vec<(crate::commands::multi::Watched,)>,
+    /// Messages for checked-out connections, queued again once they are back.
+    requeue: Vec<WakeMsg>,
+    /// WATCHes of clients closed while busy: dropped once the shard locks are free.
+    deferred_unwatch: Vec<crate::commands::multi::Watched>,
 }
 
 thread_local! {
@@ -163,21 +164,21 @@ pub fn serve_while_busy() {
         }
     }
     handle_events(&cell, &events);
+    drain_queue(&cell);
     cell.borrow_mut().busy -= 1;
 }
 
-/// Queue a batch of poll events and handle everything pending (from the main loop, or
-/// from `serve_while_busy`, which then also handles what the interrupted batch had left).
+/// Queue a batch of poll events and handle everything pending.
 fn handle_events(cell: &RefCell<Worker>, events: &Events) {
     {
         let mut w = cell.borrow_mut();
         for ev in events.iter() {
-            let readable = ev.is_readable() || ev.is_read_closed() || ev.is_error();
-            w.pending.push_back((ev.token().0, readable, ev.is_writable()));
+            let peer_closed = ev.is_read_closed() || ev.is_error();
+            w.pending.push_back((ev.token().0, ev.is_readable() || peer_closed, ev.is_writable(), peer_closed));
         }
     }
     loop {
-        let Some((t, readable, writable)) = cell.borrow_mut().pending.pop_front() else { break };
+        let Some((t, readable, writable, peer_closed)) = cell.borrow_mut().pending.pop_front() else { break };
         if t == WAKER.0 {
             drain_queue(cell);
         } else if t >= LISTENER_BASE {
@@ -186,50 +187,56 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
             {
                 let mut w = cell.borrow_mut();
                 if w.conns.is_checked_out(t) {
-                    w.missed.push(t);
+                    if readable {
+                        w.missed.push(t);
+                    }
                     continue;
                 }
             }
-            if readable {
-                on_readable(cell, t);
-            }
-            let mut w = cell.borrow_mut();
-            if writable && w.conns.contains(t) {
-                w.flush(t);
+            // A bug met while serving one connection costs that connection, not
+            // the worker and every other client it serves.
+            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if readable {
+                    on_readable(cell, t, peer_closed);
+                }
+                let mut w = cell.borrow_mut();
+                if writable && w.conns.contains(t) {
+                    w.flush(t);
+                }
+            }));
+            if served.is_err() {
+                log::warning("internal error while serving a client; closing its connection");
+                if let Ok(mut w) = cell.try_borrow_mut() {
+                    w.close(t);
+                }
             }
         }
     }
 }
 
-/// After a batch: replay what connections missed while checked out, finish deferred work.
-fn after_events(cell: &RefCell<Worker>) {
-    loop {
-        let missed = {
-            let mut w = cell.borrow_mut();
-            if w.busy > 0 {
-                return;
-            }
-            std::mem::take(&mut w.missed)
-        };
-        if missed.is_empty() {
-            break;
+/// After a round of events (not while busy): read again what connections missed while
+/// they were checked out, queue their messages again, drop deferred WATCHes.
+fn after_busy(cell: &RefCell<Worker>) {
+    let (missed, requeue, unwatch, srv) = {
+        let mut w = cell.borrow_mut();
+        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && w.deferred_unwatch.is_empty()) {
+            return;
         }
-        for tok in missed {
-            let present = {
-                let mut w = cell.borrow_mut();
-                w.deliver_outbox(tok);
-                w.conns.contains(tok)
-            };
-            if present {
-                on_readable(cell, tok);
-            }
-        }
+        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), std::mem::take(&mut w.deferred_unwatch), w.srv.clone())
+    };
+    for watched in unwatch {
+        unwatch_closed(&srv, watched);
     }
-    let mut w = cell.borrow_mut();
-    if w.busy == 0 && !w.deferred_unwatch.is_empty() {
-        let srv = w.srv.clone();
-        for (watched,) in std::mem::take(&mut w.deferred_unwatch) {
-            unwatch_closed(&srv, watched);
+    if !requeue.is_empty() {
+        let h = cell.borrow().handle.clone();
+        for m in requeue {
+            h.push_quiet(m);
+        }
+        drain_queue(cell);
+    }
+    for tok in missed {
+        if cell.borrow().conns.contains(tok) {
+            on_readable(cell, tok, false);
         }
     }
 }
@@ -248,31 +255,100 @@ fn drain_queue(cell: &RefCell<Worker>) {
         m
     };
     for m in msgs {
+        let tok = match &m {
+            WakeMsg::Outbox(t) | WakeMsg::Kill(t) | WakeMsg::Unblocked(t, _) => Some(*t),
+            _ => None,
+        };
+        if let Some(t) = tok {
+            let mut w = cell.borrow_mut();
+            if w.conns.is_checked_out(t) {
+                w.requeue.push(m);
+                continue;
+            }
+        }
         match m {
             WakeMsg::NewConn(s) => cell.borrow_mut().add_conn(s),
             WakeMsg::Outbox(tok) => {
                 let mut w = cell.borrow_mut();
-                if w.conns.is_checked_out(tok) {
-                    w.missed.push(tok);
-                } else if w.conns.contains(tok) {
-                    w.deliver_outbox(tok);
+                if let Some(c) = w.conns.get_mut(tok) {
+                    let mut ob = c.info.handle.outbox.lock();
+                    c.out.buf.extend_from_slice(&ob);
+                    ob.clear();
+                    drop(ob);
                     w.flush(tok);
                 }
             }
             WakeMsg::Kill(tok) => {
                 let mut w = cell.borrow_mut();
-                if w.conns.is_checked_out(tok) {
-                    w.missed.push(tok);
-                } else if w.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
+                if w.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
                     w.close(tok);
                 }
             }
             WakeMsg::Unpause => resume_postponed(cell),
+            WakeMsg::Unblocked(tok, id) => {
+                let resume = {
+                    let mut w = cell.borrow_mut();
+                    match w.conns.get_mut(tok) {
+                        Some(c) if c.info.id == id && c.info.blocked.is_some() => {
+                            let mut ob = c.info.handle.outbox.lock();
+                            c.out.buf.extend_from_slice(&ob);
+                            ob.clear();
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if resume {
+                    resume_unblocked(cell, tok);
+                }
+            }
         }
     }
 }
 
-fn on_readable(cell: &RefCell<Worker>, tok: usize) {
+/// A blocked client got its reply: run the input that waited, then write.
+fn resume_unblocked(cell: &RefCell<Worker>, tok: usize) {
+    {
+        let mut w = cell.borrow_mut();
+        let Some(c) = w.conns.get_mut(tok) else { return };
+        let id = c.info.id;
+        if let Some(b) = c.info.blocked.take() {
+            w.block_timers.remove(&(b.deadline, tok, id));
+        }
+    }
+    if process_input(cell, tok) {
+        cell.borrow_mut().after_commands(tok);
+    }
+}
+
+/// Time out blocked clients whose deadline passed.
+fn expire_blocked(cell: &RefCell<Worker>) {
+    let now = now_ms();
+    loop {
+        let resume = {
+            let mut w = cell.borrow_mut();
+            let Some(&(deadline, tok, id)) = w.block_timers.first() else { return };
+            if deadline > now {
+                return;
+            }
+            w.block_timers.pop_first();
+            let srv = w.srv.clone();
+            match w.conns.get_mut(tok) {
+                Some(c) if c.info.id == id && c.info.blocked.is_some() => {
+                    crate::blocking::timeout(&srv, id, &mut c.out).then_some(tok)
+                }
+                _ => None,
+            }
+        };
+        if let Some(tok) = resume {
+            resume_unblocked(cell, tok);
+        }
+    }
+}
+
+/// Read and run what the socket has. `peer_closed`: the event also reported the peer's
+/// FIN, which an edge-triggered socket will not report again, so read until EOF.
+fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
     loop {
         let (n, spare) = {
             let mut w = cell.borrow_mut();
@@ -290,6 +366,8 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize) {
             // SAFETY: we read into the vector's spare capacity and set the length to what was read.
             let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
             if n == 0 {
+                // replies to what came before the EOF still go out, as far as they can
+                w.flush(tok);
                 w.close(tok);
                 return;
             }
@@ -314,29 +392,61 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize) {
         if !process_input(cell, tok) {
             return;
         }
-        if n < spare {
+        if n < spare && !peer_closed {
             break;
         }
     }
     cell.borrow_mut().after_commands(tok);
 }
 
+/// A connection checked out of the slab for a batch of commands; back in its slot when
+/// dropped (also when a panic unwinds through the batch).
+struct CheckedOut<'a> {
+    cell: &'a RefCell<Worker>,
+    tok: usize,
+    conn: Option<Box<Conn>>,
+}
+
+impl Drop for CheckedOut<'_> {
+    fn drop(&mut self) {
+        if let (Some(c), Ok(mut w)) = (self.conn.take(), self.cell.try_borrow_mut()) {
+            if let Some(slot) = w.conns.0.get_mut(self.tok) {
+                *slot = Some(c);
+            }
+        }
+    }
+}
+
 /// Run every complete command in the query buffer. Returns false if the connection is gone.
 /// The connection is checked out of the slab while its commands run.
 fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
-    let (srv, handle, mut conn) = {
+    let (srv, handle, mut guard) = {
         let mut w = cell.borrow_mut();
-        let Some(c) = w.conns.take(tok) else { return false };
-        (w.srv.clone(), w.handle.clone(), c)
+        let Some(c) = w.conns.0.get_mut(tok).and_then(|s| s.take()) else { return false };
+        (w.srv.clone(), w.handle.clone(), CheckedOut { cell, tok, conn: Some(c) })
     };
+    let srv = &*srv;
     let stats = &handle.cmdstats;
-    let Conn { qbuf, parser, info, out, postponed, .. } = &mut *conn;
+    let c = guard.conn.as_deref_mut().expect("checked out");
+    let Conn { qbuf, parser, info, out, postponed, sent, .. } = c;
     let limits = Limits {
         max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
         unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
     };
+    // What CLIENT LIST / INFO show for this client while its commands run.
+    info.handle.qbuf.store(qbuf.len(), Relaxed);
+    info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
+    // Lines other threads queued (MONITOR, messages) go before this batch's replies.
+    if info.handle.has_flag(cflags::MONITOR | cflags::PUBSUB) {
+        let mut ob = info.handle.outbox.lock();
+        out.buf.extend_from_slice(&ob);
+        ob.clear();
+    }
+    let hard_limit = srv.hot.obuf.read()[obuf_class(info)].0 as usize;
+    let was_postponed = std::mem::replace(postponed, false);
+    let mut drop_now = false;
     loop {
-        if info.close_after_reply {
+        if info.close_after_reply || info.blocked.is_some() {
             break;
         }
         let start = parser.pos();
@@ -347,7 +457,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
                     None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
                 };
                 out.resp = info.resp;
-                let outcome = dispatch::execute(&srv, stats, info, out, &argv);
+                let outcome = dispatch::execute(srv, stats, info, out, &argv);
                 drop(argv);
                 if let Outcome::Postpone = outcome {
                     parser.rewind(start);
@@ -355,46 +465,72 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
                     break;
                 }
                 out.resp = info.resp;
+                if let Some(b) = info.blocked {
+                    // blocked: the rest of the input waits (forget the parsed args)
+                    parser.rewind(parser.pos());
+                    if b.deadline > 0 {
+                        cell.borrow_mut().block_timers.insert((b.deadline, tok, info.id));
+                    }
+                    break;
+                }
+                // Killed (CLIENT KILL, HTTP guard) or over the hard output limit in the
+                // middle of a pipeline: drop the connection now, as Redis frees it.
+                if info.handle.kill.load(Relaxed) {
+                    drop_now = true;
+                    break;
+                }
+                if hard_limit > 0 && out.buf.len() - *sent >= hard_limit {
+                    obuf_limit_reached(srv, info);
+                    drop_now = true;
+                    break;
+                }
             }
             Parsed::Empty => continue,
             Parsed::Incomplete => break,
             Parsed::Error(e) => {
-                out.error(&e);
-                srv.count_error(&e);
-                log::verbose(&format!("Protocol error ({e}) from client: id={} addr={}", info.id, info.handle.addr));
+                out.error_bytes(&e);
+                let text = String::from_utf8_lossy(&e);
+                srv.count_error(&text);
+                log::verbose(&format!("Protocol error ({text}) from client: id={} addr={}", info.id, info.handle.addr));
                 info.close_after_reply = true;
                 break;
             }
         }
     }
-    let keep_from = parser.command_start();
-    if keep_from > 0 {
-        if keep_from >= qbuf.len() {
-            qbuf.clear();
-        } else {
-            qbuf.drain(..keep_from);
+    if was_postponed != *postponed {
+        // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
+        info.handle.set_flag(cflags::BLOCKED, *postponed);
+    }
+    if !drop_now {
+        let keep_from = parser.command_start();
+        if keep_from > 0 {
+            if keep_from >= qbuf.len() {
+                qbuf.clear();
+            } else {
+                qbuf.drain(..keep_from);
+            }
+            parser.shift(keep_from);
         }
-        parser.shift(keep_from);
-    }
-    if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
-        *qbuf = Vec::new();
-    }
-    let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
-    let over_limit = qbuf.len() > limit;
-    if over_limit {
-        log::warning(&format!(
-            "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
-            info.id,
-            info.handle.addr,
-            qbuf.len(),
-            String::from_utf8_lossy(&qbuf[..qbuf.len().min(64)])
-        ));
-        srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
+        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
+            *qbuf = Vec::new();
+        }
+        let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
+        if qbuf.len() > limit {
+            log::warning(&format!(
+                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {})",
+                info.id,
+                info.handle.addr,
+                qbuf.len(),
+                crate::config::repr(&qbuf[..qbuf.len().min(64)])
+            ));
+            srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
+            drop_now = true;
+        }
     }
     let is_postponed = *postponed;
+    drop(guard); // back in the slab
     let mut w = cell.borrow_mut();
-    w.conns.put_back(tok, conn);
-    if over_limit {
+    if drop_now {
         w.close(tok);
         return false;
     }
@@ -404,21 +540,19 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
     true
 }
 
+/// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
+/// paused are held again.
 fn resume_postponed(cell: &RefCell<Worker>) {
     let list = std::mem::take(&mut cell.borrow_mut().postponed);
     for tok in list {
-        {
-            let mut w = cell.borrow_mut();
-            let Some(c) = w.conns.get_mut(tok) else { continue };
-            c.postponed = false;
-        }
-        if !process_input(cell, tok) {
+        if !cell.borrow().conns.get(tok).is_some_and(|c| c.postponed) || !process_input(cell, tok) {
             continue;
         }
-        let still = cell.borrow().conns.get(tok).is_some_and(|c| c.postponed);
-        if !still {
-            on_readable(cell, tok);
+        if cell.borrow().conns.get(tok).is_some_and(|c| c.postponed) {
+            continue;
         }
+        // input that arrived while it was held
+        on_readable(cell, tok, true);
         cell.borrow_mut().after_commands(tok);
     }
 }
@@ -448,9 +582,11 @@ pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> 
         listeners,
         rr: 0,
         postponed: Vec::new(),
+        block_timers: Default::default(),
+        pending: Default::default(),
         busy: 0,
         missed: Vec::new(),
-        pending: std::collections::VecDeque::new(),
+        requeue: Vec::new(),
         deferred_unwatch: Vec::new(),
     };
     for (i, l) in w.listeners.iter_mut().enumerate() {
@@ -465,37 +601,38 @@ fn is_loopback(addr: &std::net::SocketAddr) -> bool {
 
 impl Worker {
     pub fn run(self) {
+        let idx = self.idx;
         let cell = Rc::new(RefCell::new(self));
         CURRENT.with(|c| *c.borrow_mut() = Some(cell.clone()));
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
+        crate::blocking::set_current_worker(idx);
         loop {
-            let srv = cell.borrow().srv.clone();
-            let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
+            let hz = cell.borrow().srv.hot.hz.load(Relaxed).max(1) as u64;
             let period = Duration::from_millis(1000 / hz);
             let now = Instant::now();
-            let timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            let mut timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            if let Some(&(deadline, _, _)) = cell.borrow().block_timers.first() {
+                let ms = (deadline - now_ms()).max(0) as u64;
+                timeout = timeout.min(Duration::from_millis(ms));
+            }
             if let Err(e) = cell.borrow_mut().poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::warning(&format!("poll error: {e}"));
                 }
             }
             handle_events(&cell, &events);
-            after_events(&cell);
+            after_busy(&cell);
+            let queued = !cell.borrow().handle.queue.lock().is_empty();
+            if queued {
+                drain_queue(&cell);
+            }
+            if !cell.borrow().block_timers.is_empty() {
+                expire_blocked(&cell);
+            }
             if Instant::now() >= next_cron {
                 cron(&cell);
                 next_cron = Instant::now() + period;
-            }
-        }
-    }
-
-    /// Move what other threads queued in a client's outbox into its reply buffer.
-    fn deliver_outbox(&mut self, tok: usize) {
-        if let Some(c) = self.conns.get_mut(tok) {
-            let mut ob = c.info.handle.outbox.lock();
-            if !ob.is_empty() {
-                c.out.buf.extend_from_slice(&ob);
-                ob.clear();
             }
         }
     }
@@ -527,7 +664,7 @@ impl Worker {
             if ka > 0 {
                 let sr = socket2::SockRef::from(&sock);
                 let _ = sr.set_tcp_keepalive(
-                    &socket2::TcpKeepalive::new().with_time(Duration::from_secs(ka)).with_interval(Duration::from_secs((ka / 3).max(1))),
+                    &socket2::TcpKeepalive::new().with_time(Duration::from_secs(ka)).with_interval(Duration::from_secs((ka / 3).max(1))).with_retries(3),
                 );
             }
             srv.nclients.fetch_add(1, Relaxed);
@@ -579,31 +716,31 @@ impl Worker {
         let Some(mut c) = self.conns.0.remove(tok) else { return };
         let _ = self.poll.registry().deregister(&mut c.sock);
         let srv = &self.srv;
-        srv.clients.lock().remove(&c.info.id);
+        if let Some(b) = c.info.blocked.take() {
+            crate::blocking::forget(srv, c.info.id);
+            self.block_timers.remove(&(b.deadline, tok, c.info.id));
+        }
+        srv.unregister_client(&c.info.handle);
+        c.info.handle.kill.store(true, Relaxed);
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }
         if !c.info.watched.keys.is_empty() {
             let watched = std::mem::take(&mut c.info.watched);
             if self.busy > 0 {
-                // The running script holds the shard locks.
-                self.deferred_unwatch.push((watched,));
+                // the running script holds the shard locks
+                self.deferred_unwatch.push(watched);
             } else {
                 unwatch_closed(srv, watched);
             }
         }
-        if c.info.handle.has_flag(cflags::MONITOR) {
-            let mut m = srv.monitors.lock();
-            m.retain(|h| h.id != c.info.id);
-            srv.monitor_count.store(m.len(), Relaxed);
-        }
-        srv.nclients.fetch_sub(1, Relaxed);
     }
 
     /// After a batch of commands: output limits, then one write.
     fn after_commands(&mut self, tok: usize) {
         let Some(c) = self.conns.get_mut(tok) else { return };
         c.info.handle.qbuf.store(c.qbuf.len(), Relaxed);
+        c.info.handle.qbuf_free.store(c.qbuf.capacity() - c.qbuf.len(), Relaxed);
         if self.srv.shutdown_requested.load(Relaxed) {
             // SHUTDOWN ran on this connection; the process is exiting.
         }
@@ -612,6 +749,10 @@ impl Worker {
 
     fn flush(&mut self, tok: usize) {
         let srv = &self.srv;
+        // Replies go out only after their writes reached the AOF (fsynced with `always`).
+        if srv.wstream.is_active() {
+            srv.aof.before_reply(srv);
+        }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
         if pending > 0 {
@@ -633,6 +774,7 @@ impl Worker {
                 }
                 c.sent += n as usize;
                 srv.stats.net_output_bytes.fetch_add(n as u64, Relaxed);
+                c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
             }
             if c.sent == c.out.buf.len() {
                 c.out.buf.clear();
@@ -657,14 +799,7 @@ impl Worker {
     fn over_output_limit(&mut self, tok: usize, left: usize) -> bool {
         let srv = &self.srv;
         let Some(c) = self.conns.get_mut(tok) else { return false };
-        let class = if c.info.flag(cflags::REPLICA) {
-            1
-        } else if c.info.flag(cflags::PUBSUB) {
-            2
-        } else {
-            0
-        };
-        let (hard, soft, soft_secs) = srv.hot.obuf.read()[class];
+        let (hard, soft, soft_secs) = srv.hot.obuf.read()[obuf_class(&c.info)];
         let left = left as u64;
         let mut over = hard > 0 && left >= hard;
         if !over && soft > 0 && left >= soft {
@@ -678,11 +813,7 @@ impl Worker {
             c.soft_since = 0;
         }
         if over {
-            log::warning(&format!(
-                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                c.info.id, c.info.handle.addr
-            ));
-            srv.stats.client_outbuf_limit_disconnections.fetch_add(1, Relaxed);
+            obuf_limit_reached(srv, &c.info);
         }
         over
     }
@@ -714,6 +845,25 @@ impl Worker {
             crate::cron::server_cron(&srv);
         }
     }
+}
+
+/// Output-buffer-limit class of a client: 0 normal (MONITOR included), 1 replica, 2 pubsub.
+fn obuf_class(info: &ClientInfo) -> usize {
+    if info.flag(cflags::REPLICA) {
+        1
+    } else if info.flag(cflags::PUBSUB) {
+        2
+    } else {
+        0
+    }
+}
+
+fn obuf_limit_reached(srv: &Server, info: &ClientInfo) {
+    log::warning(&format!(
+        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        crate::commands::client::info_string(srv, &info.handle, None)
+    ));
+    srv.stats.client_outbuf_limit_disconnections.fetch_add(1, Relaxed);
 }
 
 const PROTECTED_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

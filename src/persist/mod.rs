@@ -6,6 +6,7 @@
 //! - Files are written to `temp-<pid>-<n>.rdb` in `dir`, fsynced, then renamed over
 //!   `dbfilename`, so a crash never leaves a half-written dump under the real name.
 
+pub mod aof;
 pub mod encodings;
 pub mod lzf;
 pub mod rdb;
@@ -70,13 +71,13 @@ fn temp_path() -> PathBuf {
     PathBuf::from(format!("temp-{}-{}.rdb", std::process::id(), N.fetch_add(1, Relaxed)))
 }
 
-fn aux_fields(srv: &Server) -> Vec<(&'static str, String)> {
+fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
     vec![
         ("redis-ver", crate::server::REDIS_VERSION.to_string()),
         ("redis-bits", "64".to_string()),
         ("ctime", (now_ms() / 1000).to_string()),
         ("used-mem", crate::server::rss_bytes().to_string()),
-        ("aof-base", "0".to_string()),
+        ("aof-base", if aof_base { "1" } else { "0" }.to_string()),
         ("ferrodis-ver", crate::server::FERRODIS_VERSION.to_string()),
         ("repl-offset", "0".to_string()),
     ]
@@ -85,7 +86,7 @@ fn aux_fields(srv: &Server) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool, tmp: &PathBuf, dst: &PathBuf) -> std::io::Result<u64> {
+fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
     let written = w.written + 9;
     let buf = w.finish(checksum)?;
     let f = buf.into_inner().map_err(|e| e.into_error())?;
@@ -99,16 +100,37 @@ fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool
 
 /// SAVE: write the whole dataset with every shard already locked by the caller.
 pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
+    let dst = rdb_path(srv);
+    match write_locked(srv, locks, &dst, false) {
+        Ok(keys) => {
+            srv.persist.last_save_keys.store(keys, Relaxed);
+            srv.dirty.store(0, Relaxed);
+            srv.lastsave.store(now_ms() / 1000, Relaxed);
+            srv.persist.rdb_saves.fetch_add(1, Relaxed);
+            srv.persist.last_bgsave_ok.store(true, Relaxed);
+            log::notice("DB saved on disk");
+            Ok(())
+        }
+        Err(e) => {
+            log::warning(&format!("Failed saving the DB (in server root dir {}): {e}", cwd()));
+            srv.persist.last_bgsave_ok.store(false, Relaxed);
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
+/// (temp name, fsync, rename). Returns the number of keys.
+pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
     let (compress, checksum) = {
         let c = srv.config.read();
         (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
     };
-    let tmp = temp_path();
-    let dst = rdb_path(srv);
+    let tmp = dst.with_file_name(temp_path());
     let res = (|| -> std::io::Result<u64> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
-        w.header(&aux_fields(srv))?;
+        w.header(&aux_fields(srv, aof_base))?;
         let mut keys = 0u64;
         for db in 0..srv.keyspace.ndbs {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
@@ -137,25 +159,13 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
             }
             w.raw(&rec)?;
         }
-        srv.persist.last_save_keys.store(keys, Relaxed);
-        finish_file(w, checksum, &tmp, &dst)
+        finish_file(w, checksum, &tmp, dst)?;
+        Ok(keys)
     })();
-    match res {
-        Ok(_) => {
-            srv.dirty.store(0, Relaxed);
-            srv.lastsave.store(now_ms() / 1000, Relaxed);
-            srv.persist.rdb_saves.fetch_add(1, Relaxed);
-            srv.persist.last_bgsave_ok.store(true, Relaxed);
-            log::notice("DB saved on disk");
-            Ok(())
-        }
-        Err(e) => {
-            let _ = std::fs::remove_file(&tmp);
-            log::warning(&format!("Failed opening the temp RDB file {} (in server root dir {}) for saving: {e}", tmp.display(), cwd()));
-            srv.persist.last_bgsave_ok.store(false, Relaxed);
-            Err(e.to_string())
-        }
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
+    res
 }
 
 fn cwd() -> String {
@@ -168,32 +178,14 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
     if srv.persist.bgsave_in_progress.swap(true, Relaxed) {
         return Err("ERR Background save already in progress");
     }
-    let compress = srv.config.read().get_bool("rdbcompression");
-    // Arm every non-empty db part at one instant: all shards are locked.
-    let mut armed: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
-    let mut sizes = vec![(0usize, 0usize); srv.keyspace.ndbs];
-    for (si, shard) in all.iter_mut().enumerate() {
-        for (dbi, d) in shard.dbs.iter_mut().enumerate() {
-            if d.is_empty() {
-                continue;
-            }
-            sizes[dbi].0 += d.len();
-            sizes[dbi].1 += d.expires_len();
-            d.dict.finish_rehash();
-            d.dict.pause_rehash();
-            let ctl = Arc::new(SnapCtl::new(dbi, compress));
-            d.snap = Some(ctl.clone());
-            armed.push((si, ctl));
-        }
-    }
-    armed.sort_by_key(|(si, c)| (c.db, *si));
+    let armed = arm(srv, all);
     srv.persist.dirty_before_bgsave.store(srv.dirty.load(Relaxed), Relaxed);
     srv.persist.bgsave_started_ms.store(now_ms(), Relaxed);
     log::notice("Background saving started by snapshot thread (no fork)");
     let srv2 = srv.arc();
     let spawned = std::thread::Builder::new().name("ferrodis-bgsave".into()).spawn(move || {
         let start = std::time::Instant::now();
-        let res = write_snapshot(&srv2, &armed, &sizes);
+        let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), false);
         let p = &srv2.persist;
         p.last_bgsave_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
         match res {
@@ -258,17 +250,51 @@ fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
 
 const BUCKETS_PER_BATCH: usize = 512;
 
-fn write_snapshot(srv: &Server, armed: &[(usize, Arc<SnapCtl>)], sizes: &[(usize, usize)]) -> Result<(), String> {
+/// A snapshot armed at one instant: the db parts to walk, in db order, and each db's
+/// size at that instant (for RESIZEDB).
+pub struct Armed {
+    list: Vec<(usize, Arc<SnapCtl>)>,
+    sizes: Vec<(usize, usize)>,
+}
+
+/// Arm a snapshot on every non-empty db part. The caller holds every shard lock, so the
+/// snapshot is of one instant.
+pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
+    let compress = srv.config.read().get_bool("rdbcompression");
+    let mut list: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
+    let mut sizes = vec![(0usize, 0usize); srv.keyspace.ndbs];
+    for (si, shard) in all.guards.iter_mut() {
+        for (dbi, d) in shard.dbs.iter_mut().enumerate() {
+            if d.is_empty() {
+                continue;
+            }
+            sizes[dbi].0 += d.len();
+            sizes[dbi].1 += d.expires_len();
+            d.dict.finish_rehash();
+            d.dict.pause_rehash();
+            let ctl = Arc::new(SnapCtl::new(dbi, compress));
+            d.snap = Some(ctl.clone());
+            list.push((*si, ctl));
+        }
+    }
+    list.sort_by_key(|(si, c)| (c.db, *si));
+    Armed { list, sizes }
+}
+
+/// Walk an armed snapshot into an RDB file at `dst` (written to a temp name, fsynced,
+/// renamed). `aof_base` marks the file as an AOF base (aux field aof-base 1).
+pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_base: bool) -> Result<(), String> {
     let checksum = srv.config.read().get_bool("rdbchecksum");
-    let tmp = temp_path();
-    let dst = rdb_path(srv);
+    let tmp = dst.with_file_name(temp_path());
+    let dst = dst.to_path_buf();
+    let (list, sizes) = (&armed.list, &armed.sizes);
     let res = (|| -> std::io::Result<()> {
         let f = std::fs::File::create(&tmp)?;
-        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), armed.first().map_or(true, |a| a.1.compress));
-        w.header(&aux_fields(srv))?;
+        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), list.first().map_or(true, |a| a.1.compress));
+        w.header(&aux_fields(srv, aof_base))?;
         let mut current_db = usize::MAX;
         let mut out = Vec::with_capacity(1 << 16);
-        for (si, ctl) in armed {
+        for (si, ctl) in list {
             if ctl.db != current_db {
                 current_db = ctl.db;
                 w.select_db(ctl.db, sizes[ctl.db].0, sizes[ctl.db].1)?;
@@ -287,7 +313,7 @@ fn write_snapshot(srv: &Server, armed: &[(usize, Arc<SnapCtl>)], sizes: &[(usize
     })();
     if res.is_err() {
         // make sure no db part stays armed
-        for (si, ctl) in armed {
+        for (si, ctl) in list {
             while !walk_batch(srv, *si, ctl, &mut Vec::new()) {}
         }
         let _ = std::fs::remove_file(&tmp);
@@ -447,6 +473,15 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
         }
         Err(e) => Err(format!("Short read or OOM loading DB. Unrecoverable error, aborting now. {e}")),
     }
+}
+
+/// Start-up: with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
+/// then); otherwise the RDB file is loaded. Then the AOF machinery is initialised.
+pub fn load_data(srv: &Server) -> Result<(), String> {
+    if !srv.config.read().get_bool("appendonly") {
+        load_at_startup(srv)?;
+    }
+    aof::start(srv)
 }
 
 /// Shutdown with save points (or SHUTDOWN SAVE): a blocking save.

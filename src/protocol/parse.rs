@@ -26,8 +26,9 @@ pub enum Parsed {
     Empty,
     /// Need more bytes.
     Incomplete,
-    /// Protocol error; the text is the full error (without '-').
-    Error(String),
+    /// Protocol error; the bytes are the full error (without '-'). Raw bytes, because
+    /// Redis echoes the offending byte (`expected '$', got '\xff'`).
+    Error(Vec<u8>),
 }
 
 #[derive(Default)]
@@ -47,13 +48,24 @@ pub struct RequestParser {
     pub owned: Option<Vec<Vec<u8>>>,
 }
 
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    memchr(b'\r', &buf[from..]).map(|i| i + from)
+/// Position of the first `c` at or after `from`, as Redis's `strchr` on its NUL-terminated
+/// query buffer sees it: the search stops at a NUL byte, so a terminator behind a NUL is
+/// not found and the line counts as unterminated (until it is too long).
+#[inline]
+fn find_byte(buf: &[u8], from: usize, c: u8) -> Option<usize> {
+    for (i, &b) in buf[from..].iter().enumerate() {
+        if b == c {
+            return Some(from + i);
+        }
+        if b == 0 {
+            return None;
+        }
+    }
+    None
 }
 
-#[inline]
-fn memchr(c: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == c)
+fn err(msg: &str) -> Parsed {
+    Parsed::Error(msg.as_bytes().to_vec())
 }
 
 fn parse_len(s: &[u8]) -> Option<i64> {
@@ -75,6 +87,12 @@ impl RequestParser {
     pub fn shift(&mut self, n: usize) {
         debug_assert!(n <= self.pos);
         self.pos -= n;
+        if !self.in_multibulk {
+            // the ranges of a finished command may point into the dropped bytes
+            self.args.clear();
+            self.owned = None;
+            return;
+        }
         for r in self.args.iter_mut() {
             r.start -= n;
             r.end -= n;
@@ -116,24 +134,21 @@ impl RequestParser {
                 return Parsed::Incomplete;
             }
             if buf[self.pos] == b'*' {
-                let Some(cr) = find_crlf(buf, self.pos) else {
+                let Some(cr) = find_byte(buf, self.pos, b'\r') else {
                     if buf.len() - self.pos > INLINE_MAX {
-                        return Parsed::Error("ERR Protocol error: too big mbulk count string".into());
+                        return err("ERR Protocol error: too big mbulk count string");
                     }
                     return Parsed::Incomplete;
                 };
                 if cr + 1 >= buf.len() {
                     return Parsed::Incomplete;
                 }
-                if cr - self.pos > INLINE_MAX {
-                    return Parsed::Error("ERR Protocol error: too big mbulk count string".into());
-                }
                 let n = match parse_len(&buf[self.pos + 1..cr]) {
                     Some(n) if n <= i32::MAX as i64 => n,
-                    _ => return Parsed::Error("ERR Protocol error: invalid multibulk length".into()),
+                    _ => return err("ERR Protocol error: invalid multibulk length"),
                 };
                 if limits.unauthenticated && n > 10 {
-                    return Parsed::Error("ERR Protocol error: unauthenticated multibulk length".into());
+                    return err("ERR Protocol error: unauthenticated multibulk length");
                 }
                 self.pos = cr + 2;
                 if n <= 0 {
@@ -153,30 +168,27 @@ impl RequestParser {
                 if self.pos >= buf.len() {
                     return Parsed::Incomplete;
                 }
-                let Some(cr) = find_crlf(buf, self.pos) else {
+                let Some(cr) = find_byte(buf, self.pos, b'\r') else {
                     if buf.len() - self.pos > INLINE_MAX {
-                        return Parsed::Error("ERR Protocol error: too big bulk count string".into());
+                        return err("ERR Protocol error: too big bulk count string");
                     }
                     return Parsed::Incomplete;
                 };
-                if cr - self.pos > INLINE_MAX {
-                    return Parsed::Error("ERR Protocol error: too big bulk count string".into());
-                }
                 if cr + 1 >= buf.len() {
                     return Parsed::Incomplete;
                 }
                 if buf[self.pos] != b'$' {
-                    return Parsed::Error(format!(
-                        "ERR Protocol error: expected '$', got '{}'",
-                        buf[self.pos] as char
-                    ));
+                    let mut e = b"ERR Protocol error: expected '$', got '".to_vec();
+                    e.push(buf[self.pos]);
+                    e.push(b'\'');
+                    return Parsed::Error(e);
                 }
                 let len = match parse_len(&buf[self.pos + 1..cr]) {
                     Some(l) if l >= 0 && l <= limits.max_bulk_len => l,
-                    _ => return Parsed::Error("ERR Protocol error: invalid bulk length".into()),
+                    _ => return err("ERR Protocol error: invalid bulk length"),
                 };
                 if limits.unauthenticated && len > 16384 {
-                    return Parsed::Error("ERR Protocol error: unauthenticated bulk length".into());
+                    return err("ERR Protocol error: unauthenticated bulk length");
                 }
                 self.bulk_len = len;
                 self.pos = cr + 2;
@@ -205,9 +217,9 @@ impl RequestParser {
 
     fn parse_inline(&mut self, buf: &[u8]) -> Parsed {
         let start = self.pos;
-        let Some(nl) = memchr(b'\n', &buf[start..]).map(|i| i + start) else {
+        let Some(nl) = find_byte(buf, start, b'\n') else {
             if buf.len() - start > INLINE_MAX {
-                return Parsed::Error("ERR Protocol error: too big inline request".into());
+                return err("ERR Protocol error: too big inline request");
             }
             return Parsed::Incomplete;
         };
@@ -221,7 +233,7 @@ impl RequestParser {
             Ok(()) => Parsed::Command,
             Err(()) => {
                 self.args.clear();
-                Parsed::Error("ERR Protocol error: unbalanced quotes in request".into())
+                err("ERR Protocol error: unbalanced quotes in request")
             }
         }
     }
@@ -247,7 +259,8 @@ fn split_args(buf: &[u8], start: usize, end: usize, out: &mut Vec<Range<usize>>,
             break;
         }
         let s = i;
-        while i < line.len() && !is_space(line[i]) {
+        // sdssplitargs ends a bare token only at these (not at \v or \f)
+        while i < line.len() && !matches!(line[i], b' ' | b'\n' | b'\r' | b'\t') {
             i += 1;
         }
         out.push(start + s..start + i);

@@ -67,9 +67,15 @@ impl ReplyBuf {
     /// "ERR syntax error" or "WRONGTYPE Operation against ...". Newlines are
     /// replaced by spaces (an error must stay on one line).
     pub fn error(&mut self, msg: &str) {
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// `error` for a text that may hold arbitrary bytes (Redis echoes client bytes in
+    /// some errors: unknown command names, protocol errors).
+    pub fn error_bytes(&mut self, msg: &[u8]) {
         self.errors += 1;
         self.buf.push(b'-');
-        for &c in msg.as_bytes() {
+        for &c in msg {
             self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.extend_from_slice(b"\r\n");
@@ -202,6 +208,18 @@ impl ReplyBuf {
         push_int(&mut h, count as i64);
         h.extend_from_slice(b"\r\n");
         self.buf.splice(at..at, h);
+    }
+
+    /// A `<CMD> HELP` reply (Redis's addReplyHelp): the usage line, `lines`, then HELP's
+    /// own entry, each as a status reply.
+    pub fn help(&mut self, cmd_upper: &str, lines: &[&str]) {
+        self.array(lines.len() + 3);
+        self.simple(&format!("{cmd_upper} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+        for l in lines {
+            self.simple(l);
+        }
+        self.simple("HELP");
+        self.simple("    Prints this help.");
     }
 
     /// Convenience: an array of bulk strings.

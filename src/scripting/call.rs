@@ -147,39 +147,18 @@ fn execute(run: &mut RunCtx, argv: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
     ctx.client.resp = run.resp;
     let mut scratch = ReplyBuf::new(run.resp);
     std::mem::swap(ctx.out, &mut scratch);
-    let dirty_before = ctx.ks.dirty;
-    let also_before = ctx.ks.also.len();
-    let force_before = std::mem::replace(&mut ctx.ks.force_propagate, false);
-    let prop_before = ctx.ks.propagate.take();
+    let ops_before = ctx.ks.ops.len();
 
+    // Effects go to the write stream through `ks.ops` (run_in_exec records them).
     crate::dispatch::run_in_exec(ctx, cmd, &refs);
 
-    if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
-        crate::commands::server_cmds::feed_monitors(srv, ctx.client, &refs, ctx.ks.now);
-    }
     std::mem::swap(ctx.out, &mut scratch);
     std::mem::swap(ctx.client, script_client);
     ctx.ks.db = caller_db;
-
-    // Effects for the write stream.
-    let changed = ctx.ks.dirty > dirty_before || ctx.ks.force_propagate;
-    let also: Vec<Vec<Vec<u8>>> = ctx.ks.also.drain(also_before..).collect();
-    let prop = std::mem::replace(&mut ctx.ks.propagate, prop_before);
-    ctx.ks.force_propagate = force_before;
-    if run.repl == super::REPL_ALL {
-        for c in also {
-            push_effect(run, db, c);
-        }
-        if changed {
-            match prop {
-                Some(list) => {
-                    for c in list {
-                        push_effect(run, db, c);
-                    }
-                }
-                None => push_effect(run, db, argv.clone()),
-            }
-        }
+    // redis.set_repl: the stream feeds the AOF (replicas later), so effects the script
+    // keeps away from the AOF are dropped.
+    if run.repl & super::REPL_AOF == 0 {
+        ctx.ks.ops.truncate(ops_before);
     }
 
     if scratch.errors > 0 && scratch.buf.first() == Some(&b'-') {
@@ -187,12 +166,4 @@ fn execute(run: &mut RunCtx, argv: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
         srv.count_error(&String::from_utf8_lossy(&scratch.buf[1..end]));
     }
     Ok(scratch.buf)
-}
-
-fn push_effect(run: &mut RunCtx, db: usize, cmd: Vec<Vec<u8>>) {
-    if db != run.effects_db {
-        run.effects.push(vec![b"SELECT".to_vec(), db.to_string().into_bytes()]);
-        run.effects_db = db;
-    }
-    run.effects.push(cmd);
 }

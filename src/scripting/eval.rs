@@ -33,7 +33,7 @@ pub struct EvalEngine {
 /// SCRIPT (MONITOR shows it as "lua"), never blocks.
 pub fn engine_client() -> ClientInfo {
     let handle = Arc::new(ClientHandle::new(0, "lua".into(), String::new(), -1, 0, usize::MAX, crate::server::now_ms()));
-    handle.set_flag(crate::net::client::cflags::SCRIPT, true);
+    handle.set_flag(crate::net::client::cflags::SCRIPT | crate::net::client::cflags::DENY_BLOCKING, true);
     let mut c = ClientInfo::new(handle, true, true);
     c.in_exec = true;
     c
@@ -145,7 +145,7 @@ pub fn numkeys(ctx: &mut Ctx, argv: &[&[u8]], bad: &str) -> Option<usize> {
 pub fn eval_command(ctx: &mut Ctx, argv: &[&[u8]], evalsha: bool, ro: bool) {
     let srv = ctx.srv;
     if srv.monitor_count.load(std::sync::atomic::Ordering::Relaxed) > 0 {
-        crate::commands::server_cmds::feed_monitors(srv, ctx.client, argv, ctx.ks.now);
+        crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
     }
     if evalsha && argv[1].len() != 40 {
         return ctx.out.error(NOSCRIPT);

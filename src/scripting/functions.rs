@@ -562,7 +562,7 @@ unsafe fn read_flags(l: *mut lua_State) -> Option<u64> {
 pub fn fcall_command(ctx: &mut Ctx, argv: &[&[u8]], ro: bool) {
     let srv = ctx.srv;
     if srv.monitor_count.load(std::sync::atomic::Ordering::Relaxed) > 0 {
-        crate::commands::server_cmds::feed_monitors(srv, ctx.client, argv, ctx.ks.now);
+        crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
     }
     let Some(f) = srv.scripting.libraries.lock().find(argv[1]) else {
         return ctx.out.error("ERR Function not found");

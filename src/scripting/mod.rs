@@ -193,11 +193,6 @@ pub struct RunCtx {
     pub flags: u32,
     /// redis.set_repl targets.
     pub repl: u8,
-    /// Effects for the write stream, in order (commands, SELECTs).
-    pub effects: Vec<Vec<Vec<u8>>>,
-    /// Database of the last effect (effects start in the caller's database).
-    pub effects_db: usize,
-    pub caller_db: usize,
     /// Used memory was over maxmemory when the script started.
     pub oom: bool,
     pub start: Instant,
@@ -286,9 +281,6 @@ pub fn new_run(ctx: &mut Ctx, client: *mut ClientInfo, spec: &RunSpec) -> RunCtx
         resp: 2,
         flags,
         repl: REPL_ALL,
-        effects: Vec::new(),
-        effects_db: ctx.client.db,
-        caller_db: ctx.client.db,
         oom: maxmemory > 0 && used_memory() > maxmemory,
         start: Instant::now(),
         srv: srv as *const Server,
@@ -356,28 +348,12 @@ pub unsafe fn run_script(l: *mut mlua::ffi::lua_State, run: &mut RunCtx, nargs: 
     } else {
         convert::write_reply(l, ctx.out, run.resp);
     }
-    finish_effects(run);
+    // The stream gets the commands the script ran (in ks.ops), never the script itself.
+    ctx.ks.propagate = Some(Vec::new());
     state.running.store(false, Relaxed);
     state.timedout.store(false, Relaxed);
     state.killed.store(false, Relaxed);
     *state.info.lock() = None;
-}
-
-/// Hand the script's effects to the write stream: the commands it ran (wrapped in
-/// MULTI/EXEC when there are several), never the EVAL/FCALL itself.
-fn finish_effects(run: &mut RunCtx) {
-    // SAFETY: ctx outlives the run.
-    let ctx = unsafe { &mut *run.ctx };
-    let mut effects = std::mem::take(&mut run.effects);
-    if run.effects_db != run.caller_db && !effects.is_empty() {
-        effects.push(vec![b"SELECT".to_vec(), run.caller_db.to_string().into_bytes()]);
-    }
-    let ops = effects.iter().filter(|c| !c[0].eq_ignore_ascii_case(b"select")).count();
-    if ops > 1 {
-        effects.insert(0, vec![b"MULTI".to_vec()]);
-        effects.push(vec![b"EXEC".to_vec()]);
-    }
-    ctx.ks.propagate_as(effects);
 }
 
 /// The Lua count hook: the busy / kill checks of a running script.
