@@ -358,3 +358,29 @@ impl Raw {
         }
     }
 }
+
+/// Start redis-server (`real`) or ferrodis with the AOF on (appendfsync always), send
+/// `cmds`, and return the incremental AOF as text (CRLF shown as spaces). None when the
+/// real server is wanted but not installed.
+pub fn aof_after(real: bool, cmds: &[Vec<&[u8]>]) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("ferrodis-aof-diff-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--appendonly", "yes", "--appendfsync", "always"];
+    let (_redis, _srv, mut c);
+    if real {
+        let r = RealRedis::start(&dir, &args)?;
+        c = r.raw();
+        _redis = Some(r);
+    } else {
+        let s = Server::start(&[&["--dir", dir.to_str().unwrap()][..], &args].concat());
+        c = s.raw();
+        _srv = Some(s);
+    }
+    for args in cmds {
+        c.call(args);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(String::from_utf8_lossy(&aof).replace("\r\n", " "))
+}
