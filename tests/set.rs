@@ -174,3 +174,58 @@ fn resp3_replies_match_redis() {
          spop one 5",
     );
 }
+
+#[test]
+fn multi_key_commands_across_shards() {
+    // several worker threads: keys live in different shards unless hash-tagged
+    let srv = Server::start(&["--io-threads", "4"]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    same_replies(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "sadd a 1 2 3 x
+         sadd b 2 3 4 y
+         sadd c 3 x
+         sinter a b c
+         sinterstore d a b
+         smembers d
+         sunionstore e a b c
+         scard e
+         sdiffstore f a b c
+         smembers f
+         smove a b x
+         smove a zz 1
+         sintercard 3 a b c
+         zadd z1 1 a 2 b
+         zadd z2 3 b 4 c
+         zunionstore z3 2 z1 z2
+         zrange z3 0 -1 withscores
+         zinterstore z4 3 z1 z2 a
+         zmpop 3 nokey z9 z2 max count 1
+         bzpopmin nokey z1 0
+         bzmpop 0 2 nokey z1 min",
+    );
+}
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "sadd s 1 2 3
+         sadd s 1
+         srem s 9
+         srem s 1
+         smove s t 2
+         smove s t 9
+         sadd o x
+         spop o
+         sadd p x y
+         spop p 5
+         spop p 0
+         sinterstore i s t
+         sunionstore u s t
+         sdiffstore d s t
+         sinterstore d s nokey",
+    );
+}

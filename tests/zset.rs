@@ -223,7 +223,12 @@ fn keyspace_events_match_redis() {
 
 #[test]
 fn blocking_pops() {
-    let srv = Server::start(&[]);
+    blocking_pops_with(&[]);
+    blocking_pops_with(&["--io-threads", "4"]);
+}
+
+fn blocking_pops_with(args: &[&str]) {
+    let srv = Server::start(args);
     let (mut a, mut b) = (srv.raw(), srv.raw());
     // served at once when a zset exists (RESP2: key, member, score)
     b.roundtrip(&[b"ZADD", b"z", b"1", b"a", b"2", b"b"], b":2\r\n");
@@ -288,5 +293,28 @@ fn resp3_replies_match_redis() {
          bzpopmin y 0
          bzmpop 0 1 y max count 3
          zscan nokey 0",
+    );
+}
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "zadd z 1 a 2 b 3 c 4 d 5 e 6 f
+         zadd z 1 a
+         zincrby z 1.5 a
+         zadd z incr 1 a
+         zrem z nope
+         zremrangebyrank z 100 200
+         zpopmin z
+         zpopmax z 1
+         zpopmin z 0
+         zpopmin nokey
+         zmpop 1 z min count 1
+         bzpopmin z 0
+         bzmpop 0 1 z max count 10
+         zadd y 1 a 2 b
+         zrangestore r y 0 0
+         zunionstore u 1 y
+         zinterstore i 1 nokey",
     );
 }
