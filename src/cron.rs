@@ -15,6 +15,9 @@ use std::time::{Duration, Instant};
 const SAMPLES: usize = 20;
 
 pub fn server_cron(srv: &Server) {
+    if srv.introspect.cron_paused.load(Relaxed) {
+        return;
+    }
     srv.cron_loops.fetch_add(1, Relaxed);
     let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
     if srv.hot.active_expire_enabled() {
@@ -48,16 +51,30 @@ pub fn active_expire_cycle(srv: &Server, budget: Duration) {
                 let db = &k.locks.shard(si).dbs[dbi];
                 let n = db.expires_len();
                 if n == 0 {
+                    k.locks.shard(si).dbs[dbi].avg_ttl = 0;
                     break;
                 }
                 let mut expired_keys = Vec::new();
                 let samples = SAMPLES.min(n);
+                let (mut ttl_sum, mut ttl_samples) = (0i64, 0i64);
                 for _ in 0..samples {
                     if let Some((e, when)) = db.random_volatile(&mut rng) {
                         if when <= k.now {
                             expired_keys.push(e.key().to_vec());
+                        } else {
+                            ttl_sum += when - k.now;
+                            ttl_samples += 1;
                         }
                     }
+                }
+                if ttl_samples > 0 {
+                    // Running estimate for INFO keyspace avg_ttl: 2% new sample, 98% history.
+                    let db = &mut k.locks.shard(si).dbs[dbi];
+                    let avg = ttl_sum / ttl_samples;
+                    if db.avg_ttl == 0 {
+                        db.avg_ttl = avg;
+                    }
+                    db.avg_ttl = (db.avg_ttl / 50) * 49 + avg / 50;
                 }
                 expired_keys.sort_unstable();
                 expired_keys.dedup();

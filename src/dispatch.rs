@@ -21,6 +21,8 @@ pub struct CmdStat {
     pub usec: std::sync::atomic::AtomicU64,
     pub rejected: std::sync::atomic::AtomicU64,
     pub failed: std::sync::atomic::AtomicU64,
+    /// Latency histogram (`latency-tracking`), allocated at the first call.
+    pub hist: std::sync::OnceLock<crate::util::hdr::Hdr>,
 }
 
 pub enum Outcome {
@@ -193,15 +195,13 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if dirty > 0 {
         srv.dirty.fetch_add(dirty, Relaxed);
     }
+    if srv.hot.latency_tracking.load(Relaxed) {
+        st.hist.get_or_init(Default::default).record(us * 1000);
+    }
     if !cmd.has(flags::SKIP_SLOWLOG) {
         slowlog_maybe(srv, info, cmd, argv, us);
     }
-    if us >= 1000 {
-        srv.latency_add("command", us / 1000);
-        if cmd.has(flags::FAST) {
-            srv.latency_add("fast-command", us / 1000);
-        }
-    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
         crate::commands::server_cmds::feed_monitors(srv, info, argv, now);
     }
@@ -216,27 +216,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]],
     if th < 0 || (us as i64) < th {
         return;
     }
-    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
-    let mut args: Vec<Vec<u8>> = Vec::new();
-    let n = argv.len().min(32);
-    for (i, a) in argv.iter().enumerate().take(n) {
-        if n == 32 && i == 31 && argv.len() > 32 {
-            args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
-            break;
-        }
-        if a.len() > 128 {
-            let mut v = a[..128].to_vec();
-            v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
-            args.push(v);
-        } else {
-            args.push(a.to_vec());
-        }
-    }
-    // Redacted commands (AUTH, HELLO AUTH, CONFIG SET requirepass...) keep only the name.
-    if cmd.name == "auth" || cmd.name == "hello" || cmd.name == "migrate" {
-        args.truncate(1);
-    }
+    let args = crate::commands::introspection::slowlog_args(&cmd.name, argv);
     let name = info.handle.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
     let mut sl = srv.slowlog.lock();
     let id = sl.next_id;
     sl.next_id += 1;

@@ -5,6 +5,9 @@ use ferrodis::log;
 use ferrodis::server::{Server, FERRODIS_VERSION, REDIS_VERSION};
 use std::sync::Arc;
 
+#[global_allocator]
+static ALLOC: ferrodis::util::alloc::Counting = ferrodis::util::alloc::Counting;
+
 fn usage() -> ! {
     eprintln!(
         "Usage: ./ferrodis-server [/path/to/redis.conf] [options] [-]\n       \
@@ -35,6 +38,8 @@ fn main() {
             _ => {}
         }
     }
+    ferrodis::util::alloc::mark_installed();
+    ferrodis::config::set_command_lookup(ferrodis::commands::server_cmds::command_exists);
     let config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -87,6 +92,7 @@ fn main() {
             log::warning(&format!("Failed to write PID file: {e}"));
         }
     }
+    srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
     log::notice("Ready to accept connections tcp");
     ferrodis::net::start(srv, listeners);

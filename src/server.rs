@@ -42,6 +42,7 @@ pub struct Hot {
     pub debug_command: RwLock<String>,
     pub tcp_keepalive: AtomicU64,
     pub notify_flags: AtomicU32,
+    pub latency_tracking: AtomicBool,
 }
 
 impl Hot {
@@ -129,6 +130,8 @@ pub struct Server {
     pub executable: String,
     pub stat_peak_memory: AtomicU64,
     pub cron_loops: AtomicU64,
+    /// State of the server commands (INFO metrics, replication ids, DEBUG switches).
+    pub introspect: crate::commands::server_cmds::Introspect,
 }
 
 pub fn now_ms() -> i64 {
@@ -150,7 +153,7 @@ impl Server {
         let ndbs = config.get_i64("databases").max(1) as usize;
         let srv = Server {
             keyspace: Keyspace::new(ndbs, nshards),
-            table: CommandTable::build(),
+            table: CommandTable::build_renamed(&config.rename_commands()),
             hot: Hot::default(),
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
@@ -174,6 +177,7 @@ impl Server {
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
+            introspect: Default::default(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -199,6 +203,7 @@ impl Server {
         *h.debug_command.write() = c.get_str("enable-debug-command");
         h.tcp_keepalive.store(c.get_i64("tcp-keepalive") as u64, Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
+        h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)

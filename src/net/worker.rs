@@ -39,6 +39,8 @@ pub enum WakeMsg {
     Kill(usize),
     /// Re-check clients held back by CLIENT PAUSE.
     Unpause,
+    /// Replace the listening sockets (CONFIG SET port / bind); sent to worker 0.
+    Listeners(Vec<TcpListener>),
 }
 
 pub struct WorkerHandle {
@@ -169,6 +171,18 @@ impl Worker {
                     }
                 }
                 WakeMsg::Unpause => self.resume_postponed(),
+                WakeMsg::Listeners(new) => self.replace_listeners(new),
+            }
+        }
+    }
+
+    fn replace_listeners(&mut self, new: Vec<TcpListener>) {
+        for mut l in std::mem::replace(&mut self.listeners, new) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            if let Err(e) = self.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE) {
+                log::warning(&format!("register listener: {e}"));
             }
         }
     }
