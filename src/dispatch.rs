@@ -125,10 +125,23 @@ fn count_errors(srv: &Server, bytes: &[u8]) {
     }
 }
 
+const MULTI_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+const SUBSCRIBED_OK: &[&str] =
+    &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
+
 fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, argv: &[&[u8]]) -> Outcome {
     let Some(cmd) = resolve(srv, argv, out) else {
-        if let Some(c) = srv.table.lookup(argv[0]) {
+        // rejected_calls goes to the command row the call named (none for an unknown subcommand).
+        let row = srv.table.lookup(argv[0]).and_then(|c| match argv.get(1) {
+            Some(sub) if c.is_container() => srv.table.sub(c, sub),
+            _ => Some(c),
+        });
+        if let Some(c) = row {
             stats[c.id].rejected.fetch_add(1, Relaxed);
+        }
+        if let Some(m) = info.multi.as_mut() {
+            m.error = true;
         }
         return Outcome::Done;
     };
@@ -150,6 +163,30 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             }
         }
     }
+    // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
+    if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
+        stats[cmd.id].rejected.fetch_add(1, Relaxed);
+        out.error(&format!(
+            "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
+            cmd.name
+        ));
+        return Outcome::Done;
+    }
+    // Inside MULTI: queue everything but the transaction-control commands.
+    if let Some(m) = info.multi.as_mut() {
+        if cmd.has(flags::NO_MULTI) {
+            m.error = true;
+            stats[cmd.id].rejected.fetch_add(1, Relaxed);
+            out.error("ERR Command not allowed inside a transaction");
+            return Outcome::Done;
+        }
+        if !MULTI_CONTROL.contains(&cmd.name.as_str()) {
+            m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
+            info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
+            out.simple("QUEUED");
+            return Outcome::Done;
+        }
+    }
     info.cmd = cmd.id;
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
@@ -169,7 +206,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             srv,
             client: info,
             out,
-            ks: Ks { srv, locks, db: 0, now, dirty: 0, propagate: None, also: Vec::new() },
+            ks: Ks::new(srv, locks, 0, now),
         };
         ctx.ks.db = ctx.client.db;
         for &k in &keys {
@@ -180,6 +217,10 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         if res.is_err() {
             ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
             crate::log::warning(&format!("command '{}' panicked", cmd.name));
+        }
+        ctx.ks.end_command(argv, 0);
+        if !ctx.ks.ops.is_empty() {
+            srv.wstream.feed(&ctx.ks.ops);
         }
         ctx.ks.dirty
     };
@@ -208,7 +249,47 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let h = &info.handle;
     h.last_cmd.store(cmd.id + 1, Relaxed);
     h.db.store(info.db, Relaxed);
+    h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+/// Run one queued command inside EXEC: every shard is already locked by EXEC itself.
+pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let stats = srv.workers.get().map(|w| &w[ctx.client.handle.worker].cmdstats);
+    ctx.client.cmd = cmd.id;
+    let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    srv.table.key_positions(cmd, argv, &mut keys);
+    for &k in &keys {
+        ctx.ks.expire_if_needed(argv[k]);
+    }
+    let errors_before = ctx.out.errors;
+    let dirty_before = ctx.ks.dirty;
+    let start = Instant::now();
+    let handler = cmd.handler;
+    let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, argv)));
+    if res.is_err() {
+        ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
+        crate::log::warning(&format!("command '{}' panicked", cmd.name));
+    }
+    ctx.ks.end_command(argv, dirty_before);
+    let us = start.elapsed().as_micros() as u64;
+    if let Some(stats) = stats {
+        let st = &stats[cmd.id];
+        st.calls.fetch_add(1, Relaxed);
+        st.usec.fetch_add(us, Relaxed);
+        if ctx.out.errors > errors_before {
+            st.failed.fetch_add(1, Relaxed);
+        }
+        if srv.hot.latency_tracking.load(Relaxed) {
+            st.hist.get_or_init(Default::default).record(us * 1000);
+        }
+    }
+    srv.stats.total_commands.fetch_add(1, Relaxed);
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        slowlog_maybe(srv, ctx.client, cmd, argv, us);
+    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
 }
 
 fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]], us: u64) {
@@ -236,6 +317,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]],
 }
 
 /// Feed the write stream with what a background job (active expiry, eviction) did.
-pub fn propagate_background(_srv: &Server, ks: &mut Ks) {
-    ks.also.clear();
+/// Each effect is its own top-level call (no MULTI wrapping).
+pub fn propagate_background(srv: &Server, ks: &mut Ks) {
+    for op in ks.ops.drain(..) {
+        srv.wstream.feed(std::slice::from_ref(&op));
+    }
 }

@@ -3,7 +3,6 @@
 use ferrodis::config::Config;
 use ferrodis::log;
 use ferrodis::server::{Server, FERRODIS_VERSION, REDIS_VERSION};
-use std::sync::Arc;
 
 #[global_allocator]
 static ALLOC: ferrodis::util::alloc::Counting = ferrodis::util::alloc::Counting;
@@ -59,7 +58,7 @@ fn main() {
     let port = config.get_i64("port") as u16;
     let io_threads = config.get_i64("io-threads").max(1) as usize;
     let nshards = if io_threads == 1 { 1 } else { (io_threads * 16).next_power_of_two() };
-    let srv = Arc::new(Server::new(config, nshards));
+    let srv = Server::new(config, nshards).into_arc();
     let pid = std::process::id();
     log::notice("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     log::notice(&format!(
@@ -94,6 +93,10 @@ fn main() {
     }
     srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
+    if let Err(e) = ferrodis::persist::load_data(&srv) {
+        log::warning(&e);
+        std::process::exit(1);
+    }
     log::notice("Ready to accept connections tcp");
     ferrodis::net::start(srv, listeners);
 }

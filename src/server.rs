@@ -43,12 +43,26 @@ pub struct Hot {
     pub tcp_keepalive: AtomicU64,
     pub notify_flags: AtomicU32,
     pub latency_tracking: AtomicBool,
+    /// maxmemory-policy as Redis's flag value (see `keyspace::lru::POLICY_FLAG_*`).
+    pub maxmemory_policy: AtomicU32,
+    pub lfu_log_factor: AtomicU32,
+    pub lfu_decay_time: AtomicU32,
 }
 
 impl Hot {
     #[inline]
     pub fn active_expire_enabled(&self) -> bool {
         self.active_expire.load(Relaxed)
+    }
+
+    /// How key access clocks are kept (LRU or LFU), for `keyspace::lru`.
+    #[inline]
+    pub fn lru_policy(&self) -> crate::keyspace::lru::Policy {
+        crate::keyspace::lru::Policy {
+            lfu: self.maxmemory_policy.load(Relaxed) & crate::keyspace::lru::POLICY_FLAG_LFU != 0,
+            log_factor: self.lfu_log_factor.load(Relaxed),
+            decay_time: self.lfu_decay_time.load(Relaxed),
+        }
     }
 }
 
@@ -58,7 +72,12 @@ pub struct Stats {
     pub total_commands: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
+    /// f64 bits of the estimated fraction (0..1) of volatile keys already logically
+    /// expired (INFO `expired_stale_perc` shows it x100).
     pub expired_stale_perc: AtomicU64,
+    pub expired_time_cap_reached_count: AtomicU64,
+    /// Microseconds spent in active expiry (INFO `expire_cycle_cpu_milliseconds`).
+    pub expire_cycle_us: AtomicU64,
     pub evicted_keys: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
@@ -132,6 +151,14 @@ pub struct Server {
     pub cron_loops: AtomicU64,
     /// State of the server commands (INFO metrics, replication ids, DEBUG switches).
     pub introspect: crate::commands::server_cmds::Introspect,
+    pub pubsub: crate::pubsub::PubSub,
+    pub persist: crate::persist::PersistState,
+    /// The ordered stream of write effects (AOF, replicas).
+    pub wstream: crate::wstream::WriteStream,
+    /// The append-only file, when enabled.
+    pub aof: crate::persist::aof::Aof,
+    /// A weak reference to the `Arc` this server lives in (for background threads).
+    pub me: OnceLock<std::sync::Weak<Server>>,
 }
 
 pub fn now_ms() -> i64 {
@@ -178,6 +205,11 @@ impl Server {
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
             introspect: Default::default(),
+            pubsub: Default::default(),
+            persist: crate::persist::PersistState::new(),
+            wstream: Default::default(),
+            aof: Default::default(),
+            me: OnceLock::new(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -187,6 +219,7 @@ impl Server {
     /// Mirror hot config values into atomics (call after any config change).
     pub fn refresh_hot(&self) {
         let c = self.config.read();
+        crate::types::set_limits(&c);
         let h = &self.hot;
         h.proto_max_bulk_len.store(c.get_i64("proto-max-bulk-len"), Relaxed);
         h.query_buffer_limit.store(c.get_i64("client-query-buffer-limit") as u64, Relaxed);
@@ -204,11 +237,26 @@ impl Server {
         h.tcp_keepalive.store(c.get_i64("tcp-keepalive") as u64, Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
         h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
+        h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
+        h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
+        h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)
         };
         *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+    }
+
+    /// Wrap in an `Arc` and remember it (background threads need an owned handle).
+    pub fn into_arc(self) -> Arc<Server> {
+        let a = Arc::new(self);
+        let _ = a.me.set(Arc::downgrade(&a));
+        a
+    }
+
+    /// The `Arc` this server lives in.
+    pub fn arc(&self) -> Arc<Server> {
+        self.me.get().and_then(|w| w.upgrade()).expect("server created with into_arc")
     }
 
     pub fn uptime_secs(&self) -> u64 {

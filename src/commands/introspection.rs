@@ -617,17 +617,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             std::mem::forget(argv[2].to_vec());
             ctx.out.ok();
         }
-        ("reload", _) => {
-            for opt in &argv[2..] {
-                if !["merge", "noflush", "nosave"].iter().any(|o| eq_ic(opt, o)) {
-                    return ctx.out.error(
-                        "ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.",
-                    );
-                }
-            }
-            // No RDB support yet: the save step fails as Redis's does (a bare ERR).
-            ctx.out.error("ERR");
-        }
+        ("reload", _) => debug_reload(ctx, argv),
         ("loadaof", 2) => ctx.out.error("ERR"),
         ("object", 3) => debug_object(ctx, argv[2]),
         ("sdslen", 3) => debug_sdslen(ctx, argv[2]),
@@ -924,15 +914,33 @@ fn crash(kind: &str, argv: &[&[u8]]) -> ! {
     }
 }
 
-/// Seconds since the value was last accessed (Redis estimateObjectIdleTime / 1000).
-pub fn lru_idle_secs(lru: u32, now_ms: i64) -> u64 {
-    const LRU_MAX: u32 = (1 << 24) - 1;
-    let clock = ((now_ms / 1000) as u32) & LRU_MAX;
-    if clock >= lru {
-        (clock - lru) as u64
-    } else {
-        (LRU_MAX - lru + clock) as u64
+/// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the dataset, load it back.
+fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let (mut flush, mut save) = (true, true);
+    for opt in &argv[2..] {
+        if eq_ic(opt, "merge") {
+        } else if eq_ic(opt, "noflush") {
+            flush = false;
+        } else if eq_ic(opt, "nosave") {
+            save = false;
+        } else {
+            return ctx.out.error("ERR DEBUG RELOAD only supports the MERGE, NOFLUSH and NOSAVE options.");
+        }
     }
+    let srv = ctx.srv;
+    if save && crate::persist::save_locked(srv, &ctx.ks.locks).is_err() {
+        return ctx.out.error("ERR");
+    }
+    if flush {
+        for s in ctx.ks.locks.iter_mut() {
+            s.dbs.iter_mut().for_each(|d| d.clear());
+        }
+    }
+    if crate::persist::load_into(srv, &mut ctx.ks.locks).is_err() {
+        return ctx.out.error("ERR Error trying to load the RDB dump");
+    }
+    log::warning("DB reloaded by DEBUG RELOAD");
+    ctx.out.ok();
 }
 
 fn debug_object(ctx: &mut Ctx, key: &[u8]) {
@@ -951,40 +959,22 @@ fn debug_object(ctx: &mut Ctx, key: &[u8]) {
         e as *const _,
         refcount,
         v.encoding(),
-        serialized_len(v),
-        e.lru,
-        lru_idle_secs(e.lru, now)
+        serialized_len(ctx.srv, v),
+        e.lru.get(),
+        crate::keyspace::lru::idle_ms(e.lru.get(), now) / 1000
     );
     ctx.out.simple(&line);
 }
 
-/// Length of the value in an RDB file (Redis rdbSavedObjectLen), for strings; without
-/// LZF compression, which RDB support will bring.
-fn serialized_len(v: &Value) -> usize {
-    fn len_len(n: usize) -> usize {
-        match n {
-            0..=63 => 1,
-            64..=16383 => 2,
-            _ if n <= u32::MAX as usize => 5,
-            _ => 9,
-        }
+/// Length of the value's RDB serialization (Redis rdbSavedObjectLen), as the RDB writer
+/// encodes it (with LZF when rdbcompression is on).
+fn serialized_len(srv: &Server, v: &Value) -> usize {
+    let compress = srv.config.read().get_bool("rdbcompression");
+    let mut out = Vec::new();
+    if let Some(r) = crate::persist::value_to_rdb(v) {
+        crate::persist::rdb::encode_value_body(&r, compress, &mut out);
     }
-    fn int_len(i: i64) -> Option<usize> {
-        match i {
-            -128..=127 => Some(2),
-            -32768..=32767 => Some(3),
-            _ if i32::try_from(i).is_ok() => Some(5),
-            _ => None,
-        }
-    }
-    v.with_bytes(|b| {
-        let as_int = (b.len() <= 11)
-            .then(|| crate::util::numfmt::parse_i64(b))
-            .flatten()
-            .and_then(int_len);
-        as_int.unwrap_or(len_len(b.len()) + b.len())
-    })
-    .unwrap_or(0)
+    out.len()
 }
 
 fn debug_sdslen(ctx: &mut Ctx, key: &[u8]) {
@@ -1158,12 +1148,33 @@ fn type_code(t: ValueType) -> u32 {
 }
 
 /// Redis xorObjectDigest: mix the value (and the fact that the key has a TTL) into `digest`.
+/// Ordered types mix their elements in order; sets, hashes and sorted sets XOR one digest
+/// per element, so their internal order does not matter.
 pub fn xor_object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
+    use crate::persist::rdb::RdbValue;
     mix_digest(digest, &type_code(v.vtype()).to_be_bytes());
-    if v.is_string() {
-        v.with_bytes(|b| mix_digest(digest, b));
+    match crate::persist::value_to_rdb(v) {
+        Some(RdbValue::Str(s)) => mix_digest(digest, &s),
+        Some(RdbValue::List(items)) => items.iter().for_each(|i| mix_digest(digest, i)),
+        Some(RdbValue::Set(items)) => items.iter().for_each(|i| xor_digest(digest, i)),
+        Some(RdbValue::ZSet(items)) => {
+            for (member, score) in &items {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, member);
+                mix_digest(&mut ele, crate::util::numfmt::fmt_double_17g(*score).as_bytes());
+                xor_digest(digest, &ele);
+            }
+        }
+        Some(RdbValue::Hash(pairs)) => {
+            for (field, value) in &pairs {
+                let mut ele = [0u8; 20];
+                mix_digest(&mut ele, field);
+                mix_digest(&mut ele, value);
+                xor_digest(digest, &ele);
+            }
+        }
+        None => {}
     }
-    // Collections: their elements are mixed in once the types expose iteration.
     if has_expire {
         xor_digest(digest, b"!!expire!!");
     }

@@ -13,6 +13,7 @@
 
 pub mod bitops;
 pub mod client;
+pub mod coll;
 pub mod connection;
 pub mod geo;
 pub mod hash;
@@ -21,10 +22,15 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+pub mod persist_cmds;
+pub mod multi;
+pub mod pubsub;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
 pub mod strings;
+#[cfg(test)]
+pub mod testkit;
 pub mod zset;
 
 use crate::keyspace::entry::Entry;
@@ -140,6 +146,9 @@ impl CommandTable {
             hll::COMMANDS,
             geo::COMMANDS,
             sort::COMMANDS,
+            pubsub::COMMANDS,
+            multi::COMMANDS,
+            persist_cmds::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
@@ -275,6 +284,16 @@ pub const SYNTAX_ERR: &str = "ERR syntax error";
 pub const NOT_INT: &str = "ERR value is not an integer or out of range";
 pub const NOT_FLOAT: &str = "ERR value is not a valid float";
 
+/// Flags of `Ks::read_entry`, as Redis's LOOKUP_*.
+pub mod lookup {
+    /// Do not update the key's access clock (EXISTS, TYPE, TTL, OBJECT...).
+    pub const NOTOUCH: u8 = 1 << 0;
+    /// Do not emit `keymiss`.
+    pub const NONOTIFY: u8 = 1 << 1;
+    /// Do not count keyspace hits/misses.
+    pub const NOSTATS: u8 = 1 << 2;
+}
+
 /// Keyspace event classes (notify-keyspace-events flags), as Redis's NOTIFY_*.
 pub mod notify {
     pub const KEYSPACE: u32 = 1 << 0;
@@ -319,11 +338,50 @@ pub struct Ks<'a> {
     /// Propagation override: if set, these commands are what the write stream gets
     /// instead of the command as received.
     pub propagate: Option<Vec<Vec<Vec<u8>>>>,
-    /// Commands to add to the stream besides the executed one (e.g. DEL of expired keys).
-    pub also: Vec<Vec<Vec<u8>>>,
+    /// Write effects of this top-level call, in order, for the write stream
+    /// (`crate::wstream`): (db, argv). Only recorded while the stream is active.
+    pub ops: Vec<crate::wstream::Op>,
+    /// The write stream has consumers: record effects into `ops`.
+    pub record: bool,
+    /// Propagate the command even though it changed no key (PUBLISH, like Redis's
+    /// forceCommandPropagation).
+    pub force_propagate: bool,
 }
 
 impl<'a> Ks<'a> {
+    pub fn new(srv: &'a Server, locks: LockSet<'a>, db: usize, now: i64) -> Ks<'a> {
+        let record = srv.wstream.is_active();
+        Ks { srv, locks, db, now, dirty: 0, propagate: None, ops: Vec::new(), record, force_propagate: false }
+    }
+
+    /// Add an effect to the write stream besides the command itself (Redis's alsoPropagate).
+    pub fn also(&mut self, args: Vec<Vec<u8>>) {
+        if self.record {
+            self.ops.push((self.db, args));
+        }
+    }
+
+    /// After a command ran: record what the stream gets for it (the override if the
+    /// handler set one, else the command as received if it changed data).
+    pub fn end_command(&mut self, argv: &[&[u8]], dirty_before: u64) {
+        let over = self.propagate.take();
+        let forced = std::mem::take(&mut self.force_propagate);
+        if !self.record {
+            return;
+        }
+        match over {
+            Some(cmds) => {
+                for c in cmds {
+                    self.ops.push((self.db, c));
+                }
+            }
+            None if self.dirty > dirty_before || forced => {
+                self.ops.push((self.db, argv.iter().map(|a| a.to_vec()).collect()));
+            }
+            None => {}
+        }
+    }
+
     /// The locked part of the selected database that holds `key`.
     #[inline]
     pub fn db(&mut self, key: &[u8]) -> &mut Db {
@@ -345,9 +403,15 @@ impl<'a> Ks<'a> {
     }
 
     /// Delete `key` if its TTL has passed (lazy expiry). Returns true if it was deleted.
+    #[inline]
     pub fn expire_if_needed(&mut self, key: &[u8]) -> bool {
+        self.expire_if_needed_at(self.db, key)
+    }
+
+    /// Lazy expiry in database `dbi` (MOVE / COPY look at the target database too).
+    pub fn expire_if_needed_at(&mut self, dbi: usize, key: &[u8]) -> bool {
         let now = self.now;
-        let db = self.db(key);
+        let db = self.db_at(dbi, key);
         if db.expires_len() == 0 {
             return false;
         }
@@ -357,29 +421,47 @@ impl<'a> Ks<'a> {
         }
         db.remove(key);
         self.srv.stats.expired_keys.fetch_add(1, Relaxed);
-        self.notify(notify::EXPIRED, "expired", key);
-        self.signal_modified(key);
-        self.also.push(vec![b"DEL".to_vec(), key.to_vec()]);
+        self.notify_at(dbi, notify::EXPIRED, "expired", key);
+        self.signal_modified_at(dbi, key);
+        if self.record {
+            self.ops.push((dbi, vec![b"DEL".to_vec(), key.to_vec()]));
+        }
         true
     }
 
-    /// Read lookup (lookupKeyRead): counts hits/misses. Treats a key past its TTL as absent.
+    /// Read lookup (lookupKeyRead): counts hits/misses, emits `keymiss`, updates the
+    /// key's access clock. Treats a key past its TTL as absent.
     #[inline]
     pub fn get(&self, key: &[u8]) -> Option<&Value> {
+        self.read_entry(key, 0).map(|e| &e.value)
+    }
+
+    /// Read lookup with Redis's LOOKUP_* flags (`lookup::NOTOUCH` for EXISTS, TYPE, TTL...).
+    pub fn read_entry(&self, key: &[u8], flags: u8) -> Option<&Entry> {
         let db = self.db_ref(key);
         match db.get(key) {
             Some(e) if !db.is_expired(e, self.now) => {
-                self.srv.stats.keyspace_hits.fetch_add(1, Relaxed);
-                Some(&e.value)
+                if flags & lookup::NOTOUCH == 0 {
+                    self.srv.hot.lru_policy().touch(&e.lru, self.now);
+                }
+                if flags & lookup::NOSTATS == 0 {
+                    self.srv.stats.keyspace_hits.fetch_add(1, Relaxed);
+                }
+                Some(e)
             }
             _ => {
-                self.srv.stats.keyspace_misses.fetch_add(1, Relaxed);
+                if flags & lookup::NONOTIFY == 0 {
+                    self.notify(notify::KEY_MISS, "keymiss", key);
+                }
+                if flags & lookup::NOSTATS == 0 {
+                    self.srv.stats.keyspace_misses.fetch_add(1, Relaxed);
+                }
                 None
             }
         }
     }
 
-    /// Lookup without touching stats (EXISTS, TYPE, internal checks).
+    /// Lookup with no side effect at all (no stats, events or access clock).
     #[inline]
     pub fn peek(&self, key: &[u8]) -> Option<&Value> {
         self.peek_entry(key).map(|e| &e.value)
@@ -399,26 +481,23 @@ impl<'a> Ks<'a> {
         self.peek_entry(key).is_some()
     }
 
-    /// Write lookup (lookupKeyWrite).
+    /// Write lookup (lookupKeyWrite): no stats, updates the access clock.
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Value> {
-        let now = self.now;
-        let db = self.db(key);
-        match db.get(key) {
-            Some(e) if !db.is_expired(e, now) => {}
-            _ => return None,
-        }
-        db.get_mut(key).map(|e| &mut e.value)
+        self.get_entry_mut(key).map(|e| &mut e.value)
     }
 
     pub fn get_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
+        let policy = self.srv.hot.lru_policy();
         let db = self.db(key);
         match db.get(key) {
             Some(e) if !db.is_expired(e, now) => {}
             _ => return None,
         }
-        db.get_mut(key)
+        let e = db.get_mut(key)?;
+        policy.touch(&e.lru, now);
+        Some(e)
     }
 
     /// setKey: store a value (dropping the TTL unless `keep_ttl`) and signal the change.
@@ -426,15 +505,24 @@ impl<'a> Ks<'a> {
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
         let lru = self.lru();
         let existed = self.db(key).set(key, value, keep_ttl, lru);
+        if !existed {
+            self.notify(notify::NEW, "new", key);
+        }
         self.signal_modified(key);
         existed
     }
 
-    /// Add a key known not to exist.
+    /// Add a key known not to exist (dbAdd: emits `new`).
     pub fn add_key(&mut self, key: &[u8], value: Value) -> &mut Entry {
+        self.add_key_at(self.db, key, value)
+    }
+
+    /// Add a key known not to exist to database `dbi` (MOVE, COPY ... DB).
+    pub fn add_key_at(&mut self, dbi: usize, key: &[u8], value: Value) -> &mut Entry {
         let lru = self.lru();
-        self.signal_modified(key);
-        self.db(key).insert(key, value, lru)
+        self.signal_modified_at(dbi, key);
+        self.notify_at(dbi, notify::NEW, "new", key);
+        self.db_at(dbi, key).insert(key, value, lru)
     }
 
     /// Delete a key; true if it existed.
@@ -458,23 +546,38 @@ impl<'a> Ks<'a> {
         self.db(key).persist(key)
     }
 
+    /// The access clock of a key created now (LRU or LFU form, see `keyspace::lru`).
     #[inline]
     pub fn lru(&self) -> u32 {
-        ((self.now / 1000) as u32) & 0xFF_FFFF
+        self.srv.hot.lru_policy().initial(self.now)
     }
 
-    /// The key's value changed (WATCH and client-tracking hooks).
+    /// The key's value changed: invalidate WATCHes (and, later, client-tracking caches).
     #[inline]
-    pub fn signal_modified(&mut self, _key: &[u8]) {}
+    pub fn signal_modified(&mut self, key: &[u8]) {
+        self.db(key).touch_watched(key);
+    }
+
+    /// `signal_modified` for a key of database `dbi` (MOVE, COPY ... DB).
+    #[inline]
+    pub fn signal_modified_at(&mut self, dbi: usize, key: &[u8]) {
+        self.db_at(dbi, key).touch_watched(key);
+    }
 
     /// Emit a keyspace notification if the class is enabled.
     #[inline]
-    pub fn notify(&mut self, class: u32, event: &str, key: &[u8]) {
+    pub fn notify(&self, class: u32, event: &str, key: &[u8]) {
+        self.notify_at(self.db, class, event, key)
+    }
+
+    /// Emit a keyspace notification about a key of database `dbi`.
+    #[inline]
+    pub fn notify_at(&self, dbi: usize, class: u32, event: &str, key: &[u8]) {
         let flags = self.srv.hot.notify_flags.load(Relaxed);
         if flags & class == 0 || flags & (notify::KEYSPACE | notify::KEYEVENT) == 0 {
             return;
         }
-        crate::commands::server_cmds::publish_keyspace_event(self.srv, self.db, flags, event, key);
+        crate::commands::pubsub::keyspace_event(self.srv, dbi, flags, event, key);
     }
 
     /// Replace what the write stream gets for this command.

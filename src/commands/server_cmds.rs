@@ -5,6 +5,7 @@
 use super::introspection::{cmd_histogram, cmd_totals, commands_in_order, reset_cmd_stats};
 use super::{arg_i64, eq_ic, reply_help, Ctx, Registration, SYNTAX_ERR};
 use crate::config::SetContext;
+use crate::keyspace::LockSet;
 use crate::log;
 use crate::net::client::{cflags, ClientInfo};
 use crate::server::{now_ms, now_us, rss_bytes, Server, FERRODIS_VERSION, REDIS_VERSION};
@@ -136,9 +137,6 @@ pub fn sample_ops(srv: &Server) {
     drop(m);
     srv.stat_peak_memory.fetch_max(used_memory(), Relaxed);
 }
-
-/// Publish a keyspace notification (wired to pub/sub when it lands).
-pub fn publish_keyspace_event(_srv: &Server, _db: usize, _flags: u32, _event: &str, _key: &[u8]) {}
 
 /// Send a command to every MONITOR client.
 pub fn feed_monitors(_srv: &Server, _client: &ClientInfo, _argv: &[&[u8]], _now_ms: i64) {}
@@ -646,7 +644,7 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
             Err(e) => return ctx.out.error(&e),
         }
     };
-    if let Err((name, why)) = apply_config(srv, &changed) {
+    if let Err((name, why)) = apply_config(srv, &changed, &mut ctx.ks.locks) {
         *srv.config.write() = backup;
         if let Some(dir) = old_dir.filter(|d| std::env::current_dir().ok().as_ref() != Some(d)) {
             let _ = std::env::set_current_dir(dir);
@@ -661,8 +659,11 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 /// Side effects of changed directives (Redis's apply functions). Err = (name, reason).
-fn apply_config(srv: &Server, changed: &[String]) -> Result<(), (String, String)> {
+fn apply_config(srv: &Server, changed: &[String], all: &mut LockSet) -> Result<(), (String, String)> {
     let has = |n: &str| changed.iter().any(|c| c == n);
+    if has("appendonly") || has("appendfsync") {
+        crate::persist::aof::apply_config(srv, all);
+    }
     if has("loglevel") {
         log::set_level(&srv.config.read().get_str("loglevel"));
     }
@@ -797,7 +798,7 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR No shutdown in progress.");
     }
     ctx.srv.shutdown_requested.store(true, Relaxed);
-    match crate::shutdown::shutdown(ctx.srv, mode) {
+    match crate::shutdown::shutdown_locked(ctx.srv, mode, &ctx.ks.locks) {
         Ok(()) => std::process::exit(0),
         Err(e) => {
             ctx.srv.shutdown_requested.store(false, Relaxed);

@@ -189,9 +189,45 @@ impl Dict {
             self.resize_to(INITIAL_SIZE);
         } else if self.t[0].used >= self.t[0].size() && self.pause_rehash == 0 {
             self.resize_to(self.t[0].used + 1);
-        } else if self.t[0].used >= self.t[0].size() * 5 {
-            // Redis's forced resize ratio, even while a snapshot pauses rehashing.
-            self.resize_to(self.t[0].used + 1);
+        }
+        // While a snapshot pauses rehashing the table keeps its size (chains grow): the
+        // snapshot relies on every key staying in the bucket it had when it started.
+    }
+
+    /// Complete a rehash in progress (a snapshot needs one stable table).
+    pub fn finish_rehash(&mut self) {
+        while self.is_rehashing() {
+            let paused = self.pause_rehash;
+            self.pause_rehash = 0;
+            self.rehash(1024);
+            self.pause_rehash = paused;
+        }
+    }
+
+    /// Number of buckets of the main table (valid as bucket indexes when not rehashing).
+    pub fn bucket_count(&self) -> usize {
+        self.t[0].size()
+    }
+
+    /// The bucket `key` hashes to (None while rehashing or when empty).
+    #[inline]
+    pub fn bucket_of(&self, key: &[u8]) -> Option<usize> {
+        if self.is_rehashing() || self.t[0].size() == 0 {
+            return None;
+        }
+        Some(self.hash(key) as usize & self.t[0].mask())
+    }
+
+    /// Visit the entries of bucket `i` of the main table.
+    pub fn for_bucket(&self, i: usize, mut f: impl FnMut(&Entry)) {
+        let Some(&b) = self.t[0].buckets.get(i) else { return };
+        let mut e = b;
+        while !e.is_null() {
+            // SAFETY: live chain entries.
+            unsafe {
+                f(&*e);
+                e = (*e).next;
+            }
         }
     }
 
@@ -478,15 +514,16 @@ mod tests {
                 seen.insert(e.key().to_vec());
             });
             round += 1;
-            // grow and shrink the table while scanning
-            if round % 7 == 0 {
-                for j in 0..300 {
+            // grow the table (rounds 5..=50), then shrink it back (rounds 55..=100) while
+            // scanning; bounded so the iteration can finish
+            if round % 5 == 0 && round <= 50 {
+                for j in 0..200 {
                     d.insert_new(format!("b{round}-{j}").as_bytes(), v(0), 0);
                 }
             }
-            if round % 11 == 0 {
-                for j in 0..300 {
-                    d.remove(format!("b{}-{j}", round - 4).as_bytes());
+            if round % 5 == 0 && round > 50 && round <= 100 {
+                for j in 0..200 {
+                    d.remove(format!("b{}-{j}", round - 50).as_bytes());
                 }
                 d.shrink_if_needed();
             }
@@ -494,6 +531,7 @@ mod tests {
             if cursor == 0 {
                 break;
             }
+            assert!(round < 1_000_000, "scan did not complete");
         }
         for i in 0..1000 {
             assert!(seen.contains(format!("a{i}").as_bytes()), "missing a{i}");

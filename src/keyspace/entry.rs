@@ -9,6 +9,7 @@
 
 use super::value::Value;
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::cell::Cell;
 use std::ptr::{self, NonNull};
 
 /// The entry has a TTL (it is in the db's expire table).
@@ -19,8 +20,9 @@ const LEN_MASK: u32 = !FLAG_EXPIRE;
 pub struct Entry {
     pub(crate) next: *mut Entry,
     pub value: Value,
-    /// LRU clock (seconds resolution, 24 bits used) or LFU counter+time, as Redis's robj.lru.
-    pub lru: u32,
+    /// LRU clock (seconds resolution, 24 bits used) or LFU time+counter, as Redis's robj.lru
+    /// (see `keyspace::lru`). A `Cell` so read lookups can touch it under the shard lock.
+    pub lru: Cell<u32>,
     /// Key length in the low 31 bits, FLAG_EXPIRE in the top bit.
     key_len: u32,
 }
@@ -44,7 +46,7 @@ impl Entry {
             if p.is_null() {
                 handle_alloc_error(layout);
             }
-            ptr::write(p, Entry { next: ptr::null_mut(), value, lru, key_len: key.len() as u32 });
+            ptr::write(p, Entry { next: ptr::null_mut(), value, lru: Cell::new(lru), key_len: key.len() as u32 });
             ptr::copy_nonoverlapping(key.as_ptr(), (p as *mut u8).add(HEADER), key.len());
             NonNull::new_unchecked(p)
         }

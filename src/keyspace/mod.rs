@@ -12,12 +12,15 @@
 
 pub mod dict;
 pub mod entry;
+pub mod lazyfree;
+pub mod lru;
 pub mod value;
 
 use ahash::AHashMap;
 use dict::Dict;
 use entry::{Entry, OwnedEntry};
 use parking_lot::{Mutex, MutexGuard};
+use crate::persist::snapshot::SnapCtl;
 use std::ptr::NonNull;
 pub use value::{Value, ValueType};
 
@@ -25,8 +28,16 @@ pub struct Db {
     pub dict: Dict,
     expires: AHashMap<usize, (i64, u32)>,
     volatile: Vec<NonNull<Entry>>,
-    /// Cursor for the active-expiry cycle's fairness (Redis's expires_cursor analogue).
+    /// Running average TTL (ms) of the volatile keys the active-expiry cycle sampled
+    /// (INFO keyspace `avg_ttl`).
     pub avg_ttl: i64,
+    /// Where the active-expiry cycle resumes sampling in `volatile` (Redis's expires_cursor).
+    pub expires_cursor: usize,
+    /// WATCHed keys of this db part -> the flags of the clients watching them.
+    watched: AHashMap<Box<[u8]>, Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
+    /// Armed while a snapshot is being written (see `persist::snapshot`): entries are
+    /// captured before they change. Mutate entries only through `Db` methods.
+    pub snap: Option<std::sync::Arc<SnapCtl>>,
 }
 
 // Reached only through the shard lock.
@@ -40,7 +51,69 @@ impl Default for Db {
 
 impl Db {
     pub fn new() -> Db {
-        Db { dict: Dict::new(), expires: AHashMap::new(), volatile: Vec::new(), avg_ttl: 0 }
+        Db {
+            dict: Dict::new(),
+            expires: AHashMap::new(),
+            volatile: Vec::new(),
+            avg_ttl: 0,
+            expires_cursor: 0,
+            watched: AHashMap::new(),
+            snap: None,
+        }
+    }
+
+    /// Snapshot hook: keep the snapshot-time form of `key` before it changes.
+    #[inline]
+    fn before_change(&self, key: &[u8]) {
+        if let Some(ctl) = &self.snap {
+            crate::persist::snapshot::capture(ctl, self, key);
+        }
+    }
+
+    #[inline]
+    fn after_insert(&self, key: &[u8]) {
+        if let Some(ctl) = &self.snap {
+            crate::persist::snapshot::note_new(ctl, self, key);
+        }
+    }
+
+    /// Register a WATCH of `key` by the client owning `flag`.
+    pub fn watch(&mut self, key: &[u8], flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        self.watched.entry(key.into()).or_default().push(flag);
+    }
+
+    pub fn unwatch(&mut self, key: &[u8], flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) {
+        if let Some(v) = self.watched.get_mut(key) {
+            v.retain(|f| !std::sync::Arc::ptr_eq(f, flag));
+            if v.is_empty() {
+                self.watched.remove(key);
+            }
+        }
+    }
+
+    /// A key changed: every client watching it will fail its EXEC.
+    #[inline]
+    pub fn touch_watched(&mut self, key: &[u8]) {
+        if self.watched.is_empty() {
+            return;
+        }
+        if let Some(v) = self.watched.get(key) {
+            for f in v {
+                f.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// FLUSHDB / FLUSHALL / SWAPDB: touch watched keys that exist here (or, with
+    /// `also_missing`, every watched key: SWAPDB changes the answer for absent keys too).
+    pub fn touch_all_watched(&mut self, also_missing: bool) {
+        for (k, v) in self.watched.iter() {
+            if also_missing || self.dict.get(k).is_some() {
+                for f in v {
+                    f.store(true, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }
     }
 
     #[inline]
@@ -63,8 +136,10 @@ impl Db {
         self.dict.get(key)
     }
 
+    /// Mutable access to an entry (the caller may change its value).
     #[inline]
     pub fn get_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
+        self.before_change(key);
         self.dict.get_mut(key)
     }
 
@@ -81,24 +156,30 @@ impl Db {
         self.get(key).and_then(|e| self.expire_of(e))
     }
 
-    /// Is the key present but past its deadline?
+    /// Is the key present but past its deadline? (Redis: expired once now > deadline.)
     #[inline]
     pub fn is_expired(&self, e: &Entry, now: i64) -> bool {
-        e.has_expire() && self.expire_of(e).is_some_and(|t| t <= now)
+        e.has_expire() && self.expire_of(e).is_some_and(|t| t < now)
     }
 
     /// Insert a key known to be absent.
     pub fn insert(&mut self, key: &[u8], value: Value, lru: u32) -> &mut Entry {
+        if self.snap.is_some() {
+            self.dict.insert_new(key, value, lru);
+            self.after_insert(key);
+            return self.dict.get_mut(key).expect("just inserted");
+        }
         self.dict.insert_new(key, value, lru)
     }
 
     /// setKey semantics: overwrite or insert; the TTL is dropped unless `keep_ttl`.
     /// Returns true if the key existed.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
+        self.before_change(key);
         let ptr = match self.dict.get_mut(key) {
             Some(e) => {
                 e.value = value;
-                e.lru = lru;
+                e.lru.set(lru);
                 if keep_ttl || !e.has_expire() {
                     return true;
                 }
@@ -106,6 +187,7 @@ impl Db {
             }
             None => {
                 self.dict.insert_new(key, value, lru);
+                self.after_insert(key);
                 return false;
             }
         };
@@ -116,6 +198,7 @@ impl Db {
 
     /// Set a TTL on an existing key. Returns false if the key does not exist.
     pub fn set_expire(&mut self, key: &[u8], when: i64) -> bool {
+        self.before_change(key);
         let Some(e) = self.dict.get_mut(key) else { return false };
         let addr = e as *mut Entry as usize;
         if e.has_expire() {
@@ -152,6 +235,7 @@ impl Db {
 
     /// PERSIST: remove the TTL. True if there was one.
     pub fn persist(&mut self, key: &[u8]) -> bool {
+        self.before_change(key);
         let Some(e) = self.dict.get_mut(key) else { return false };
         if !e.has_expire() {
             return false;
@@ -164,6 +248,7 @@ impl Db {
 
     /// Unlink a key (and its TTL). The caller drops the entry (or frees it elsewhere).
     pub fn remove(&mut self, key: &[u8]) -> Option<OwnedEntry> {
+        self.before_change(key);
         let mut owned = self.dict.remove(key)?;
         if owned.entry().has_expire() {
             self.drop_expire(owned.entry_mut());
@@ -171,15 +256,66 @@ impl Db {
         Some(owned)
     }
 
+    /// Empty the db (FLUSHDB/FLUSHALL): watchers of keys that existed are notified.
     pub fn clear(&mut self) {
+        self.touch_all_watched(false);
+        if let Some(ctl) = self.snap.clone() {
+            // The snapshot keeps the old contents as they are: hand them over, no copy.
+            let mut st = ctl.state.lock();
+            if !st.live_is_new {
+                let old = Db {
+                    dict: std::mem::take(&mut self.dict),
+                    expires: std::mem::take(&mut self.expires),
+                    volatile: std::mem::take(&mut self.volatile),
+                    avg_ttl: 0,
+                    expires_cursor: 0,
+                    watched: AHashMap::new(),
+                    snap: None,
+                };
+                st.detached = Some(Box::new(old));
+                st.live_is_new = true;
+                return;
+            }
+        }
         self.expires.clear();
         self.volatile.clear();
         self.dict.clear();
     }
 
-    /// Swap contents with another db (SWAPDB).
+    /// Empty the db like `clear`, handing the old contents back so they can be freed
+    /// elsewhere (FLUSHDB / FLUSHALL ASYNC). None when a running snapshot took them.
+    pub fn take_contents(&mut self) -> Option<Db> {
+        if self.snap.is_some() {
+            self.clear();
+            return None;
+        }
+        self.touch_all_watched(false);
+        let mut old = Db::new();
+        std::mem::swap(&mut old.dict, &mut self.dict);
+        std::mem::swap(&mut old.expires, &mut self.expires);
+        std::mem::swap(&mut old.volatile, &mut self.volatile);
+        Some(old)
+    }
+
+    /// Swap contents with another db (SWAPDB). Watches stay with the db index.
     pub fn swap(&mut self, other: &mut Db) {
-        std::mem::swap(self, other);
+        std::mem::swap(&mut self.dict, &mut other.dict);
+        std::mem::swap(&mut self.expires, &mut other.expires);
+        std::mem::swap(&mut self.volatile, &mut other.volatile);
+        std::mem::swap(&mut self.avg_ttl, &mut other.avg_ttl);
+        std::mem::swap(&mut self.expires_cursor, &mut other.expires_cursor);
+        std::mem::swap(&mut self.snap, &mut other.snap);
+    }
+
+    /// The `i`-th volatile key (modulo their number) and its deadline: the active-expiry
+    /// cycle walks these with `expires_cursor`.
+    pub fn volatile_at(&self, i: usize) -> Option<(&Entry, i64)> {
+        if self.volatile.is_empty() {
+            return None;
+        }
+        // SAFETY: volatile holds only live entries of this db.
+        let e = unsafe { self.volatile[i % self.volatile.len()].as_ref() };
+        Some((e, self.expire_of(e)?))
     }
 
     /// A random volatile key and its deadline (active expiry sampling).

@@ -178,6 +178,33 @@ impl Value {
         }
     }
 
+    /// An independent copy (COPY, and anything else that duplicates a value). The one
+    /// place that knows how to copy each type: returns None for a type that cannot be
+    /// copied yet. Strings keep their form (and a heap string its capacity, so the copy
+    /// reports the same OBJECT ENCODING).
+    pub fn clone_deep(&self) -> Option<Value> {
+        Some(match self {
+            Value::Int(i) => Value::Int(*i),
+            Value::Inline(s) => Value::Inline(*s),
+            Value::Heap(v) => {
+                let mut c = Vec::with_capacity(v.capacity());
+                c.extend_from_slice(v);
+                Value::Heap(Box::new(c))
+            }
+            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => return None,
+        })
+    }
+
+    /// Rough cost of freeing the value, compared with `lazyfree::THRESHOLD` to decide
+    /// whether UNLINK frees it in the background (strings are always freed in place).
+    pub fn free_effort(&self) -> usize {
+        if self.is_string() {
+            1
+        } else {
+            self.heap_size() / 64
+        }
+    }
+
     /// Redis's OBJECT ENCODING name.
     pub fn encoding(&self) -> &'static str {
         match self {
@@ -227,5 +254,20 @@ mod tests {
         let mut v = Value::from_bytes(b"12");
         v.make_heap().unwrap().extend_from_slice(b"34");
         assert_eq!(v.as_i64(), Some(1234));
+    }
+
+    #[test]
+    fn clone_deep_strings() {
+        for v in [Value::from_bytes(b"42"), Value::from_bytes(b"abc"), Value::from_bytes(&[b'y'; 100])] {
+            let c = v.clone_deep().unwrap();
+            assert_eq!(c.as_bytes(), v.as_bytes());
+            assert_eq!(c.encoding(), v.encoding());
+        }
+        let mut h = Value::from_bytes(b"ab");
+        h.make_heap().unwrap().extend_from_slice(b"cd");
+        let c = h.clone_deep().unwrap();
+        h.make_heap().unwrap().push(b'!');
+        assert_eq!(&*c.as_bytes().unwrap(), b"abcd");
+        assert!(Value::List(Box::default()).clone_deep().is_none());
     }
 }

@@ -117,6 +117,14 @@ pub struct ClientInfo {
     pub is_local: bool,
     /// The command being executed (index in the command table), for error texts and stats.
     pub cmd: usize,
+    /// Pub/Sub subscriptions (channels, patterns, shard channels).
+    pub subs: crate::pubsub::Subs,
+    /// MULTI state: Some while queueing.
+    pub multi: Option<crate::commands::multi::MultiState>,
+    /// WATCHed keys and the flag writers set.
+    pub watched: crate::commands::multi::Watched,
+    /// Running the queued commands of EXEC (blocking commands must not block).
+    pub in_exec: bool,
 }
 
 impl ClientInfo {
@@ -131,6 +139,10 @@ impl ClientInfo {
             reply_mode: ReplyMode::On,
             is_local,
             cmd: 0,
+            subs: Default::default(),
+            multi: None,
+            watched: Default::default(),
+            in_exec: false,
         }
     }
 

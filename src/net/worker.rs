@@ -267,6 +267,13 @@ impl Worker {
         let _ = self.poll.registry().deregister(&mut c.sock);
         let srv = &self.srv;
         srv.clients.lock().remove(&c.info.id);
+        if !c.info.subs.is_empty() {
+            srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
+        }
+        for (db, key, _) in std::mem::take(&mut c.info.watched.keys) {
+            let s = srv.keyspace.shard_of(&key);
+            srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &c.info.watched.flag);
+        }
         if c.info.handle.has_flag(cflags::MONITOR) {
             let mut m = srv.monitors.lock();
             m.retain(|h| h.id != c.info.id);
@@ -405,6 +412,10 @@ impl Worker {
 
     fn flush(&mut self, tok: usize) {
         let srv = &self.srv;
+        // Replies go out only after their writes reached the AOF (fsynced with `always`).
+        if srv.wstream.is_active() {
+            srv.aof.before_reply(srv);
+        }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
         if pending > 0 {

@@ -195,6 +195,18 @@ impl ReplyBuf {
         self.buf.splice(at..at, h);
     }
 
+    /// A `<CMD> HELP` reply (Redis's addReplyHelp): the usage line, `lines`, then HELP's
+    /// own entry, each as a status reply.
+    pub fn help(&mut self, cmd_upper: &str, lines: &[&str]) {
+        self.array(lines.len() + 3);
+        self.simple(&format!("{cmd_upper} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+        for l in lines {
+            self.simple(l);
+        }
+        self.simple("HELP");
+        self.simple("    Prints this help.");
+    }
+
     /// Convenience: an array of bulk strings.
     pub fn bulk_array<I, B>(&mut self, items: I)
     where

@@ -1,13 +1,557 @@
-//! Placeholder for the zset type (filled in by the collection types work).
+//! The sorted set type: a packed list of member/score pairs ordered by (score, member) while
+//! small (Redis's "listpack", same thresholds), else a `Table` of member -> score plus an
+//! ordered index of the table's nodes ("skiplist"). The index is a list of blocks of node
+//! pointers with the rank of each block's first element, which gives O(log n) search by
+//! score, member or rank with ~10 bytes per element.
+//!
+//! Both forms are read through `View`, a random-access sequence in (score, member) order,
+//! so the range commands have one implementation.
 
+use super::packed::{self, Ele, Query};
+use super::table::{NodePtr, Table};
+use std::cmp::Ordering;
+
+/// The conversion thresholds (zset-max-listpack-entries / -value).
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    pub entries: usize,
+    pub value: usize,
+}
+
+enum Repr {
+    Small { buf: Box<[u8]>, n: u32 },
+    Big(Box<Big>),
+}
+
+pub struct ZSetValue(Repr);
+
+struct Big {
+    dict: Table,
+    idx: OrdIdx,
+}
+
+/// Order of a (score, member) pair against another.
+#[inline]
+fn cmp_key(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
+    match s1.partial_cmp(&s2) {
+        Some(Ordering::Equal) | None => m1.cmp(m2),
+        Some(o) => o,
+    }
+}
+
+#[inline]
+fn node_cmp(n: NodePtr, s: f64, m: &[u8]) -> Ordering {
+    cmp_key(n.score(), n.key(), s, m)
+}
+
+const BLOCK_MAX: usize = 256;
+
+/// Node pointers in (score, member) order, in blocks of at most BLOCK_MAX;
+/// `starts[i]` is the rank of `blocks[i][0]`.
 #[derive(Default)]
-pub struct ZSetValue {}
+pub struct OrdIdx {
+    blocks: Vec<Vec<NodePtr>>,
+    starts: Vec<usize>,
+    len: usize,
+}
+
+impl OrdIdx {
+    /// Block and offset of the first element not less than (s, m).
+    fn locate(&self, s: f64, m: &[u8]) -> (usize, usize) {
+        let lt = |n: &NodePtr| node_cmp(*n, s, m) == Ordering::Less;
+        let bi = self.blocks.partition_point(|b| lt(b.last().unwrap()));
+        if bi == self.blocks.len() {
+            return match self.blocks.len() {
+                0 => (0, 0),
+                k => (k - 1, self.blocks[k - 1].len()),
+            };
+        }
+        (bi, self.blocks[bi].partition_point(lt))
+    }
+
+    fn shift_starts(&mut self, from: usize, up: bool) {
+        for s in &mut self.starts[from..] {
+            if up {
+                *s += 1
+            } else {
+                *s -= 1
+            }
+        }
+    }
+
+    fn insert(&mut self, n: NodePtr) {
+        let (bi, off) = self.locate(n.score(), n.key());
+        if self.blocks.is_empty() {
+            let mut b = Vec::with_capacity(BLOCK_MAX);
+            b.push(n);
+            self.blocks.push(b);
+            self.starts.push(0);
+            self.len = 1;
+            return;
+        }
+        self.blocks[bi].insert(off, n);
+        self.shift_starts(bi + 1, true);
+        self.len += 1;
+        if self.blocks[bi].len() > BLOCK_MAX {
+            let mut tail = Vec::with_capacity(BLOCK_MAX);
+            tail.extend(self.blocks[bi].drain(BLOCK_MAX / 2..));
+            let st = self.starts[bi] + BLOCK_MAX / 2;
+            self.blocks.insert(bi + 1, tail);
+            self.starts.insert(bi + 1, st);
+        }
+    }
+
+    /// Remove the element at (s, m); it must be present.
+    fn remove(&mut self, s: f64, m: &[u8]) {
+        let (bi, off) = self.locate(s, m);
+        self.remove_at(bi, off);
+    }
+
+    fn remove_at(&mut self, bi: usize, off: usize) {
+        self.blocks[bi].remove(off);
+        self.shift_starts(bi + 1, false);
+        self.len -= 1;
+        let n = self.blocks[bi].len();
+        if n == 0 {
+            self.blocks.remove(bi);
+            self.starts.remove(bi);
+        } else if n < BLOCK_MAX / 4 && bi + 1 < self.blocks.len() && n + self.blocks[bi + 1].len() <= BLOCK_MAX {
+            let next = self.blocks.remove(bi + 1);
+            self.starts.remove(bi + 1);
+            self.blocks[bi].extend(next);
+        }
+    }
+
+    /// (block, offset) of a rank < len.
+    fn pos(&self, rank: usize) -> (usize, usize) {
+        let bi = self.starts.partition_point(|&s| s <= rank) - 1;
+        (bi, rank - self.starts[bi])
+    }
+
+    fn get(&self, rank: usize) -> NodePtr {
+        let (bi, off) = self.pos(rank);
+        self.blocks[bi][off]
+    }
+
+    fn rank(&self, s: f64, m: &[u8]) -> usize {
+        let (bi, off) = self.locate(s, m);
+        self.starts.get(bi).copied().unwrap_or(0) + off
+    }
+
+    /// Number of leading elements for which `pred` holds (pred must be monotone).
+    fn partition_point(&self, pred: impl Fn(NodePtr) -> bool) -> usize {
+        let bi = self.blocks.partition_point(|b| pred(*b.last().unwrap()));
+        if bi == self.blocks.len() {
+            return self.len;
+        }
+        self.starts[bi] + self.blocks[bi].partition_point(|n| pred(*n))
+    }
+}
+
+/// A random-access view of a zset in (score, member) order.
+pub enum View<'a> {
+    Small(Vec<(Ele<'a>, f64)>),
+    Big(&'a OrdIdx),
+}
+
+impl<'a> View<'a> {
+    pub fn len(&self) -> usize {
+        match self {
+            View::Small(v) => v.len(),
+            View::Big(x) => x.len,
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The element of a rank (< len).
+    #[inline]
+    pub fn at(&self, rank: usize) -> (Ele<'a>, f64) {
+        match self {
+            View::Small(v) => v[rank],
+            View::Big(x) => {
+                let n = x.get(rank);
+                (Ele::Str(n.key()), n.score())
+            }
+        }
+    }
+
+    /// Number of leading elements for which `pred(member, score)` holds (monotone pred).
+    pub fn partition_point(&self, pred: impl Fn(&Ele, f64) -> bool) -> usize {
+        match self {
+            View::Small(v) => v.partition_point(|(m, s)| pred(m, *s)),
+            View::Big(x) => x.partition_point(|n| pred(&Ele::Str(n.key()), n.score())),
+        }
+    }
+}
+
+fn small_view(buf: &[u8]) -> Vec<(Ele<'_>, f64)> {
+    packed::pairs(buf).map(|(_, m, s)| (m, s.as_f64())).collect()
+}
+
+/// Find a member in a small zset: (pair offset, end of pair, score, rank).
+fn small_find(buf: &[u8], m: &[u8]) -> Option<(usize, usize, f64, usize)> {
+    let q = Query::new(m);
+    let mut off = 0;
+    let mut rank = 0;
+    while off < buf.len() {
+        let (e, so) = packed::decode(buf, off);
+        let (s, end) = packed::decode(buf, so);
+        if q.matches(&e) {
+            return Some((off, end, s.as_f64(), rank));
+        }
+        off = end;
+        rank += 1;
+    }
+    None
+}
+
+fn small_insert(buf: &mut Box<[u8]>, m: &[u8], score: f64) {
+    let mut at = buf.len();
+    for (off, e, s) in packed::pairs(buf) {
+        let sc = s.as_f64();
+        if sc > score || (sc == score && e.cmp_bytes(m) == Ordering::Greater) {
+            at = off;
+            break;
+        }
+    }
+    let mut enc = Vec::with_capacity(m.len() + 10);
+    packed::put_str(&mut enc, m);
+    packed::put_f64(&mut enc, score);
+    packed::splice(buf, at..at, &enc);
+}
+
+impl Default for ZSetValue {
+    fn default() -> Self {
+        ZSetValue::new_small()
+    }
+}
 
 impl ZSetValue {
-    pub fn encoding(&self) -> &'static str {
-        "listpack"
+    pub fn new_small() -> ZSetValue {
+        ZSetValue(Repr::Small { buf: Box::new([]), n: 0 })
     }
+
+    pub fn new_big() -> ZSetValue {
+        ZSetValue(Repr::Big(Box::new(Big { dict: Table::new(), idx: OrdIdx::default() })))
+    }
+
+    /// The empty zset ZADD creates for its first member (Redis: skiplist when the
+    /// listpack limits are 0 entries or shorter than that member).
+    pub fn new_for(first_member_len: usize, lim: Limits) -> ZSetValue {
+        if lim.entries == 0 || lim.value < first_member_len {
+            ZSetValue::new_big()
+        } else {
+            ZSetValue::new_small()
+        }
+    }
+
+    /// A zset of distinct members, in the listpack form when `small_ok` and it fits.
+    pub fn build(items: Vec<(Vec<u8>, f64)>, lim: Limits, small_ok: bool) -> ZSetValue {
+        let small = small_ok && items.len() <= lim.entries && items.iter().all(|(m, _)| m.len() <= lim.value);
+        let mut z = if small { ZSetValue::new_small() } else { ZSetValue::new_big() };
+        match &mut z.0 {
+            Repr::Small { buf, n } => {
+                let mut items = items;
+                items.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
+                let mut v = Vec::new();
+                for (m, s) in &items {
+                    packed::put_str(&mut v, m);
+                    packed::put_f64(&mut v, *s);
+                }
+                *buf = v.into_boxed_slice();
+                *n = items.len() as u32;
+            }
+            Repr::Big(b) => {
+                b.dict = Table::with_capacity(items.len());
+                for (m, s) in &items {
+                    let node = b.dict.insert_new(m, &s.to_ne_bytes());
+                    b.idx.insert(node);
+                }
+            }
+        }
+        z
+    }
+
+    pub fn encoding(&self) -> &'static str {
+        match self.0 {
+            Repr::Small { .. } => "listpack",
+            Repr::Big(_) => "skiplist",
+        }
+    }
+
+    pub fn is_small(&self) -> bool {
+        matches!(self.0, Repr::Small { .. })
+    }
+
     pub fn mem_usage(&self) -> usize {
-        0
+        32 + match &self.0 {
+            Repr::Small { buf, .. } => (buf.len() + 8 + 15) & !15,
+            Repr::Big(b) => {
+                let blocks = b.idx.blocks.len() * (BLOCK_MAX * 8 + 16 + 24 + 8);
+                64 + b.dict.mem_usage() + blocks
+            }
+        }
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        match &self.0 {
+            Repr::Small { n, .. } => *n as usize,
+            Repr::Big(b) => b.dict.len(),
+        }
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn score(&self, m: &[u8]) -> Option<f64> {
+        match &self.0 {
+            Repr::Small { buf, .. } => small_find(buf, m).map(|x| x.2),
+            Repr::Big(b) => b.dict.get(m).map(|n| n.score()),
+        }
+    }
+
+    /// 0-based rank in ascending order and score.
+    pub fn rank(&self, m: &[u8]) -> Option<(usize, f64)> {
+        match &self.0 {
+            Repr::Small { buf, .. } => small_find(buf, m).map(|x| (x.3, x.2)),
+            Repr::Big(b) => b.dict.get(m).map(|n| (b.idx.rank(n.score(), m), n.score())),
+        }
+    }
+
+    /// Add a member known to be absent, converting to the large form past the limits.
+    pub fn insert(&mut self, m: &[u8], score: f64, lim: Limits) {
+        if let Repr::Small { n, .. } = &self.0 {
+            if *n as usize + 1 > lim.entries || m.len() > lim.value {
+                self.convert_big();
+            }
+        }
+        match &mut self.0 {
+            Repr::Small { buf, n } => {
+                small_insert(buf, m, score);
+                *n += 1;
+            }
+            Repr::Big(b) => {
+                let node = b.dict.insert_new(m, &score.to_ne_bytes());
+                b.idx.insert(node);
+            }
+        }
+    }
+
+    /// Change the score of a present member.
+    pub fn set_score(&mut self, m: &[u8], score: f64) {
+        match &mut self.0 {
+            Repr::Small { buf, .. } => {
+                if let Some((a, b, old, _)) = small_find(buf, m) {
+                    if old.to_bits() == score.to_bits() {
+                        return;
+                    }
+                    packed::splice(buf, a..b, &[]);
+                    small_insert(buf, m, score);
+                }
+            }
+            Repr::Big(b) => {
+                if let Some(node) = b.dict.get(m) {
+                    b.idx.remove(node.score(), m);
+                    node.set_score(score);
+                    b.idx.insert(node);
+                }
+            }
+        }
+    }
+
+    /// Remove a member; true if it was there.
+    pub fn remove(&mut self, m: &[u8]) -> bool {
+        match &mut self.0 {
+            Repr::Small { buf, n } => match small_find(buf, m) {
+                Some((a, b, _, _)) => {
+                    packed::splice(buf, a..b, &[]);
+                    *n -= 1;
+                    true
+                }
+                None => false,
+            },
+            Repr::Big(b) => match b.dict.get(m) {
+                Some(node) => {
+                    b.idx.remove(node.score(), m);
+                    b.dict.remove(m);
+                    true
+                }
+                None => false,
+            },
+        }
+    }
+
+    /// Remove the elements of ranks `from..to` (ascending order).
+    pub fn remove_ranks(&mut self, from: usize, to: usize) {
+        if from >= to {
+            return;
+        }
+        match &mut self.0 {
+            Repr::Small { buf, n } => {
+                let offs: Vec<usize> = packed::pairs(buf).map(|p| p.0).collect();
+                let end = offs.get(to).copied().unwrap_or(buf.len());
+                packed::splice(buf, offs[from]..end, &[]);
+                *n -= (to - from) as u32;
+            }
+            Repr::Big(b) => {
+                for _ in from..to {
+                    let (bi, off) = b.idx.pos(from);
+                    let node = b.idx.blocks[bi][off];
+                    let key = node.key().to_vec();
+                    b.idx.remove_at(bi, off);
+                    b.dict.remove(&key);
+                }
+            }
+        }
+    }
+
+    fn convert_big(&mut self) {
+        if let Repr::Small { buf, n } = &self.0 {
+            let mut big = Big { dict: Table::with_capacity(*n as usize + 1), idx: OrdIdx::default() };
+            let mut kb = Vec::new();
+            for (_, m, s) in packed::pairs(buf) {
+                kb.clear();
+                m.with_bytes(|b| kb.extend_from_slice(b));
+                let node = big.dict.insert_new(&kb, &s.as_f64().to_ne_bytes());
+                big.idx.insert(node);
+            }
+            self.0 = Repr::Big(Box::new(big));
+        }
+    }
+
+    /// The ordered view used by range commands.
+    pub fn view(&self) -> View<'_> {
+        match &self.0 {
+            Repr::Small { buf, .. } => View::Small(small_view(buf)),
+            Repr::Big(b) => View::Big(&b.idx),
+        }
+    }
+
+    /// Every member and score, in table order for large zsets (cheap, unordered).
+    pub fn for_each<'a>(&'a self, mut f: impl FnMut(Ele<'a>, f64)) {
+        match &self.0 {
+            Repr::Small { buf, .. } => packed::pairs(buf).for_each(|(_, m, s)| f(m, s.as_f64())),
+            Repr::Big(b) => b.dict.iter().for_each(|n| f(Ele::Str(n.key()), n.score())),
+        }
+    }
+
+    /// A random element.
+    pub fn random(&self, rng: &mut impl rand::Rng) -> Option<(Ele<'_>, f64)> {
+        match &self.0 {
+            Repr::Small { buf, n } => {
+                (*n > 0).then(|| small_view(buf)[rng.gen_range(0..*n as usize)])
+            }
+            Repr::Big(b) => b.dict.random(rng).map(|n| (Ele::Str(n.key()), n.score())),
+        }
+    }
+
+    /// One ZSCAN step (listpacks: everything, cursor 0).
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(Ele, f64)) -> u64 {
+        match &self.0 {
+            Repr::Small { .. } => {
+                self.for_each(f);
+                0
+            }
+            Repr::Big(b) => b.dict.scan(cursor, count, |n| f(Ele::Str(n.key()), n.score())),
+        }
+    }
+
+    pub fn clone_deep(&self) -> ZSetValue {
+        match &self.0 {
+            Repr::Small { buf, n } => ZSetValue(Repr::Small { buf: buf.clone(), n: *n }),
+            Repr::Big(b) => {
+                let mut c = ZSetValue::new_big();
+                if let Repr::Big(cb) = &mut c.0 {
+                    cb.dict = Table::with_capacity(b.dict.len());
+                    for blk in &b.idx.blocks {
+                        for n in blk {
+                            let node = cb.dict.insert_new(n.key(), n.val());
+                            cb.idx.insert(node);
+                        }
+                    }
+                }
+                c
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIM: Limits = Limits { entries: 128, value: 64 };
+
+    fn order(z: &ZSetValue) -> Vec<(Vec<u8>, f64)> {
+        let v = z.view();
+        (0..v.len()).map(|i| (v.at(i).0.to_vec(), v.at(i).1)).collect()
+    }
+
+    fn check_both(lim: Limits) {
+        let mut z = ZSetValue::new_for(1, lim);
+        let mut model: Vec<(Vec<u8>, f64)> = Vec::new();
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+        for _ in 0..3000 {
+            let m = format!("m{}", rng.gen_range(0..400)).into_bytes();
+            let s = rng.gen_range(0..50) as f64 / 2.0;
+            match rng.gen_range(0..3) {
+                0 => {
+                    if z.remove(&m) {
+                        model.retain(|x| x.0 != m);
+                    }
+                }
+                _ => match z.score(&m) {
+                    Some(_) => {
+                        z.set_score(&m, s);
+                        model.iter_mut().find(|x| x.0 == m).unwrap().1 = s;
+                    }
+                    None => {
+                        z.insert(&m, s, lim);
+                        model.push((m.clone(), s));
+                    }
+                },
+            }
+        }
+        model.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
+        assert_eq!(order(&z), model);
+        assert_eq!(z.len(), model.len());
+        for (i, (m, s)) in model.iter().enumerate() {
+            assert_eq!(z.rank(m), Some((i, *s)));
+        }
+        let v = z.view();
+        let p = v.partition_point(|_, s| s < 10.0);
+        assert_eq!(p, model.iter().filter(|x| x.1 < 10.0).count());
+        drop(v);
+        z.remove_ranks(5, 50);
+        model.drain(5..50);
+        assert_eq!(order(&z), model);
+    }
+
+    #[test]
+    fn small_and_big_agree_with_model() {
+        check_both(Limits { entries: 100000, value: 64 });
+        check_both(Limits { entries: 0, value: 64 });
+    }
+
+    #[test]
+    fn creation_and_conversion() {
+        assert!(std::mem::size_of::<ZSetValue>() <= 24);
+        let mut z = ZSetValue::new_for(1, LIM);
+        assert_eq!(z.encoding(), "listpack");
+        z.insert(b"a", 1.0, Limits { entries: 1, value: 64 });
+        z.insert(b"b", 2.0, Limits { entries: 1, value: 64 });
+        assert_eq!(z.encoding(), "skiplist");
+        assert_eq!(z.score(b"b"), Some(2.0));
+        let b = ZSetValue::build(vec![(b"x".to_vec(), -0.0), (b"y".to_vec(), 0.5)], LIM, true);
+        assert_eq!(b.encoding(), "listpack");
+        assert!(!b.score(b"x").unwrap().is_sign_negative(), "listpacks store -0 as 0");
+        assert_eq!(ZSetValue::new_for(65, LIM).encoding(), "skiplist");
     }
 }

@@ -152,3 +152,82 @@ impl Raw {
         }
     }
 }
+
+impl Raw {
+    /// Read one line up to and including CRLF.
+    pub fn read_until_crlf(&mut self) -> Vec<u8> {
+        let mut line = Vec::new();
+        let mut b = [0u8; 1];
+        while !line.ends_with(b"\r\n") {
+            match self.s.read(&mut b) {
+                Ok(1) => line.push(b[0]),
+                _ => break,
+            }
+        }
+        line
+    }
+
+    /// Read a bulk string reply (None for a null bulk).
+    pub fn read_bulk(&mut self) -> Option<Vec<u8>> {
+        let h = self.read_until_crlf();
+        assert!(h.first() == Some(&b'$'), "not a bulk: {:?}", String::from_utf8_lossy(&h));
+        let n: i64 = String::from_utf8_lossy(&h[1..h.len() - 2]).parse().unwrap();
+        if n < 0 {
+            return None;
+        }
+        let mut v = self.read_n(n as usize + 2);
+        v.truncate(n as usize);
+        Some(v)
+    }
+}
+
+/// The real redis-server, for interop tests (None when it is not installed).
+pub struct RealRedis {
+    pub child: Child,
+    pub port: u16,
+}
+
+impl RealRedis {
+    /// Start /usr/bin/redis-server in `dir` with `args`; None if it is not installed.
+    pub fn start(dir: &std::path::Path, args: &[&str]) -> Option<RealRedis> {
+        let bin = std::path::Path::new("/usr/bin/redis-server");
+        if !bin.exists() {
+            eprintln!("redis-server not installed: interop check skipped");
+            return None;
+        }
+        let port = free_port();
+        let child = Command::new(bin)
+            .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
+            .arg("--dir")
+            .arg(dir)
+            .args(args)
+            .stdout(Stdio::null())
+            .spawn()
+            .ok()?;
+        let r = RealRedis { child, port };
+        // ready = answers PING with PONG (not -LOADING)
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
+                let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+                let mut b = [0u8; 64];
+                if c.write_all(b"PING\r\n").is_ok() && matches!(c.read(&mut b), Ok(n) if b[..n].starts_with(b"+PONG")) {
+                    return Some(r);
+                }
+            }
+            assert!(Instant::now() < deadline, "redis-server did not start");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    pub fn raw(&self) -> Raw {
+        Raw::connect(self.port)
+    }
+}
+
+impl Drop for RealRedis {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,136 @@
+//! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
+//!
+//! While a client is in MULTI the dispatcher queues its commands (after checking they
+//! exist and have the right arity; a rejected command makes EXEC fail with EXECABORT).
+//! EXEC runs with every shard locked (the command is registered ALL_SHARDS), so the queued
+//! commands execute back to back with no other client in between, whatever keys they touch.
+//!
+//! WATCH registers the client's `WatchFlag` under the key in the db part (shard) that owns
+//! the key; `Ks::signal_modified` sets the flags of every watcher of a key that changes,
+//! and EXEC aborts (null reply) if the flag is set or a watched key expired since WATCH.
+
+use super::{flags, Ctx, Registration};
+use std::sync::atomic::{AtomicBool, Ordering::Relaxed};
+use std::sync::Arc;
+
+pub const COMMANDS: &[Registration] = &[
+    ("multi", multi, 0),
+    ("exec", exec, flags::ALL_SHARDS),
+    ("discard", discard, 0),
+    ("watch", watch, 0),
+    ("unwatch", unwatch, 0),
+];
+
+/// Set when a watched key is modified ("dirty CAS").
+pub type WatchFlag = Arc<AtomicBool>;
+
+/// A client's transaction state.
+#[derive(Default)]
+pub struct MultiState {
+    /// Queued commands: (command id, argv).
+    pub queue: Vec<(usize, Vec<Vec<u8>>)>,
+    /// A queued command was rejected: EXEC must fail with EXECABORT.
+    pub error: bool,
+}
+
+/// A client's watched keys.
+#[derive(Default)]
+pub struct Watched {
+    pub flag: WatchFlag,
+    /// (db, key, expired-at-watch-time)
+    pub keys: Vec<(usize, Vec<u8>, bool)>,
+}
+
+fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    if ctx.client.multi.is_some() {
+        return ctx.out.error("ERR MULTI calls can not be nested");
+    }
+    ctx.client.multi = Some(MultiState::default());
+    ctx.client.handle.multi_len.store(0, Relaxed);
+    ctx.out.ok();
+}
+
+fn discard(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    if ctx.client.multi.is_none() {
+        return ctx.out.error("ERR DISCARD without MULTI");
+    }
+    ctx.client.multi = None;
+    ctx.client.handle.multi_len.store(-1, Relaxed);
+    unwatch_all(ctx);
+    ctx.out.ok();
+}
+
+fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if ctx.client.multi.is_some() {
+        return ctx.out.error("ERR WATCH inside MULTI is not allowed");
+    }
+    let db = ctx.ks.db;
+    for key in &argv[1..] {
+        if ctx.client.watched.keys.iter().any(|(d, k, _)| *d == db && k == key) {
+            continue;
+        }
+        let expired = {
+            let now = ctx.ks.now;
+            let d = ctx.ks.db_ref(key);
+            d.get(key).is_some_and(|e| d.is_expired(e, now))
+        };
+        let flag = ctx.client.watched.flag.clone();
+        ctx.ks.db(key).watch(key, flag);
+        ctx.client.watched.keys.push((db, key.to_vec(), expired));
+    }
+    ctx.out.ok();
+}
+
+fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    unwatch_all(ctx);
+    ctx.out.ok();
+}
+
+/// Remove every watch of the client (EXEC, DISCARD, UNWATCH, RESET).
+pub fn unwatch_all(ctx: &mut Ctx) {
+    let w = std::mem::take(&mut ctx.client.watched.keys);
+    let flag = ctx.client.watched.flag.clone();
+    for (db, key, _) in w {
+        ctx.ks.db_at(db, &key).unwatch(&key, &flag);
+    }
+    ctx.client.watched.flag = WatchFlag::default();
+}
+
+/// Did a watched key expire since WATCH (Redis 7.0 isWatchedKeyExpired)?
+fn watched_key_expired(ctx: &Ctx) -> bool {
+    ctx.client.watched.keys.iter().any(|(db, key, expired_at_watch)| {
+        if *expired_at_watch {
+            return false;
+        }
+        let s = ctx.srv.keyspace.shard_of(key);
+        let d = &ctx.ks.locks.shard_ref(s).dbs[*db];
+        d.get(key).is_some_and(|e| d.is_expired(e, ctx.ks.now))
+    })
+}
+
+fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let Some(state) = ctx.client.multi.take() else {
+        return ctx.out.error("ERR EXEC without MULTI");
+    };
+    ctx.client.handle.multi_len.store(-1, Relaxed);
+    if state.error {
+        unwatch_all(ctx);
+        return ctx.out.error("EXECABORT Transaction discarded because of previous errors.");
+    }
+    if ctx.client.watched.flag.load(Relaxed) || watched_key_expired(ctx) {
+        unwatch_all(ctx);
+        return ctx.out.null_array();
+    }
+    unwatch_all(ctx);
+    ctx.out.array(state.queue.len());
+    ctx.client.in_exec = true;
+    let srv = ctx.srv;
+    for (id, args) in &state.queue {
+        let argv: smallvec::SmallVec<[&[u8]; 8]> = args.iter().map(|a| a.as_slice()).collect();
+        let cmd = &srv.table.cmds[*id];
+        crate::dispatch::run_in_exec(ctx, cmd, &argv);
+    }
+    ctx.client.in_exec = false;
+    // The queued commands recorded their own effects; EXEC itself adds none.
+    ctx.ks.propagate = Some(Vec::new());
+}

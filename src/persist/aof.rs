@@ -1,0 +1,610 @@
+//! The append-only file, in Redis 7's multi-part layout.
+//!
+//! `<dir>/<appenddirname>/` holds a base file (an RDB snapshot, `<name>.<seq>.base.rdb`,
+//! or an AOF `<name>.<seq>.base.aof` from older layouts), incremental files
+//! (`<name>.<seq>.incr.aof`, the write stream in RESP) and the manifest
+//! `<name>.manifest` listing them (`file <f> seq <n> type <b|h|i>`). The manifest is
+//! always replaced atomically (temp file, fsync, rename), so a crash leaves either the
+//! old or the new set of files.
+//!
+//! Writing: commands feed `crate::wstream`; before any reply is sent the worker calls
+//! `before_reply`, which appends the pending stream bytes to the current incr file and,
+//! with `appendfsync always`, fsyncs it (one fsync covers every command whose reply is
+//! about to go out: group commit). With `everysec` a background thread fsyncs once a
+//! second; with `no` the OS decides.
+//!
+//! Rewriting (BGREWRITEAOF, automatic growth rule, turning AOF on at runtime) never forks:
+//! with every shard locked it opens a new incr file for the stream and arms a snapshot
+//! (`persist::arm`); the snapshot thread writes the new base; then the manifest switches to
+//! new base + new incr and the old files are deleted.
+
+use crate::log;
+use crate::server::Server;
+use parking_lot::Mutex;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, AtomicU8, Ordering::Relaxed};
+
+pub const FSYNC_NO: u8 = 0;
+pub const FSYNC_ALWAYS: u8 = 1;
+pub const FSYNC_EVERYSEC: u8 = 2;
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ManifestFile {
+    pub name: String,
+    pub seq: u64,
+    /// b = base, h = history, i = incr
+    pub kind: char,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Manifest {
+    pub base: Option<ManifestFile>,
+    pub incrs: Vec<ManifestFile>,
+}
+
+impl Manifest {
+    pub fn parse(text: &str) -> Result<Manifest, String> {
+        let mut m = Manifest::default();
+        for (n, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let parts = crate::protocol::parse::split_args_quoted(line.as_bytes())
+                .ok_or_else(|| format!("Invalid AOF manifest file format (line {})", n + 1))?;
+            let mut name = None;
+            let mut seq = None;
+            let mut kind = None;
+            for kv in parts.chunks(2) {
+                if kv.len() != 2 {
+                    return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
+                }
+                let v = String::from_utf8_lossy(&kv[1]).into_owned();
+                match &kv[0][..] {
+                    b"file" => name = Some(v),
+                    b"seq" => seq = v.parse::<u64>().ok(),
+                    b"type" => kind = v.chars().next(),
+                    _ => {}
+                }
+            }
+            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
+                return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
+            };
+            let f = ManifestFile { name, seq, kind };
+            match kind {
+                'b' => {
+                    if m.base.is_some() {
+                        return Err("Found duplicate base file information".into());
+                    }
+                    m.base = Some(f)
+                }
+                'i' => m.incrs.push(f),
+                'h' => {}
+                _ => return Err(format!("Unknown AOF file type '{kind}'")),
+            }
+        }
+        if m.base.is_none() && m.incrs.is_empty() {
+            return Err("Found an empty AOF manifest".into());
+        }
+        Ok(m)
+    }
+
+    pub fn render(&self) -> String {
+        let mut s = String::new();
+        for f in self.base.iter().chain(self.incrs.iter()) {
+            s.push_str(&format!("file {} seq {} type {}\n", f.name, f.seq, f.kind));
+        }
+        s
+    }
+}
+
+struct Files {
+    manifest: Manifest,
+    incr: std::fs::File,
+    /// Bytes written since the last fsync.
+    unsynced: bool,
+}
+
+#[derive(Default)]
+pub struct Aof {
+    files: Mutex<Option<Files>>,
+    pub policy: AtomicU8,
+    pub rewrite_in_progress: AtomicBool,
+    pub rewrite_scheduled: AtomicBool,
+    pub last_rewrite_ok: AtomicBool,
+    pub last_write_ok: AtomicBool,
+    pub rewrites: AtomicU64,
+    pub last_rewrite_time_sec: AtomicI64,
+    pub rewrite_started_ms: AtomicI64,
+    /// Size of the AOF (base + incrs) now, and of the base after the last rewrite.
+    pub current_size: AtomicU64,
+    pub base_size: AtomicU64,
+    /// Start-up is done: config changes of `appendonly` now turn the AOF on or off.
+    pub initialized: AtomicBool,
+    pub enabled: AtomicBool,
+}
+
+fn policy_of(name: &str) -> u8 {
+    match name {
+        "always" => FSYNC_ALWAYS,
+        "no" => FSYNC_NO,
+        _ => FSYNC_EVERYSEC,
+    }
+}
+
+fn paths(srv: &Server) -> (PathBuf, String) {
+    let c = srv.config.read();
+    (PathBuf::from(c.get_str("appenddirname")), c.get_str("appendfilename"))
+}
+
+fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
+    let mut tmpname = path.file_name().unwrap_or_default().to_os_string();
+    tmpname.push(".tmp");
+    let tmp = path.with_file_name(tmpname);
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(data)?;
+        f.sync_all()?;
+    }
+    std::fs::rename(&tmp, path)?;
+    if let Some(d) = path.parent() {
+        if let Ok(df) = std::fs::File::open(if d.as_os_str().is_empty() { Path::new(".") } else { d }) {
+            let _ = df.sync_all();
+        }
+    }
+    Ok(())
+}
+
+fn open_append(p: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::OpenOptions::new().create(true).append(true).open(p)
+}
+
+impl Aof {
+    pub fn is_enabled(&self) -> bool {
+        self.enabled.load(Relaxed)
+    }
+
+    /// Append pending stream bytes to the incr file; fsync if `fsync` or policy always.
+    fn write_pending(&self, srv: &Server, g: &mut Files, fsync: bool) {
+        let data = srv.wstream.take_pending();
+        if !data.is_empty() {
+            match g.incr.write_all(&data) {
+                Ok(()) => {
+                    self.last_write_ok.store(true, Relaxed);
+                    self.current_size.fetch_add(data.len() as u64, Relaxed);
+                    g.unsynced = true;
+                }
+                Err(e) => {
+                    // Redis: with appendfsync always a failed write is fatal (the reply
+                    // must not go out without the data on disk).
+                    log::warning(&format!("Error writing to the AOF file: {e}"));
+                    self.last_write_ok.store(false, Relaxed);
+                    if self.policy.load(Relaxed) == FSYNC_ALWAYS {
+                        log::warning("Can't recover from AOF write error when the AOF fsync policy is 'always'. Exiting...");
+                        std::process::exit(1);
+                    }
+                }
+            }
+        }
+        if g.unsynced && (fsync || self.policy.load(Relaxed) == FSYNC_ALWAYS) {
+            if let Err(e) = g.incr.sync_data() {
+                log::warning(&format!("Fsync of the AOF file failed: {e}"));
+                if self.policy.load(Relaxed) == FSYNC_ALWAYS {
+                    std::process::exit(1);
+                }
+            }
+            g.unsynced = false;
+        }
+    }
+
+    /// Called before replies are written to sockets.
+    pub fn before_reply(&self, srv: &Server) {
+        if !self.is_enabled() {
+            return;
+        }
+        let mut g = self.files.lock();
+        if let Some(f) = g.as_mut() {
+            self.write_pending(srv, f, false);
+        }
+    }
+
+    /// Write and fsync everything (shutdown, everysec thread, rewrite switch).
+    pub fn flush_and_sync(&self, srv: &Server) {
+        let mut g = self.files.lock();
+        if let Some(f) = g.as_mut() {
+            self.write_pending(srv, f, true);
+        }
+    }
+}
+
+/// Load the AOF at start-up when `appendonly yes` (creating it if there is none), then
+/// turn the write stream on. Also marks the AOF initialized so CONFIG SET can toggle it.
+pub fn start(srv: &Server) -> Result<(), String> {
+    let aof = &srv.aof;
+    aof.policy.store(policy_of(&srv.config.read().get_str("appendfsync")), Relaxed);
+    aof.last_write_ok.store(true, Relaxed);
+    aof.last_rewrite_ok.store(true, Relaxed);
+    aof.last_rewrite_time_sec.store(-1, Relaxed);
+    let on = srv.config.read().get_bool("appendonly");
+    let res = if on { open_at_startup(srv) } else { Ok(()) };
+    aof.initialized.store(true, Relaxed);
+    spawn_fsync_thread(srv);
+    res
+}
+
+fn open_at_startup(srv: &Server) -> Result<(), String> {
+    let (dir, basename) = paths(srv);
+    let mpath = dir.join(format!("{basename}.manifest"));
+    let legacy = PathBuf::from(&basename);
+    let manifest = if mpath.exists() {
+        let text = std::fs::read_to_string(&mpath).map_err(|e| format!("Can't open the AOF manifest: {e}"))?;
+        Some(Manifest::parse(&text)?)
+    } else if legacy.exists() {
+        // Redis < 7 single file: move it into the directory as the base.
+        std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create AOF directory: {e}"))?;
+        std::fs::rename(&legacy, dir.join(&basename)).map_err(|e| format!("Can't move the old AOF file: {e}"))?;
+        let m = Manifest { base: Some(ManifestFile { name: basename.clone(), seq: 1, kind: 'b' }), incrs: vec![] };
+        write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
+        log::notice("Successfully migrated an old-style AOF into the AOF directory");
+        Some(m)
+    } else {
+        None
+    };
+    match manifest {
+        Some(m) => {
+            load_files(srv, &dir, &m)?;
+            let size: u64 = m.base.iter().chain(m.incrs.iter()).filter_map(|f| std::fs::metadata(dir.join(&f.name)).ok()).map(|md| md.len()).sum();
+            srv.aof.current_size.store(size, Relaxed);
+            let base = m.base.as_ref().and_then(|f| std::fs::metadata(dir.join(&f.name)).ok()).map_or(0, |md| md.len());
+            srv.aof.base_size.store(base, Relaxed);
+            // Continue appending to the last incr file, or start one.
+            let mut m = m;
+            let incr_path = match m.incrs.last() {
+                Some(f) => dir.join(&f.name),
+                None => {
+                    let seq = 1 + m.incrs.iter().map(|f| f.seq).max().unwrap_or(0);
+                    let name = format!("{basename}.{seq}.incr.aof");
+                    m.incrs.push(ManifestFile { name: name.clone(), seq, kind: 'i' });
+                    let p = dir.join(&name);
+                    open_append(&p).map_err(|e| e.to_string())?;
+                    write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
+                    p
+                }
+            };
+            let incr = open_append(&incr_path).map_err(|e| format!("Can't open the append-only file {}: {e}", incr_path.display()))?;
+            *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
+            srv.wstream.reset_db();
+            srv.aof.enabled.store(true, Relaxed);
+            srv.wstream.active.store(true, Relaxed);
+            Ok(())
+        }
+        None => {
+            // No AOF yet: write the base now (no client is connected), then the manifest,
+            // so there is never an incr file that no manifest names.
+            std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create the append-only directory: {e}"))?;
+            let base = format!("{basename}.1.base.rdb");
+            let incr_name = format!("{basename}.1.incr.aof");
+            {
+                let all = srv.keyspace.lock_all();
+                super::write_locked(srv, &all, &dir.join(&base), true).map_err(|e| format!("Can't write the AOF base: {e}"))?;
+            }
+            log::notice(&format!("Creating AOF base file {base} on server start"));
+            let incr = open_append(&dir.join(&incr_name)).map_err(|e| format!("Can't open the append-only file: {e}"))?;
+            let m = Manifest {
+                base: Some(ManifestFile { name: base.clone(), seq: 1, kind: 'b' }),
+                incrs: vec![ManifestFile { name: incr_name.clone(), seq: 1, kind: 'i' }],
+            };
+            write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
+            log::notice(&format!("Creating AOF incr file {incr_name} on server start"));
+            let size = std::fs::metadata(dir.join(&base)).map(|m| m.len()).unwrap_or(0);
+            srv.aof.base_size.store(size, Relaxed);
+            srv.aof.current_size.store(size, Relaxed);
+            *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
+            srv.wstream.reset_db();
+            srv.aof.enabled.store(true, Relaxed);
+            srv.wstream.active.store(true, Relaxed);
+            Ok(())
+        }
+    }
+}
+
+/// Replay the files of a manifest into the keyspace.
+fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
+    let start = std::time::Instant::now();
+    let truncated_ok = srv.config.read().get_bool("aof-load-truncated");
+    let files: Vec<&ManifestFile> = m.base.iter().chain(m.incrs.iter()).collect();
+    let mut replayer = Replayer::new(srv);
+    for (i, f) in files.iter().enumerate() {
+        let path = dir.join(&f.name);
+        let data = match std::fs::read(&path) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && f.kind == 'i' && i + 1 == files.len() => continue,
+            Err(e) => return Err(format!("The AOF file {} doesn't exist: {e}", f.name)),
+        };
+        let last = i + 1 == files.len();
+        if data.starts_with(b"REDIS") {
+            log::notice("Reading RDB base file on AOF loading...");
+            let mut all = srv.keyspace.lock_all();
+            load_rdb_into(srv, &mut all, &data).map_err(|e| format!("Bad file format reading the append only file {}: {e}", f.name))?;
+            continue;
+        }
+        let (consumed, err) = replayer.replay(&data);
+        if let Some(e) = err {
+            if last && truncated_ok && e == "truncated" {
+                log::warning(&format!(
+                    "!!! Warning: short read while loading the AOF file {}!!! Truncating the AOF at offset {consumed}",
+                    f.name
+                ));
+                let file = std::fs::OpenOptions::new().write(true).open(&path).map_err(|e| e.to_string())?;
+                file.set_len(consumed as u64).map_err(|e| e.to_string())?;
+                let _ = file.sync_all();
+                log::warning("AOF loaded anyway because aof-load-truncated is enabled");
+            } else if e == "truncated" {
+                return Err(format!(
+                    "Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
+                    f.name
+                ));
+            } else {
+                return Err(format!("Bad file format reading the append only file {}: make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>", f.name));
+            }
+        }
+        log::notice(&format!("DB loaded from {} file {}: {:.3} seconds", if f.kind == 'b' { "base" } else { "incr" }, f.name, start.elapsed().as_secs_f64()));
+    }
+    log::notice(&format!("DB loaded from append only file: {:.3} seconds", start.elapsed().as_secs_f64()));
+    Ok(())
+}
+
+fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) -> Result<(), String> {
+    let ndbs = srv.keyspace.ndbs;
+    let ks = &srv.keyspace;
+    let mut sink = |db: usize, key: Vec<u8>, v: crate::keyspace::Value, exp: Option<i64>| {
+        if db >= ndbs {
+            return;
+        }
+        let d = &mut all.shard(ks.shard_of(&key)).dbs[db];
+        d.remove(&key);
+        d.insert(&key, v, 0);
+        if let Some(t) = exp {
+            d.set_expire(&key, t);
+        }
+    };
+    super::load_stream(data, &mut sink, crate::server::now_ms()).map(|_| ()).map_err(|e| e.to_string())
+}
+
+/// Runs AOF commands through the dispatcher as a fake client.
+struct Replayer<'a> {
+    srv: &'a Server,
+    info: crate::net::client::ClientInfo,
+    stats: Vec<crate::dispatch::CmdStat>,
+}
+
+impl<'a> Replayer<'a> {
+    fn new(srv: &'a Server) -> Replayer<'a> {
+        let h = std::sync::Arc::new(crate::net::client::ClientHandle::new(
+            0,
+            "aof".into(),
+            String::new(),
+            -1,
+            0,
+            usize::MAX,
+            crate::server::now_ms(),
+        ));
+        Replayer {
+            srv,
+            info: crate::net::client::ClientInfo::new(h, true, true),
+            stats: (0..srv.table.len()).map(|_| Default::default()).collect(),
+        }
+    }
+
+    /// Execute every complete command of `data`. Returns the bytes consumed and an error
+    /// ("truncated" for an incomplete last command).
+    fn replay(&mut self, data: &[u8]) -> (usize, Option<&'static str>) {
+        use crate::protocol::parse::{Limits, Parsed, RequestParser};
+        let mut p = RequestParser::new();
+        let limits = Limits { max_bulk_len: i64::MAX, unauthenticated: false };
+        let mut out = crate::protocol::ReplyBuf::new(2);
+        let mut last_complete = 0;
+        loop {
+            if p.pos() < data.len() && data[p.pos()] != b'*' {
+                return (last_complete, Some("format"));
+            }
+            match p.next(data, &limits) {
+                Parsed::Command => {
+                    let argv: Vec<&[u8]> = p.args.iter().map(|r| &data[r.clone()]).collect();
+                    crate::dispatch::execute(self.srv, &self.stats, &mut self.info, &mut out, &argv);
+                    out.buf.clear();
+                    if self.info.multi.is_none() {
+                        last_complete = p.pos();
+                    }
+                }
+                Parsed::Empty => {}
+                Parsed::Incomplete => {
+                    return if p.pos() >= data.len() && !p.in_progress() && self.info.multi.is_none() {
+                        (data.len(), None)
+                    } else {
+                        // an incomplete command, or a MULTI without its EXEC
+                        self.info.multi = None;
+                        (last_complete, Some("truncated"))
+                    };
+                }
+                Parsed::Error(_) => return (last_complete, Some("format")),
+            }
+        }
+    }
+}
+
+/// Start an AOF rewrite with every shard locked by the caller. With `enable`, this also
+/// turns the AOF on (start-up with no AOF, CONFIG SET appendonly yes).
+pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: bool) -> Result<(), &'static str> {
+    let aof = &srv.aof;
+    if aof.rewrite_in_progress.swap(true, Relaxed) {
+        return Err("ERR Background append only file rewriting already in progress");
+    }
+    let (dir, basename) = paths(srv);
+    if let Err(e) = std::fs::create_dir_all(&dir) {
+        log::warning(&format!("Can't create the append-only directory: {e}"));
+        aof.rewrite_in_progress.store(false, Relaxed);
+        return Err("ERR Can't create the append-only directory");
+    }
+    let mpath = dir.join(format!("{basename}.manifest"));
+    // 1. switch the stream to a new incr file (the old one is complete up to this instant)
+    let mut g = aof.files.lock();
+    if let Some(f) = g.as_mut() {
+        aof.write_pending(srv, f, true);
+    }
+    let old = g.as_ref().map(|f| f.manifest.clone()).unwrap_or_default();
+    let next_seq = 1 + old.incrs.iter().map(|f| f.seq).max().unwrap_or(0);
+    let incr_name = format!("{basename}.{next_seq}.incr.aof");
+    let incr = match open_append(&dir.join(&incr_name)) {
+        Ok(f) => f,
+        Err(e) => {
+            log::warning(&format!("Can't open the append-only file: {e}"));
+            aof.rewrite_in_progress.store(false, Relaxed);
+            return Err("ERR Can't open the append-only file");
+        }
+    };
+    let mut during = old.clone();
+    during.incrs.push(ManifestFile { name: incr_name.clone(), seq: next_seq, kind: 'i' });
+    if g.is_some() {
+        // a crash during the rewrite must still find every write: old base + all incrs
+        if let Err(e) = write_atomically(&mpath, during.render().as_bytes()) {
+            log::warning(&format!("Can't write the AOF manifest: {e}"));
+        }
+    }
+    *g = Some(Files { manifest: during, incr, unsynced: false });
+    drop(g);
+    srv.wstream.take_pending();
+    srv.wstream.reset_db();
+    if enable {
+        aof.policy.store(policy_of(&srv.config.read().get_str("appendfsync")), Relaxed);
+        aof.enabled.store(true, Relaxed);
+        srv.wstream.active.store(true, Relaxed);
+    }
+    // 2. snapshot of this instant becomes the new base
+    let armed = super::arm(srv, all);
+    let base_seq = 1 + old.base.as_ref().map_or(0, |b| b.seq);
+    let base_name = format!("{basename}.{base_seq}.base.rdb");
+    aof.rewrite_started_ms.store(crate::server::now_ms(), Relaxed);
+    log::notice("Background append only file rewriting started (snapshot thread, no fork)");
+    let srv2 = srv.arc();
+    let spawned = std::thread::Builder::new().name("ferrodis-aofrw".into()).spawn(move || {
+        let start = std::time::Instant::now();
+        let aof = &srv2.aof;
+        let res = super::write_snapshot(&srv2, &armed, &dir.join(&base_name), true);
+        aof.last_rewrite_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
+        match res {
+            Ok(()) => {
+                let new_m = Manifest {
+                    base: Some(ManifestFile { name: base_name.clone(), seq: base_seq, kind: 'b' }),
+                    incrs: vec![ManifestFile { name: incr_name.clone(), seq: next_seq, kind: 'i' }],
+                };
+                if let Err(e) = write_atomically(&mpath, new_m.render().as_bytes()) {
+                    log::warning(&format!("Error writing the AOF manifest: {e}"));
+                    aof.last_rewrite_ok.store(false, Relaxed);
+                } else {
+                    if let Some(f) = aof.files.lock().as_mut() {
+                        f.manifest = new_m;
+                    }
+                    for f in old.base.iter().chain(old.incrs.iter()) {
+                        let _ = std::fs::remove_file(dir.join(&f.name));
+                    }
+                    let base_size = std::fs::metadata(dir.join(&base_name)).map(|m| m.len()).unwrap_or(0);
+                    aof.base_size.store(base_size, Relaxed);
+                    let incr_size = std::fs::metadata(dir.join(&incr_name)).map(|m| m.len()).unwrap_or(0);
+                    aof.current_size.store(base_size + incr_size, Relaxed);
+                    aof.rewrites.fetch_add(1, Relaxed);
+                    aof.last_rewrite_ok.store(true, Relaxed);
+                    log::notice("Background AOF rewrite terminated with success");
+                    log::notice("Background AOF rewrite finished successfully");
+                }
+            }
+            Err(e) => {
+                aof.last_rewrite_ok.store(false, Relaxed);
+                log::warning(&format!("Background AOF rewrite failed: {e}"));
+            }
+        }
+        aof.rewrite_in_progress.store(false, Relaxed);
+    });
+    if spawned.is_err() {
+        aof.rewrite_in_progress.store(false, Relaxed);
+        return Err("ERR Can't start the AOF rewrite thread");
+    }
+    Ok(())
+}
+
+/// CONFIG SET appendonly / appendfsync took effect: follow it. `all` is every shard,
+/// already locked by the caller (CONFIG SET runs with the keyspace locked).
+pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
+    let aof = &srv.aof;
+    if !aof.initialized.load(Relaxed) {
+        return;
+    }
+    let (on, policy) = {
+        let c = srv.config.read();
+        (c.get_bool("appendonly"), policy_of(&c.get_str("appendfsync")))
+    };
+    aof.policy.store(policy, Relaxed);
+    if on && !aof.is_enabled() {
+        if begin_rewrite(srv, all, true).is_err() {
+            aof.rewrite_scheduled.store(true, Relaxed);
+        }
+    } else if !on && aof.is_enabled() {
+        aof.flush_and_sync(srv);
+        srv.wstream.active.store(false, Relaxed);
+        aof.enabled.store(false, Relaxed);
+        *aof.files.lock() = None;
+        srv.wstream.take_pending();
+    }
+}
+
+fn spawn_fsync_thread(srv: &Server) {
+    let srv = srv.arc();
+    let _ = std::thread::Builder::new().name("ferrodis-aof-fsync".into()).spawn(move || loop {
+        std::thread::sleep(std::time::Duration::from_secs(1));
+        let aof = &srv.aof;
+        if aof.is_enabled() && aof.policy.load(Relaxed) == FSYNC_EVERYSEC {
+            aof.flush_and_sync(&srv);
+        }
+    });
+}
+
+/// Cron: scheduled rewrites and the growth rule (auto-aof-rewrite-percentage/min-size).
+pub fn cron(srv: &Server) {
+    let aof = &srv.aof;
+    if !aof.is_enabled() || aof.rewrite_in_progress.load(Relaxed) || srv.persist.bgsave_in_progress.load(Relaxed) {
+        return;
+    }
+    let scheduled = aof.rewrite_scheduled.swap(false, Relaxed);
+    let (perc, min) = {
+        let c = srv.config.read();
+        (c.get_i64("auto-aof-rewrite-percentage") as u64, c.get_i64("auto-aof-rewrite-min-size") as u64)
+    };
+    let cur = aof.current_size.load(Relaxed);
+    let base = aof.base_size.load(Relaxed).max(1);
+    let grow = perc > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= perc;
+    if scheduled || grow {
+        if grow {
+            log::notice(&format!("Starting automatic rewriting of AOF on {}% growth", (cur - base.min(cur)) * 100 / base));
+        }
+        let mut all = srv.keyspace.lock_all();
+        let _ = begin_rewrite(srv, &mut all, false);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn manifest_roundtrip_and_errors() {
+        let text = "file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 2 type i\n";
+        let m = Manifest::parse(text).unwrap();
+        assert_eq!(m.base.as_ref().unwrap().name, "appendonly.aof.1.base.rdb");
+        assert_eq!(m.incrs.len(), 2);
+        assert_eq!(m.render(), text);
+        assert!(Manifest::parse("").is_err());
+        assert!(Manifest::parse("file a seq 1 type x\n").is_err());
+        assert!(Manifest::parse("file a seq 1\n").is_err());
+    }
+}

@@ -1,0 +1,523 @@
+//! Persistence: RDB snapshots (SAVE, BGSAVE without fork, save points, shutdown save),
+//! loading at start-up and DEBUG RELOAD, DUMP/RESTORE payloads.
+//!
+//! - `rdb`: the file format, `encodings`: packed blobs found in Redis-written files,
+//!   `lzf`: string compression, `snapshot`: the copy-on-write walker used by BGSAVE.
+//! - Files are written to `temp-<pid>-<n>.rdb` in `dir`, fsynced, then renamed over
+//!   `dbfilename`, so a crash never leaves a half-written dump under the real name.
+
+pub mod aof;
+pub mod encodings;
+pub mod lzf;
+pub mod rdb;
+pub mod snapshot;
+
+use crate::keyspace::{LockSet, Value};
+use crate::log;
+use crate::server::{now_ms, Server};
+use rdb::RdbValue;
+use snapshot::SnapCtl;
+use std::path::PathBuf;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
+
+/// Persistence state shown by INFO persistence.
+#[derive(Default)]
+pub struct PersistState {
+    pub bgsave_in_progress: AtomicBool,
+    pub bgsave_scheduled: AtomicBool,
+    pub last_bgsave_ok: AtomicBool,
+    pub last_bgsave_time_sec: AtomicI64,
+    pub bgsave_started_ms: AtomicI64,
+    pub loading: AtomicBool,
+    pub rdb_saves: AtomicU64,
+    pub last_save_keys: AtomicU64,
+    /// Value of `srv.dirty` when the running background save started.
+    pub dirty_before_bgsave: AtomicU64,
+    pub save_seq: AtomicU64,
+}
+
+impl PersistState {
+    pub fn new() -> PersistState {
+        let s = PersistState::default();
+        s.last_bgsave_ok.store(true, Relaxed);
+        s.last_bgsave_time_sec.store(-1, Relaxed);
+        s
+    }
+}
+
+/// Our value -> its RDB form. None for types without one yet.
+pub fn value_to_rdb(v: &Value) -> Option<RdbValue> {
+    match v {
+        Value::Int(_) | Value::Inline(_) | Value::Heap(_) => Some(RdbValue::Str(v.as_bytes()?.into_owned())),
+        _ => crate::types::to_rdb(v),
+    }
+}
+
+/// An RDB value -> ours.
+pub fn rdb_to_value(v: RdbValue) -> Result<Value, String> {
+    match v {
+        RdbValue::Str(s) => Ok(Value::from_vec(s)),
+        other => crate::types::from_rdb(other),
+    }
+}
+
+fn rdb_path(srv: &Server) -> PathBuf {
+    PathBuf::from(srv.config.read().get_str("dbfilename"))
+}
+
+fn temp_path() -> PathBuf {
+    static N: AtomicU64 = AtomicU64::new(0);
+    PathBuf::from(format!("temp-{}-{}.rdb", std::process::id(), N.fetch_add(1, Relaxed)))
+}
+
+fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
+    vec![
+        ("redis-ver", crate::server::REDIS_VERSION.to_string()),
+        ("redis-bits", "64".to_string()),
+        ("ctime", (now_ms() / 1000).to_string()),
+        ("used-mem", crate::server::rss_bytes().to_string()),
+        ("aof-base", if aof_base { "1" } else { "0" }.to_string()),
+        ("ferrodis-ver", crate::server::FERRODIS_VERSION.to_string()),
+        ("repl-offset", "0".to_string()),
+    ]
+    .into_iter()
+    .filter(|(k, _)| *k != "ferrodis-ver" || !srv.run_id.is_empty())
+    .collect()
+}
+
+fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
+    let written = w.written + 9;
+    let buf = w.finish(checksum)?;
+    let f = buf.into_inner().map_err(|e| e.into_error())?;
+    f.sync_all()?;
+    std::fs::rename(tmp, dst)?;
+    if let Ok(d) = std::fs::File::open(dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."))) {
+        let _ = d.sync_all();
+    }
+    Ok(written)
+}
+
+/// SAVE: write the whole dataset with every shard already locked by the caller.
+pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
+    let dst = rdb_path(srv);
+    match write_locked(srv, locks, &dst, false) {
+        Ok(keys) => {
+            srv.persist.last_save_keys.store(keys, Relaxed);
+            srv.dirty.store(0, Relaxed);
+            srv.lastsave.store(now_ms() / 1000, Relaxed);
+            srv.persist.rdb_saves.fetch_add(1, Relaxed);
+            srv.persist.last_bgsave_ok.store(true, Relaxed);
+            log::notice("DB saved on disk");
+            Ok(())
+        }
+        Err(e) => {
+            log::warning(&format!("Failed saving the DB (in server root dir {}): {e}", cwd()));
+            srv.persist.last_bgsave_ok.store(false, Relaxed);
+            Err(e.to_string())
+        }
+    }
+}
+
+/// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
+/// (temp name, fsync, rename). Returns the number of keys.
+pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
+    let (compress, checksum) = {
+        let c = srv.config.read();
+        (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
+    };
+    let tmp = dst.with_file_name(temp_path());
+    let res = (|| -> std::io::Result<u64> {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
+        w.header(&aux_fields(srv, aof_base))?;
+        let mut keys = 0u64;
+        for db in 0..srv.keyspace.ndbs {
+            let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
+            if size == 0 {
+                continue;
+            }
+            let expires: usize = locks.iter().map(|s| s.dbs[db].expires_len()).sum();
+            w.select_db(db, size, expires)?;
+            let mut rec = Vec::with_capacity(1 << 16);
+            for s in locks.iter() {
+                let d = &s.dbs[db];
+                let mut err = None;
+                d.dict.for_each(|e| {
+                    if err.is_none() && !snapshot::encode_entry(d, e, compress, &mut rec) {
+                        err = Some(String::from_utf8_lossy(e.key()).into_owned());
+                    }
+                    keys += 1;
+                });
+                if let Some(k) = err {
+                    return Err(std::io::Error::other(format!("cannot serialize key '{k}': type has no RDB form yet")));
+                }
+                if rec.len() > 1 << 16 {
+                    w.raw(&rec)?;
+                    rec.clear();
+                }
+            }
+            w.raw(&rec)?;
+        }
+        finish_file(w, checksum, &tmp, dst)?;
+        Ok(keys)
+    })();
+    if res.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res
+}
+
+fn cwd() -> String {
+    std::env::current_dir().map(|p| p.display().to_string()).unwrap_or_default()
+}
+
+/// Start a background save with every shard already locked by the caller (the BGSAVE
+/// command, registered ALL_SHARDS). Err(text) if one is already running.
+pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str> {
+    if srv.persist.bgsave_in_progress.swap(true, Relaxed) {
+        return Err("ERR Background save already in progress");
+    }
+    let armed = arm(srv, all);
+    srv.persist.dirty_before_bgsave.store(srv.dirty.load(Relaxed), Relaxed);
+    srv.persist.bgsave_started_ms.store(now_ms(), Relaxed);
+    log::notice("Background saving started by snapshot thread (no fork)");
+    let srv2 = srv.arc();
+    let spawned = std::thread::Builder::new().name("ferrodis-bgsave".into()).spawn(move || {
+        let start = std::time::Instant::now();
+        let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), false);
+        let p = &srv2.persist;
+        p.last_bgsave_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
+        match res {
+            Ok(()) => {
+                let before = p.dirty_before_bgsave.load(Relaxed);
+                let _ = srv2.dirty.fetch_update(Relaxed, Relaxed, |d| Some(d.saturating_sub(before)));
+                srv2.lastsave.store(now_ms() / 1000, Relaxed);
+                p.rdb_saves.fetch_add(1, Relaxed);
+                p.last_bgsave_ok.store(true, Relaxed);
+                log::notice("Background saving terminated with success");
+            }
+            Err(e) => {
+                p.last_bgsave_ok.store(false, Relaxed);
+                log::warning(&format!("Background saving error: {e}"));
+            }
+        }
+        p.bgsave_in_progress.store(false, Relaxed);
+    });
+    if spawned.is_err() {
+        srv.persist.bgsave_in_progress.store(false, Relaxed);
+        return Err("ERR could not start the background save thread");
+    }
+    Ok(())
+}
+
+/// Start a background save from outside a command (cron, save points).
+pub fn bgsave(srv: &Server) -> Result<(), &'static str> {
+    let mut all = srv.keyspace.lock_all();
+    bgsave_locked(srv, &mut all)
+}
+
+/// DEBUG RELOAD: save, empty the dataset, load the file back (all shards locked).
+pub fn debug_reload(srv: &Server, all: &mut LockSet) -> Result<(), String> {
+    save_locked(srv, all)?;
+    for s in all.iter_mut() {
+        for d in s.dbs.iter_mut() {
+            d.clear();
+        }
+    }
+    load_into(srv, all).map(|_| ())
+}
+
+/// Load `dbfilename` into the locked keyspace (existing keys with the same name are replaced).
+pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
+    let path = rdb_path(srv);
+    let f = std::fs::File::open(&path).map_err(|e| format!("Error trying to load the RDB dump: {e}"))?;
+    let ndbs = srv.keyspace.ndbs;
+    let ks = &srv.keyspace;
+    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>| {
+        if db >= ndbs {
+            return;
+        }
+        let s = ks.shard_of(&key);
+        let d = &mut all.shard(s).dbs[db];
+        d.remove(&key);
+        d.insert(&key, v, 0);
+        if let Some(t) = exp {
+            d.set_expire(&key, t);
+        }
+    };
+    load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink, now_ms()).map_err(|e| e.to_string())
+}
+
+const BUCKETS_PER_BATCH: usize = 512;
+
+/// A snapshot armed at one instant: the db parts to walk, in db order, and each db's
+/// size at that instant (for RESIZEDB).
+pub struct Armed {
+    list: Vec<(usize, Arc<SnapCtl>)>,
+    sizes: Vec<(usize, usize)>,
+}
+
+/// Arm a snapshot on every non-empty db part. The caller holds every shard lock, so the
+/// snapshot is of one instant.
+pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
+    let compress = srv.config.read().get_bool("rdbcompression");
+    let mut list: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
+    let mut sizes = vec![(0usize, 0usize); srv.keyspace.ndbs];
+    for (si, shard) in all.guards.iter_mut() {
+        for (dbi, d) in shard.dbs.iter_mut().enumerate() {
+            if d.is_empty() {
+                continue;
+            }
+            sizes[dbi].0 += d.len();
+            sizes[dbi].1 += d.expires_len();
+            d.dict.finish_rehash();
+            d.dict.pause_rehash();
+            let ctl = Arc::new(SnapCtl::new(dbi, compress));
+            d.snap = Some(ctl.clone());
+            list.push((*si, ctl));
+        }
+    }
+    list.sort_by_key(|(si, c)| (c.db, *si));
+    Armed { list, sizes }
+}
+
+/// Walk an armed snapshot into an RDB file at `dst` (written to a temp name, fsynced,
+/// renamed). `aof_base` marks the file as an AOF base (aux field aof-base 1).
+pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_base: bool) -> Result<(), String> {
+    let checksum = srv.config.read().get_bool("rdbchecksum");
+    let tmp = dst.with_file_name(temp_path());
+    let dst = dst.to_path_buf();
+    let (list, sizes) = (&armed.list, &armed.sizes);
+    let res = (|| -> std::io::Result<()> {
+        let f = std::fs::File::create(&tmp)?;
+        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), list.first().map_or(true, |a| a.1.compress));
+        w.header(&aux_fields(srv, aof_base))?;
+        let mut current_db = usize::MAX;
+        let mut out = Vec::with_capacity(1 << 16);
+        for (si, ctl) in list {
+            if ctl.db != current_db {
+                current_db = ctl.db;
+                w.select_db(ctl.db, sizes[ctl.db].0, sizes[ctl.db].1)?;
+            }
+            loop {
+                let done = walk_batch(srv, *si, ctl, &mut out);
+                w.raw(&out)?;
+                out.clear();
+                if done {
+                    break;
+                }
+            }
+        }
+        finish_file(w, checksum, &tmp, &dst)?;
+        Ok(())
+    })();
+    if res.is_err() {
+        // make sure no db part stays armed
+        for (si, ctl) in list {
+            while !walk_batch(srv, *si, ctl, &mut Vec::new()) {}
+        }
+        let _ = std::fs::remove_file(&tmp);
+    }
+    res.map_err(|e| e.to_string())
+}
+
+/// Write the next batch of buckets of one armed db part into `out`. True when finished
+/// (the db part is disarmed then).
+fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>) -> bool {
+    let mut shard = srv.keyspace.shards[si].lock();
+    let Some(pos) = shard.dbs.iter().position(|d| d.snap.as_ref().is_some_and(|c| Arc::ptr_eq(c, ctl))) else {
+        return true;
+    };
+    let db = &mut shard.dbs[pos];
+    let mut st = ctl.state.lock();
+    out.extend_from_slice(&st.captured);
+    st.captured.clear();
+    let detached = st.detached.take();
+    let finished = {
+        let src = detached.as_deref().unwrap_or(db);
+        let total = src.dict.bucket_count();
+        let end = (st.cursor + BUCKETS_PER_BATCH).min(total);
+        for b in st.cursor..end {
+            src.dict.for_bucket(b, |e| {
+                if !st.skip.contains(&(e as *const _ as usize)) {
+                    snapshot::encode_entry(src, e, ctl.compress, out);
+                }
+            });
+        }
+        st.cursor = end;
+        end >= total
+    };
+    if finished {
+        st.skip = Default::default();
+        drop(st);
+        if detached.is_none() {
+            db.dict.resume_rehash();
+        }
+        db.snap = None;
+        drop(detached);
+    } else {
+        st.detached = detached;
+    }
+    finished
+}
+
+/// Where a loaded key goes: (db, key, value, expire ms).
+pub type Sink<'a> = dyn FnMut(usize, Vec<u8>, Value, Option<i64>) + 'a;
+
+pub struct LoadStats {
+    pub keys: u64,
+    pub expired: u64,
+    pub version: u16,
+}
+
+/// Read an RDB stream, handing each live key to `sink`.
+pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<LoadStats, rdb::RdbError> {
+    let mut rd = rdb::Reader::new(r);
+    let magic = rd.exact(9)?;
+    if &magic[..5] != b"REDIS" {
+        return Err(rdb::RdbError { offset: 0, msg: "Wrong signature trying to load DB from file".into() });
+    }
+    let version: u16 = std::str::from_utf8(&magic[5..]).ok().and_then(|v| v.parse().ok()).unwrap_or(0);
+    if version < 1 || version > rdb::RDB_MAX_VERSION {
+        return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
+    }
+    let mut st = LoadStats { keys: 0, expired: 0, version };
+    let mut db = 0usize;
+    let mut expire: Option<i64> = None;
+    loop {
+        let op = rd.byte()?;
+        match op {
+            rdb::OP_EXPIRETIME_MS => expire = Some(rd.i64_le()?),
+            rdb::OP_EXPIRETIME => expire = Some(rd.u32_le()? as i64 * 1000),
+            rdb::OP_IDLE => {
+                rd.len()?;
+            }
+            rdb::OP_FREQ => {
+                rd.byte()?;
+            }
+            rdb::OP_SELECTDB => {
+                db = rd.len()? as usize;
+            }
+            rdb::OP_RESIZEDB => {
+                rd.len()?;
+                rd.len()?;
+            }
+            rdb::OP_AUX => {
+                let k = rd.string()?;
+                let v = rd.string()?;
+                if k == b"redis-ver" {
+                    log::notice(&format!("Loading RDB produced by version {}", String::from_utf8_lossy(&v)));
+                } else if k == b"ctime" {
+                    if let Some(t) = crate::util::numfmt::parse_i64(&v) {
+                        log::notice(&format!("RDB age {} seconds", (now / 1000 - t).max(0)));
+                    }
+                } else if k == b"used-mem" {
+                    if let Some(m) = crate::util::numfmt::parse_i64(&v) {
+                        log::notice(&format!("RDB memory usage when created {:.2} Mb", m as f64 / 1048576.0));
+                    }
+                }
+            }
+            rdb::OP_MODULE_AUX => {
+                return Err(rdb::RdbError { offset: rd.pos, msg: "The RDB file contains AUX module data I can't load: no matching module".into() });
+            }
+            rdb::OP_FUNCTION2 => {
+                // Function libraries: kept for the scripting engine (not loaded yet).
+                let _code = rd.string()?;
+            }
+            rdb::OP_FUNCTION => {
+                return Err(rdb::RdbError { offset: rd.pos, msg: "Pre-release function format not supported".into() });
+            }
+            rdb::OP_EOF => {
+                if version >= 5 {
+                    let expected = rd.crc_so_far();
+                    let got = rd.u64_le()?;
+                    if got != 0 && got != expected {
+                        return Err(rdb::RdbError { offset: rd.pos, msg: "Wrong RDB checksum".into() });
+                    }
+                }
+                return Ok(st);
+            }
+            t => {
+                let key = rd.string()?;
+                let off = rd.pos;
+                let v = rd.value(t)?;
+                let value = rdb_to_value(v).map_err(|msg| rdb::RdbError { offset: off, msg })?;
+                match expire.take() {
+                    Some(t) if t <= now => st.expired += 1,
+                    e => {
+                        sink(db, key, value, e);
+                        st.keys += 1;
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// Load `dbfilename` at start-up (no clients are connected yet). Missing file: Ok.
+pub fn load_at_startup(srv: &Server) -> Result<(), String> {
+    if !rdb_path(srv).exists() {
+        return Ok(());
+    }
+    let start = std::time::Instant::now();
+    srv.persist.loading.store(true, Relaxed);
+    let mut all = srv.keyspace.lock_all();
+    let res = load_into(srv, &mut all);
+    drop(all);
+    srv.persist.loading.store(false, Relaxed);
+    match res {
+        Ok(st) => {
+            log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
+            log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
+            Ok(())
+        }
+        Err(e) => Err(format!("Short read or OOM loading DB. Unrecoverable error, aborting now. {e}")),
+    }
+}
+
+/// Start-up: with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
+/// then); otherwise the RDB file is loaded. Then the AOF machinery is initialised.
+pub fn load_data(srv: &Server) -> Result<(), String> {
+    if !srv.config.read().get_bool("appendonly") {
+        load_at_startup(srv)?;
+    }
+    aof::start(srv)
+}
+
+/// Shutdown with save points (or SHUTDOWN SAVE): a blocking save.
+pub fn save_on_shutdown(srv: &Server) -> Result<(), String> {
+    let all = srv.keyspace.lock_all();
+    save_locked(srv, &all)
+}
+
+/// Cron: start a BGSAVE when a `save <seconds> <changes>` point is reached, or when one
+/// was scheduled (BGSAVE SCHEDULE).
+pub fn cron(srv: &Server) {
+    let p = &srv.persist;
+    if p.bgsave_in_progress.load(Relaxed) {
+        return;
+    }
+    if p.bgsave_scheduled.swap(false, Relaxed) {
+        let _ = bgsave(srv);
+        return;
+    }
+    let dirty = srv.dirty.load(Relaxed);
+    if dirty == 0 {
+        return;
+    }
+    let now = now_ms() / 1000;
+    let elapsed = now - srv.lastsave.load(Relaxed);
+    let points = srv.config.read().save_params();
+    for sp in points {
+        if dirty >= sp.changes && elapsed >= sp.seconds as i64 {
+            // After a failed save, wait 5 s before trying again (CONFIG_BGSAVE_RETRY_DELAY).
+            if !p.last_bgsave_ok.load(Relaxed) && now - p.bgsave_started_ms.load(Relaxed) / 1000 < 5 {
+                return;
+            }
+            log::notice(&format!("{} changes in {} seconds. Saving...", sp.changes, sp.seconds));
+            let _ = bgsave(srv);
+            return;
+        }
+    }
+}

@@ -1,0 +1,430 @@
+//! The large form of hashes, sets and sorted sets: a chained hash table of thin nodes.
+//!
+//! Each node is one allocation: a 16-byte header (chain link, key and value lengths), the
+//! value bytes, then the key bytes. Values come first so a zset's 8-byte score is aligned.
+//! Buckets are a power-of-two array indexed by the low bits of the key's hash, so SCAN can
+//! use Redis's reverse-binary cursor: every element present for the whole scan is returned
+//! even if the table grows or shrinks between calls.
+//!
+//! Invariants: every node is in exactly one chain; `len` counts the nodes; nodes are only
+//! freed by `remove`/`Drop`. `NodePtr`s handed out stay valid until their node is removed
+//! or its value resized (`set_val`), which the zset's ordered index relies on.
+
+use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
+use std::ptr::{self, NonNull};
+
+#[repr(C)]
+struct Hdr {
+    next: *mut Hdr,
+    klen: u32,
+    vlen: u32,
+}
+
+const HDR: usize = std::mem::size_of::<Hdr>();
+
+/// A node of a table (valid while the node is in its table).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub struct NodePtr(NonNull<Hdr>);
+
+impl NodePtr {
+    /// # Safety (internal): the node is alive; callers of the public API get NodePtrs
+    /// only from a live table and must not use them after removing the node.
+    #[inline]
+    pub fn key<'a>(self) -> &'a [u8] {
+        // SAFETY: header then vlen value bytes then klen key bytes in one allocation.
+        unsafe {
+            let h = self.0.as_ptr();
+            std::slice::from_raw_parts((h as *const u8).add(HDR + (*h).vlen as usize), (*h).klen as usize)
+        }
+    }
+
+    #[inline]
+    pub fn val<'a>(self) -> &'a [u8] {
+        // SAFETY: as `key`.
+        unsafe {
+            let h = self.0.as_ptr();
+            std::slice::from_raw_parts((h as *const u8).add(HDR), (*h).vlen as usize)
+        }
+    }
+
+    /// An 8-byte value read as f64 (zset scores).
+    #[inline]
+    pub fn score(self) -> f64 {
+        // SAFETY: zset nodes have an 8-byte value at an 8-aligned offset.
+        unsafe { *((self.0.as_ptr() as *const u8).add(HDR) as *const f64) }
+    }
+
+    #[inline]
+    pub fn set_score(self, v: f64) {
+        // SAFETY: as `score`; the table is borrowed mutably by the caller's owner.
+        unsafe { *((self.0.as_ptr() as *mut u8).add(HDR) as *mut f64) = v }
+    }
+}
+
+fn layout(klen: usize, vlen: usize) -> Layout {
+    Layout::from_size_align(HDR + klen + vlen, 8).expect("node layout")
+}
+
+fn new_node(key: &[u8], val: &[u8]) -> *mut Hdr {
+    let l = layout(key.len(), val.len());
+    // SAFETY: non-zero layout; the header and both byte ranges are written before use.
+    unsafe {
+        let p = alloc(l) as *mut Hdr;
+        if p.is_null() {
+            handle_alloc_error(l);
+        }
+        ptr::write(p, Hdr { next: ptr::null_mut(), klen: key.len() as u32, vlen: val.len() as u32 });
+        let d = (p as *mut u8).add(HDR);
+        ptr::copy_nonoverlapping(val.as_ptr(), d, val.len());
+        ptr::copy_nonoverlapping(key.as_ptr(), d.add(val.len()), key.len());
+        p
+    }
+}
+
+/// # Safety: `p` comes from `new_node` and is unlinked.
+unsafe fn free_node(p: *mut Hdr) {
+    let l = layout((*p).klen as usize, (*p).vlen as usize);
+    dealloc(p as *mut u8, l);
+}
+
+fn hasher() -> &'static ahash::RandomState {
+    use std::sync::OnceLock;
+    static H: OnceLock<ahash::RandomState> = OnceLock::new();
+    H.get_or_init(|| {
+        use rand::RngCore;
+        let mut r = rand::thread_rng();
+        ahash::RandomState::with_seeds(r.next_u64(), r.next_u64(), r.next_u64(), r.next_u64())
+    })
+}
+
+#[inline]
+fn hash(key: &[u8]) -> u64 {
+    hasher().hash_one(key)
+}
+
+pub struct Table {
+    buckets: Box<[*mut Hdr]>,
+    len: usize,
+}
+
+// Tables are owned by values reached only through the shard lock.
+unsafe impl Send for Table {}
+unsafe impl Sync for Table {}
+
+impl Default for Table {
+    fn default() -> Self {
+        Table::new()
+    }
+}
+
+impl Drop for Table {
+    fn drop(&mut self) {
+        for b in self.buckets.iter_mut() {
+            let mut p = *b;
+            while !p.is_null() {
+                // SAFETY: every chained node is live and owned by us.
+                unsafe {
+                    let n = (*p).next;
+                    free_node(p);
+                    p = n;
+                }
+            }
+            *b = ptr::null_mut();
+        }
+    }
+}
+
+impl Table {
+    pub fn new() -> Table {
+        Table { buckets: Box::new([]), len: 0 }
+    }
+
+    pub fn with_capacity(n: usize) -> Table {
+        let mut t = Table::new();
+        t.resize(n.max(4).next_power_of_two());
+        t
+    }
+
+    #[inline]
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    #[inline]
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    #[inline]
+    fn mask(&self) -> usize {
+        self.buckets.len().wrapping_sub(1)
+    }
+
+    fn resize(&mut self, size: usize) {
+        let old = std::mem::replace(&mut self.buckets, vec![ptr::null_mut(); size].into_boxed_slice());
+        let mask = size - 1;
+        for mut p in old.into_vec() {
+            while !p.is_null() {
+                // SAFETY: p is a live node being moved between chains.
+                unsafe {
+                    let n = (*p).next;
+                    let b = hash(NodePtr(NonNull::new_unchecked(p)).key()) as usize & mask;
+                    (*p).next = self.buckets[b];
+                    self.buckets[b] = p;
+                    p = n;
+                }
+            }
+        }
+    }
+
+    /// Find the link that points at `key`'s node (or at the chain's end).
+    fn link(&mut self, key: &[u8]) -> Option<*mut *mut Hdr> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let b = hash(key) as usize & self.mask();
+        let mut l: *mut *mut Hdr = &mut self.buckets[b];
+        // SAFETY: links point into the bucket array or into live nodes' `next` fields.
+        unsafe {
+            while !(*l).is_null() {
+                if NodePtr(NonNull::new_unchecked(*l)).key() == key {
+                    return Some(l);
+                }
+                l = &mut (**l).next;
+            }
+        }
+        None
+    }
+
+    pub fn get(&self, key: &[u8]) -> Option<NodePtr> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let mut p = self.buckets[hash(key) as usize & self.mask()];
+        while !p.is_null() {
+            // SAFETY: chained nodes are live.
+            let n = NodePtr(unsafe { NonNull::new_unchecked(p) });
+            if n.key() == key {
+                return Some(n);
+            }
+            p = unsafe { (*p).next };
+        }
+        None
+    }
+
+    #[inline]
+    pub fn contains(&self, key: &[u8]) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// Insert a key known to be absent; returns its node.
+    pub fn insert_new(&mut self, key: &[u8], val: &[u8]) -> NodePtr {
+        if self.len >= self.buckets.len() {
+            self.resize((self.buckets.len() * 2).max(4));
+        }
+        let p = new_node(key, val);
+        let b = hash(key) as usize & self.mask();
+        // SAFETY: p is a fresh node.
+        unsafe { (*p).next = self.buckets[b] };
+        self.buckets[b] = p;
+        self.len += 1;
+        NodePtr(unsafe { NonNull::new_unchecked(p) })
+    }
+
+    /// Insert or overwrite; true if the key was new.
+    pub fn set(&mut self, key: &[u8], val: &[u8]) -> bool {
+        match self.get(key) {
+            Some(n) => {
+                self.set_val(n, val);
+                false
+            }
+            None => {
+                self.insert_new(key, val);
+                true
+            }
+        }
+    }
+
+    /// Replace a node's value. The node may move (its old NodePtr becomes invalid).
+    pub fn set_val(&mut self, n: NodePtr, val: &[u8]) -> NodePtr {
+        if n.val().len() == val.len() {
+            // SAFETY: same size: overwrite in place.
+            unsafe { ptr::copy_nonoverlapping(val.as_ptr(), (n.0.as_ptr() as *mut u8).add(HDR), val.len()) };
+            return n;
+        }
+        let key = n.key().to_vec();
+        let l = self.link(&key).expect("node in table");
+        let fresh = new_node(&key, val);
+        // SAFETY: l points at n's link; splice the new node in and free the old one.
+        unsafe {
+            (*fresh).next = (*n.0.as_ptr()).next;
+            *l = fresh;
+            free_node(n.0.as_ptr());
+            NodePtr(NonNull::new_unchecked(fresh))
+        }
+    }
+
+    /// Remove a key; true if it was there.
+    pub fn remove(&mut self, key: &[u8]) -> bool {
+        let Some(l) = self.link(key) else { return false };
+        // SAFETY: l points at the node's link.
+        unsafe {
+            let p = *l;
+            *l = (*p).next;
+            free_node(p);
+        }
+        self.len -= 1;
+        if self.buckets.len() > 4 && self.len * 8 < self.buckets.len() {
+            self.resize((self.len * 2).next_power_of_two().max(4));
+        }
+        true
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = NodePtr> + '_ {
+        self.buckets.iter().flat_map(|&head| {
+            let mut p = head;
+            std::iter::from_fn(move || {
+                if p.is_null() {
+                    return None;
+                }
+                // SAFETY: chained nodes are live while the table is borrowed.
+                let n = unsafe { NodePtr(NonNull::new_unchecked(p)) };
+                p = unsafe { (*p).next };
+                Some(n)
+            })
+        })
+    }
+
+    /// A random node: a random non-empty bucket, then a random node of its chain.
+    pub fn random(&self, rng: &mut impl rand::Rng) -> Option<NodePtr> {
+        if self.len == 0 {
+            return None;
+        }
+        loop {
+            let head = self.buckets[rng.gen_range(0..self.buckets.len())];
+            if head.is_null() {
+                continue;
+            }
+            let mut chain = 0;
+            let mut p = head;
+            while !p.is_null() {
+                chain += 1;
+                p = unsafe { (*p).next };
+            }
+            let mut p = head;
+            for _ in 0..rng.gen_range(0..chain) {
+                p = unsafe { (*p).next };
+            }
+            return Some(unsafe { NodePtr(NonNull::new_unchecked(p)) });
+        }
+    }
+
+    /// One SCAN step (Redis's reverse-binary cursor over buckets): calls `f` for the nodes
+    /// of the bucket at `cursor`, returns the next cursor (0 when done).
+    pub fn scan_step(&self, cursor: u64, mut f: impl FnMut(NodePtr)) -> u64 {
+        if self.buckets.is_empty() {
+            return 0;
+        }
+        let mask = self.mask() as u64;
+        let mut p = self.buckets[(cursor & mask) as usize];
+        while !p.is_null() {
+            // SAFETY: chained nodes are live.
+            f(unsafe { NodePtr(NonNull::new_unchecked(p)) });
+            p = unsafe { (*p).next };
+        }
+        let mut v = cursor | !mask;
+        v = v.reverse_bits();
+        v = v.wrapping_add(1);
+        v.reverse_bits()
+    }
+
+    /// A SCAN call: steps until `count` nodes were produced or `10 * count` buckets were
+    /// visited, as Redis does (it doubles COUNT for pairs and counts two items per node).
+    pub fn scan(&self, cursor: u64, count: usize, mut f: impl FnMut(NodePtr)) -> u64 {
+        let mut cur = cursor;
+        let mut seen = 0;
+        let mut budget = count.max(1).saturating_mul(10);
+        loop {
+            cur = self.scan_step(cur, |n| {
+                seen += 1;
+                f(n)
+            });
+            budget -= 1;
+            if cur == 0 || seen >= count || budget == 0 {
+                return cur;
+            }
+        }
+    }
+
+    /// Heap bytes used (approximate, with malloc's per-chunk overhead).
+    pub fn mem_usage(&self) -> usize {
+        let nodes: usize = self.iter().map(|n| (HDR + n.key().len() + n.val().len() + 8 + 15) & !15).sum();
+        nodes + self.buckets.len() * 8
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn insert_get_remove_grow_shrink() {
+        let mut t = Table::new();
+        for i in 0..1000 {
+            assert!(t.set(format!("k{i}").as_bytes(), format!("v{i}").as_bytes()));
+        }
+        assert!(!t.set(b"k5", b"longer value"));
+        assert_eq!(t.get(b"k5").unwrap().val(), b"longer value");
+        assert_eq!(t.len(), 1000);
+        for i in 0..990 {
+            assert!(t.remove(format!("k{i}").as_bytes()));
+        }
+        assert!(!t.remove(b"k1"));
+        assert_eq!(t.len(), 10);
+        assert!(t.buckets.len() <= 64);
+        assert_eq!(t.get(b"k999").unwrap().val(), b"v999");
+        assert_eq!(t.iter().count(), 10);
+    }
+
+    #[test]
+    fn scan_survives_resize() {
+        let mut t = Table::new();
+        for i in 0..500 {
+            t.set(format!("{i}").as_bytes(), b"");
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut cur = 0;
+        let mut steps = 0;
+        loop {
+            cur = t.scan_step(cur, |n| {
+                seen.insert(n.key().to_vec());
+            });
+            steps += 1;
+            if steps == 50 {
+                for i in 100..500 {
+                    t.remove(format!("{i}").as_bytes());
+                }
+            }
+            if steps == 60 {
+                for i in 1000..3000 {
+                    t.set(format!("{i}").as_bytes(), b"");
+                }
+            }
+            if cur == 0 {
+                break;
+            }
+        }
+        for i in 0..100 {
+            assert!(seen.contains(format!("{i}").as_bytes()));
+        }
+    }
+
+    #[test]
+    fn scores_in_place() {
+        let mut t = Table::new();
+        let n = t.insert_new(b"m", &1.5f64.to_ne_bytes());
+        assert_eq!(n.score(), 1.5);
+        n.set_score(-3.0);
+        assert_eq!(t.get(b"m").unwrap().score(), -3.0);
+    }
+}
