@@ -93,16 +93,16 @@ pub fn reset_cmd_stats(srv: &Server) {
 pub fn commands_in_order(srv: &Server) -> Vec<&Command> {
     let mut out = Vec::with_capacity(srv.table.len());
     for c in srv.table.top_level() {
-        out.push(c);
-        let mut subs: Vec<&Command> = c
-            .subcommands
-            .values()
-            .map(|&i| &srv.table.cmds[i])
-            .collect();
-        subs.sort_by(|a, b| a.name.cmp(&b.name));
-        out.extend(subs);
+        push_with_subcommands(srv, c, &mut out);
     }
     out
+}
+
+fn push_with_subcommands<'a>(srv: &'a Server, c: &'a Command, out: &mut Vec<&'a Command>) {
+    out.push(c);
+    let start = out.len();
+    out.extend(c.subcommands.values().map(|&i| &srv.table.cmds[i]));
+    out[start..].sort_by(|a, b| a.name.cmp(&b.name));
 }
 
 /// A command by full name ("get", "client|id"), as Redis lookupCommandBySds.
@@ -502,14 +502,7 @@ fn latency_histogram(ctx: &mut Ctx, argv: &[&[u8]]) {
         let mut v = Vec::new();
         for name in &argv[2..] {
             if let Some(c) = lookup_fullname(srv, name) {
-                v.push(c);
-                let mut subs: Vec<&Command> = c
-                    .subcommands
-                    .values()
-                    .map(|&i| &srv.table.cmds[i])
-                    .collect();
-                subs.sort_by(|a, b| a.name.cmp(&b.name));
-                v.extend(subs);
+                push_with_subcommands(srv, c, &mut v);
             }
         }
         v
