@@ -52,14 +52,10 @@ pub fn server_cron(srv: &Server) {
     crate::persist::aof::cron(srv);
 }
 
-fn clients_paused(srv: &Server) -> bool {
-    let until = srv.pause.read().until;
-    until != 0 && now_ms() < until
-}
-
 /// One slow active-expiry cycle within `budget`; `effort` is active-expire-effort - 1.
 pub fn active_expire_cycle(srv: &Server, budget: Duration, effort: usize) {
-    if clients_paused(srv) {
+    // a paused dataset is static: no expiry either
+    if srv.paused().is_some() {
         return;
     }
     let keys_per_loop = KEYS_PER_LOOP + KEYS_PER_LOOP / 4 * effort;

@@ -7,7 +7,7 @@
 //! A handler that panics is answered with an error; the server and the other clients
 //! are not affected (parking_lot locks do not poison).
 
-use crate::commands::{flags, Command, Ctx, Ks};
+use crate::commands::{eq_ic, flags, Command, Ctx, Ks};
 use crate::net::client::{cflags, ClientInfo, ReplyMode};
 use crate::protocol::ReplyBuf;
 use crate::server::{now_ms, Server, SlowlogEntry};
@@ -31,27 +31,38 @@ pub enum Outcome {
     Postpone,
 }
 
-fn unknown_command_error(argv: &[&[u8]]) -> String {
-    let name = String::from_utf8_lossy(&argv[0][..argv[0].len().min(128)]).into_owned();
-    let mut args = String::new();
+/// A client argument as Redis's `%.Ns` prints it: at most `max` bytes, cut at a NUL.
+fn cstr(a: &[u8], max: usize) -> &[u8] {
+    let a = &a[..a.len().min(max)];
+    match a.iter().position(|&b| b == 0) {
+        Some(i) => &a[..i],
+        None => a,
+    }
+}
+
+fn unknown_command_error(argv: &[&[u8]]) -> Vec<u8> {
+    let mut args = Vec::new();
     for a in &argv[1..] {
         if args.len() >= 128 {
             break;
         }
         let room = 128 - args.len();
-        let s = String::from_utf8_lossy(&a[..a.len().min(room)]);
-        args.push('\'');
-        args.push_str(&s);
-        args.push_str("' ");
+        args.push(b'\'');
+        args.extend_from_slice(cstr(a, room));
+        args.extend_from_slice(b"' ");
     }
-    format!("ERR unknown command '{name}', with args beginning with: {args}")
+    let mut e = b"ERR unknown command '".to_vec();
+    e.extend_from_slice(cstr(argv[0], 128));
+    e.extend_from_slice(b"', with args beginning with: ");
+    e.extend_from_slice(&args);
+    e
 }
 
 /// Resolve argv to a command row, writing the rejection error if there is none.
 pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Option<&'t Command> {
     let table = &srv.table;
     let Some(mut cmd) = table.lookup(argv[0]) else {
-        out.error(&unknown_command_error(argv));
+        out.error_bytes(&unknown_command_error(argv));
         return None;
     };
     if cmd.is_container() {
@@ -62,12 +73,10 @@ pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Optio
         match table.sub(cmd, argv[1]) {
             Some(s) => cmd = s,
             None => {
-                let sub = String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned();
-                out.error(&format!(
-                    "ERR unknown subcommand '{}'. Try {} HELP.",
-                    sub,
-                    cmd.name.to_ascii_uppercase()
-                ));
+                let mut e = b"ERR unknown subcommand '".to_vec();
+                e.extend_from_slice(cstr(argv[1], 128));
+                e.extend_from_slice(format!("'. Try {} HELP.", cmd.name.to_ascii_uppercase()).as_bytes());
+                out.error_bytes(&e);
                 return None;
             }
         }
@@ -117,7 +126,8 @@ pub fn execute(
     Outcome::Done
 }
 
-fn count_errors(srv: &Server, bytes: &[u8]) {
+/// INFO errorstats for an error reply written into `bytes`.
+pub fn count_errors(srv: &Server, bytes: &[u8]) {
     // A command's own error reply is its whole output, starting with '-'.
     if bytes.first() == Some(&b'-') {
         let end = bytes.windows(2).position(|w| w == b"\r\n").unwrap_or(bytes.len());
@@ -131,7 +141,16 @@ const SUBSCRIBED_OK: &[&str] =
     &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
 
 fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, argv: &[&[u8]]) -> Outcome {
-    let Some(cmd) = resolve(srv, argv, out) else {
+    // Cross-protocol scripting guard: an HTTP request line or header closes the connection
+    // at once, without a reply and dropping pending output (Redis's securityWarningCommand).
+    if eq_ic(argv[0], "host:") || eq_ic(argv[0], "post") {
+        crate::commands::connection::security_warning(srv);
+        info.handle.kill.store(true, Relaxed);
+        return Outcome::Done;
+    }
+    let resolved = resolve(srv, argv, out);
+    info.handle.last_cmd.store(resolved.map_or(0, |c| c.id + 1), Relaxed);
+    let Some(cmd) = resolved else {
         // rejected_calls goes to the command row the call named (none for an unknown subcommand).
         let row = srv.table.lookup(argv[0]).and_then(|c| match argv.get(1) {
             Some(sub) if c.is_container() => srv.table.sub(c, sub),
@@ -150,19 +169,6 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         out.error("NOAUTH Authentication required.");
         return Outcome::Done;
     }
-    // CLIENT PAUSE: hold back everything, or only writes, until it ends.
-    {
-        let p = *srv.pause.read();
-        if p.until != 0 && !info.flag(cflags::MASTER) {
-            let now = now_ms();
-            if now < p.until {
-                let is_write = cmd.has(flags::WRITE) || cmd.has(flags::MAY_REPLICATE);
-                if (!p.write_only && !cmd.name.starts_with("client|unpause")) || (p.write_only && is_write) {
-                    return Outcome::Postpone;
-                }
-            }
-        }
-    }
     // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
     if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
         stats[cmd.id].rejected.fetch_add(1, Relaxed);
@@ -172,7 +178,6 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         ));
         return Outcome::Done;
     }
-    // Inside MULTI: queue everything but the transaction-control commands.
     if let Some(m) = info.multi.as_mut() {
         if cmd.has(flags::NO_MULTI) {
             m.error = true;
@@ -180,6 +185,29 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             out.error("ERR Command not allowed inside a transaction");
             return Outcome::Done;
         }
+    }
+    // EXEC counts as a write when it would run one.
+    let may_replicate = cmd.has(flags::WRITE | flags::MAY_REPLICATE)
+        || (cmd.name == "exec"
+            && info.multi.as_ref().is_some_and(|m| {
+                m.queue.iter().any(|(id, _)| srv.table.cmds[*id].has(flags::WRITE | flags::MAY_REPLICATE))
+            }));
+    // Replicas and MONITOR clients (Redis flags both CLIENT_SLAVE) may not touch the
+    // keyspace; in exchange they are never paused.
+    if info.flag(cflags::REPLICA | cflags::MONITOR) {
+        if may_replicate || cmd.has(flags::READONLY) {
+            stats[cmd.id].rejected.fetch_add(1, Relaxed);
+            out.error("ERR Replica can't interact with the keyspace");
+            return Outcome::Done;
+        }
+    } else if let Some(all) = srv.paused() {
+        // CLIENT PAUSE: hold back everything, or only what may be replicated.
+        if all || may_replicate {
+            return Outcome::Postpone;
+        }
+    }
+    // Inside MULTI: queue everything but the transaction-control commands.
+    if let Some(m) = info.multi.as_mut() {
         if !MULTI_CONTROL.contains(&cmd.name.as_str()) {
             m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
             info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
@@ -188,6 +216,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         }
     }
     info.cmd = cmd.id;
+    info.redacted.clear();
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
@@ -222,7 +251,10 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed(&ctx.ks.ops);
         }
-        ctx.ks.dirty
+        let dirty = ctx.ks.dirty;
+        // Serve clients blocked on keys this command made ready (after it, as Redis does).
+        crate::blocking::serve_ready(&mut ctx.ks);
+        dirty
     };
     let dur = start.elapsed();
     let us = dur.as_micros() as u64;
@@ -240,14 +272,16 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         st.hist.get_or_init(Default::default).record(us * 1000);
     }
     if !cmd.has(flags::SKIP_SLOWLOG) {
-        slowlog_maybe(srv, info, cmd, argv, us);
+        slowlog_maybe(srv, info, argv, us);
     }
     srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
-    if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR) && !cmd.has(flags::ADMIN) {
-        crate::commands::server_cmds::feed_monitors(srv, info, argv, now);
+    if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        crate::commands::client::feed_monitors(srv, info, out, argv);
+    }
+    if cmd.has(flags::PUBSUB) {
+        info.sync_sub_counts();
     }
     let h = &info.handle;
-    h.last_cmd.store(cmd.id + 1, Relaxed);
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
@@ -258,6 +292,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
     let srv = ctx.srv;
     let stats = srv.workers.get().map(|w| &w[ctx.client.handle.worker].cmdstats);
     ctx.client.cmd = cmd.id;
+    ctx.client.redacted.clear();
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
     for &k in &keys {
@@ -287,17 +322,20 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
     }
     srv.stats.total_commands.fetch_add(1, Relaxed);
     if !cmd.has(flags::SKIP_SLOWLOG) {
-        slowlog_maybe(srv, ctx.client, cmd, argv, us);
+        slowlog_maybe(srv, ctx.client, argv, us);
     }
     srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
+    if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
+        crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
+    }
 }
 
-fn slowlog_maybe(srv: &Server, info: &ClientInfo, cmd: &Command, argv: &[&[u8]], us: u64) {
+fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
     let th = srv.hot.slowlog_slower_than.load(Relaxed);
     if th < 0 || (us as i64) < th {
         return;
     }
-    let args = crate::commands::introspection::slowlog_args(&cmd.name, argv);
+    let args = crate::commands::introspection::slowlog_args(argv, &info.redacted);
     let name = info.handle.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
     let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
     let mut sl = srv.slowlog.lock();

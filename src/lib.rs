@@ -4,6 +4,7 @@
 //! - `protocol`  RESP2/RESP3 request parsing and reply encoding
 //! - `net`       worker threads, event loops, client connections
 //! - `dispatch`  from a parsed command to its handler (checks, locking, stats)
+//! - `blocking`  clients blocked on keys (BLPOP, BZPOPMIN, XREAD BLOCK) or events (WAIT)
 //! - `commands`  the command table and one file per command family
 //! - `keyspace`  databases, the dict, entries and values, expiry
 //! - `types`     collection data structures
@@ -11,6 +12,7 @@
 //! - `server`    process-wide state; `cron` the periodic jobs; `shutdown`; `log`
 //! - `util`      glob matching, number formatting, small helpers
 
+pub mod blocking;
 pub mod commands;
 pub mod config;
 pub mod cron;

@@ -100,7 +100,9 @@ pub fn deliver_raw(srv: &Server, h: &ClientHandle, bytes: &[u8]) {
     }
     let was_empty = ob.is_empty();
     ob.extend_from_slice(bytes);
-    let hard = srv.hot.obuf.read()[2].0 as usize;
+    // the limit of the client's class: pubsub, or normal for a MONITOR
+    let class = if h.has_flag(cflags::PUBSUB) { 2 } else { 0 };
+    let hard = srv.hot.obuf.read()[class].0 as usize;
     if hard > 0 && ob.len() > hard {
         ob.clear();
         h.kill.store(true, Relaxed);

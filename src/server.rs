@@ -47,6 +47,10 @@ pub struct Hot {
     pub maxmemory_policy: AtomicU32,
     pub lfu_log_factor: AtomicU32,
     pub lfu_decay_time: AtomicU32,
+    /// lazyfree-lazy-user-del / -expire / -server-del.
+    pub lazy_user_del: AtomicBool,
+    pub lazy_expire: AtomicBool,
+    pub lazy_server_del: AtomicBool,
 }
 
 impl Hot {
@@ -113,15 +117,6 @@ pub struct LatencyEvent {
     pub max: u64,
 }
 
-/// CLIENT PAUSE state.
-#[derive(Default, Clone, Copy)]
-pub struct Pause {
-    /// Unix ms until which clients are paused (0 = not paused).
-    pub until: i64,
-    /// true: only write commands are paused (PAUSE WRITE).
-    pub write_only: bool,
-}
-
 pub struct Server {
     pub config: RwLock<Config>,
     pub hot: Hot,
@@ -143,7 +138,10 @@ pub struct Server {
     pub latency: Mutex<BTreeMap<String, LatencyEvent>>,
     pub dirty: AtomicU64,
     pub lastsave: AtomicI64,
-    pub pause: RwLock<Pause>,
+    /// CLIENT PAUSE: unix ms until which clients are paused (0 = not paused), and whether
+    /// every command is held (ALL) or only those that may be replicated (WRITE).
+    pub pause_until: AtomicI64,
+    pub pause_all: AtomicBool,
     pub run_id: String,
     pub tcp_port: AtomicU32,
     pub executable: String,
@@ -159,6 +157,8 @@ pub struct Server {
     pub aof: crate::persist::aof::Aof,
     /// A weak reference to the `Arc` this server lives in (for background threads).
     pub me: OnceLock<std::sync::Weak<Server>>,
+    /// Clients blocked by BLPOP & co (see `crate::blocking`).
+    pub blocking: crate::blocking::Registry,
 }
 
 pub fn now_ms() -> i64 {
@@ -198,7 +198,8 @@ impl Server {
             latency: Mutex::new(BTreeMap::new()),
             dirty: AtomicU64::new(0),
             lastsave: AtomicI64::new(now_ms() / 1000),
-            pause: RwLock::new(Pause::default()),
+            pause_until: AtomicI64::new(0),
+            pause_all: AtomicBool::new(false),
             run_id: random_hex(40),
             tcp_port: AtomicU32::new(0),
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
@@ -210,6 +211,7 @@ impl Server {
             wstream: Default::default(),
             aof: Default::default(),
             me: OnceLock::new(),
+            blocking: Default::default(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -240,6 +242,9 @@ impl Server {
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
         h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
+        h.lazy_user_del.store(c.get_bool("lazyfree-lazy-user-del"), Relaxed);
+        h.lazy_expire.store(c.get_bool("lazyfree-lazy-expire"), Relaxed);
+        h.lazy_server_del.store(c.get_bool("lazyfree-lazy-server-del"), Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)
@@ -296,6 +301,32 @@ impl Server {
             ev.samples.pop_front();
         }
         ev.max = ev.max.max(ms);
+    }
+
+    /// Is a CLIENT PAUSE in effect? Some(true) when every command is held, Some(false)
+    /// when only writes are.
+    #[inline]
+    pub fn paused(&self) -> Option<bool> {
+        let until = self.pause_until.load(Relaxed);
+        if until == 0 || now_ms() >= until {
+            return None;
+        }
+        Some(self.pause_all.load(Relaxed))
+    }
+
+    /// Take a client out of the registry (CLIENT LIST / KILL, MONITOR, connected_clients).
+    /// Returns false if it was already out: whoever removes it first does the accounting.
+    pub fn unregister_client(&self, h: &ClientHandle) -> bool {
+        if self.clients.lock().remove(&h.id).is_none() {
+            return false;
+        }
+        if h.has_flag(crate::net::client::cflags::MONITOR) {
+            let mut m = self.monitors.lock();
+            m.retain(|x| x.id != h.id);
+            self.monitor_count.store(m.len(), Relaxed);
+        }
+        self.nclients.fetch_sub(1, Relaxed);
+        true
     }
 
     pub fn wake_all_workers(&self) {

@@ -191,6 +191,7 @@ fn keyspace_events() {
     let mut want = Vec::new();
     for (db, ev, key) in [
         (0, "new", "a"),
+        (0, "set", "a"),
         (0, "expire", "a"),
         (0, "persist", "a"),
         (0, "new", "b"),
@@ -203,6 +204,7 @@ fn keyspace_events() {
         (3, "move_to", "b"),
         (0, "keymiss", "nokey"),
         (0, "new", "x"),
+        (0, "set", "x"),
         (0, "del", "x"),
     ] {
         want.extend(pmessage(p, &format!("__keyevent@{db}__:{ev}"), key));

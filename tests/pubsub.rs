@@ -26,7 +26,6 @@ fn subscribe_publish_pattern() {
 }
 
 #[test]
-#[ignore = "enable once HELLO lands"]
 fn resp3_push_to_self_comes_before_reply() {
     let srv = Server::start(&[]);
     let mut c = srv.raw();
@@ -43,7 +42,6 @@ fn resp3_push_to_self_comes_before_reply() {
 }
 
 #[test]
-#[ignore = "enable once DEL emits keyspace events"]
 fn keyspace_events() {
     let srv = Server::start(&["--notify-keyspace-events", "KEA"]);
     let mut sub = srv.raw();

@@ -43,7 +43,7 @@ fn scan_aof(data: &[u8]) -> (usize, usize, Option<String>) {
                 let why = if in_multi { "Reached EOF before reading EXEC for MULTI" } else { "Unexpected EOF reading RESP" };
                 return (ok_up_to, lines(ok_up_to), Some(why.into()));
             }
-            Parsed::Error(e) => return (ok_up_to, lines(ok_up_to), Some(e)),
+            Parsed::Error(e) => return (ok_up_to, lines(ok_up_to), Some(String::from_utf8_lossy(&e).into_owned())),
         }
     }
 }

@@ -10,7 +10,6 @@ use crate::keyspace::{Value, ValueType};
 use crate::log;
 use crate::server::{now_ms, Server};
 use crate::util::hdr;
-use smallvec::SmallVec;
 use std::sync::atomic::Ordering::Relaxed;
 
 pub const COMMANDS: &[Registration] = &[
@@ -117,64 +116,16 @@ fn lookup_fullname<'a>(srv: &'a Server, name: &[u8]) -> Option<&'a Command> {
 }
 
 // ---------------------------------------------------------------------------------------
-// Argument redaction (Redis redactClientCommandArgument): what the slow log and MONITOR
-// show as "(redacted)".
-
-/// Positions of `argv` that must not be shown for this command.
-pub fn redacted_positions(cmd_name: &str, argv: &[&[u8]]) -> SmallVec<[usize; 4]> {
-    let mut out = SmallVec::new();
-    match cmd_name {
-        "auth" if argv.len() <= 3 => out.extend(1..argv.len()),
-        "acl|setuser" => out.extend(2..argv.len()),
-        "config|set" => {
-            for (i, pair) in argv[2..].chunks(2).enumerate() {
-                if pair.len() == 2 && crate::config::is_sensitive(pair[0]) {
-                    out.push(3 + 2 * i);
-                }
-            }
-        }
-        "hello" => {
-            let mut j = 2;
-            while j < argv.len() {
-                let more = argv.len() - 1 - j;
-                if eq_ic(argv[j], "auth") && more >= 2 {
-                    out.extend([j + 1, j + 2]);
-                    j += 3;
-                } else if eq_ic(argv[j], "setname") && more >= 1 {
-                    j += 2;
-                } else {
-                    break;
-                }
-            }
-        }
-        "migrate" => {
-            let mut j = 6;
-            while j < argv.len() {
-                if eq_ic(argv[j], "auth") && j + 1 < argv.len() {
-                    out.push(j + 1);
-                    j += 2;
-                } else if eq_ic(argv[j], "auth2") && j + 2 < argv.len() {
-                    out.extend([j + 1, j + 2]);
-                    j += 3;
-                } else if eq_ic(argv[j], "keys") {
-                    break;
-                } else {
-                    j += 1;
-                }
-            }
-        }
-        _ => {}
-    }
-    out
-}
+// Slow log entries
 
 const SLOWLOG_MAX_ARGC: usize = 32;
 const SLOWLOG_MAX_STRING: usize = 128;
 
 /// The arguments a slow log entry keeps: at most 32 (the last one saying how many more
-/// there were), each at most 128 bytes (plus how many more), redacted ones replaced.
-pub fn slowlog_args(cmd_name: &str, argv: &[&[u8]]) -> Vec<Vec<u8>> {
-    let hidden = redacted_positions(cmd_name, argv);
+/// there were), each at most 128 bytes (plus how many more), the `redacted` positions
+/// (see `ClientInfo::redact_arg`) replaced by "(redacted)".
+pub fn slowlog_args(argv: &[&[u8]], redacted: &[usize]) -> Vec<Vec<u8>> {
+    let hidden = redacted;
     let n = argv.len().min(SLOWLOG_MAX_ARGC);
     let mut out = Vec::with_capacity(n);
     for (i, a) in argv.iter().enumerate().take(n) {
@@ -1241,32 +1192,15 @@ mod tests {
     fn slowlog_trims_like_redis() {
         let many: Vec<Vec<u8>> = (0..34).map(|i| i.to_string().into_bytes()).collect();
         let argv: Vec<&[u8]> = many.iter().map(|v| v.as_slice()).collect();
-        let out = slowlog_args("sadd", &argv);
+        let out = slowlog_args(&argv, &[]);
         assert_eq!(out.len(), 32);
         assert_eq!(out[31], b"... (3 more arguments)");
         let long = vec![b'A'; 129];
-        let out = slowlog_args("sadd", &[b"sadd", b"set", &long]);
+        let out = slowlog_args(&[b"sadd", b"set", &long], &[]);
         assert_eq!(out[2].len(), 128 + "... (1 more bytes)".len());
         assert_eq!(
-            slowlog_args("auth", &[b"auth", b"u", b"p"])[1..],
+            slowlog_args(&[b"auth", b"u", b"p"], &[1, 2])[1..],
             [b"(redacted)".to_vec(), b"(redacted)".to_vec()]
-        );
-    }
-
-    #[test]
-    fn redaction_positions() {
-        assert_eq!(
-            &redacted_positions("hello", &[b"hello", b"2", b"AUTH", b"u", b"p"])[..],
-            &[3, 4]
-        );
-        assert!(redacted_positions("hello", &[b"hello", b"2", b"SETNAME", b"auth"]).is_empty());
-        let mig: [&[u8]; 10] = [
-            b"migrate", b"h", b"1", b"k", b"9", b"5000", b"AUTH2", b"u", b"p", b"COPY",
-        ];
-        assert_eq!(&redacted_positions("migrate", &mig)[..], &[7, 8]);
-        assert_eq!(
-            &redacted_positions("config|set", &[b"config", b"set", b"masterauth", b"x"])[..],
-            &[3]
         );
     }
 

@@ -12,7 +12,7 @@
 //! shards in order; with one shard it is the plain dict cursor.
 
 use super::{arg_i64, eq_ic, flags, lookup, notify, Ctx, Registration, NOT_INT, SYNTAX_ERR};
-use crate::keyspace::entry::{Entry, OwnedEntry};
+use crate::keyspace::entry::Entry;
 use crate::keyspace::{lazyfree, lru, Value};
 use crate::util::glob::glob_match;
 
@@ -56,8 +56,8 @@ fn cluster_enabled(ctx: &Ctx) -> bool {
     ctx.srv.config.read().get_bool("cluster-enabled")
 }
 
-fn lazyfree_option(ctx: &Ctx, name: &str) -> bool {
-    ctx.srv.config.read().get_bool(name)
+fn flag_on(flag: &std::sync::atomic::AtomicBool) -> bool {
+    flag.load(std::sync::atomic::Ordering::Relaxed)
 }
 
 /// A database index argument (getIntFromObjectOrReply + selectDb): `not_int` is the error
@@ -78,20 +78,13 @@ fn db_index(ctx: &mut Ctx, a: &[u8], not_int: &str) -> Option<usize> {
 
 // ---------------------------------------------------------------- DEL, EXISTS, TYPE, TOUCH
 
-/// Free a removed key, in the background if `lazy` and the value is big (dbAsyncDelete).
-fn free_entry(owned: OwnedEntry, lazy: bool) {
-    if lazy && owned.entry().value.free_effort() > lazyfree::THRESHOLD {
-        lazyfree::free_later(owned);
-    }
-}
-
 fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
     let mut n = 0;
     for k in &argv[1..] {
         let Some(owned) = ctx.ks.db(k).remove(k) else {
             continue;
         };
-        free_entry(owned, lazy);
+        lazyfree::free_entry(owned, lazy);
         ctx.ks.signal_modified(k);
         ctx.ks.notify(notify::GENERIC, "del", k);
         n += 1;
@@ -101,7 +94,7 @@ fn del_generic(ctx: &mut Ctx, argv: &[&[u8]], lazy: bool) {
 }
 
 fn del(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let lazy = lazyfree_option(ctx, "lazyfree-lazy-user-del");
+    let lazy = flag_on(&ctx.srv.hot.lazy_user_del);
     del_generic(ctx, argv, lazy)
 }
 
@@ -141,12 +134,11 @@ fn rename_generic(ctx: &mut Ctx, argv: &[&[u8]], nx: bool) {
         return if nx { ctx.out.int(0) } else { ctx.out.ok() };
     }
     let expire = ctx.ks.get_expire(src);
-    if ctx.ks.get_entry_mut(dst).is_some() {
-        if nx {
-            return ctx.out.int(0);
-        }
-        ctx.ks.db(dst).remove(dst);
+    if nx && ctx.ks.get_entry_mut(dst).is_some() {
+        return ctx.out.int(0);
     }
+    let dbi = ctx.ks.db;
+    clear_slot(ctx, dbi, dst);
     let owned = ctx.ks.db(src).remove(src).expect("source key looked up above");
     let clock = owned.entry().lru.get();
     ctx.ks.add_key(dst, owned.into_value()).lru.set(clock);
@@ -176,7 +168,27 @@ fn renamenx(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// lookupKeyWrite in database `dbi`: lazily expires the key there first.
 fn exists_in(ctx: &mut Ctx, dbi: usize, key: &[u8]) -> bool {
     ctx.ks.expire_if_needed_at(dbi, key);
-    ctx.ks.db_at(dbi, key).get(key).is_some()
+    let now = ctx.ks.now;
+    let db = ctx.ks.db_at(dbi, key);
+    db.get(key).is_some_and(|e| !db.is_expired(e, now))
+}
+
+/// Make room for a key about to be added to database `dbi`: whatever is there (a value
+/// being replaced, or a key past its TTL that could not be deleted yet) goes.
+fn clear_slot(ctx: &mut Ctx, dbi: usize, key: &[u8]) {
+    if let Some(old) = ctx.ks.db_at(dbi, key).remove(key) {
+        lazyfree::free_entry(old, flag_on(&ctx.srv.hot.lazy_server_del));
+    }
+}
+
+/// Is `key` past its TTL? Deletes it if allowed (lazy expiry); true even if it has to
+/// stay (clients paused), like Redis's expireIfNeeded.
+fn expired_now(ctx: &mut Ctx, key: &[u8]) -> bool {
+    if ctx.ks.expire_if_needed(key) {
+        return true;
+    }
+    let db = ctx.ks.db_ref(key);
+    db.get(key).is_some_and(|e| db.is_expired(e, ctx.ks.now))
 }
 
 fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -198,6 +210,7 @@ fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
     if exists_in(ctx, dst, key) {
         return ctx.out.int(0);
     }
+    clear_slot(ctx, dst, key);
     let owned = ctx.ks.db(key).remove(key).expect("key looked up above");
     let clock = owned.entry().lru.get();
     ctx.ks.add_key_at(dst, key, owned.into_value()).lru.set(clock);
@@ -246,12 +259,10 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR unknown type object");
     };
     let expire = ctx.ks.get_expire(key);
-    if exists_in(ctx, dst, newkey) {
-        if !replace {
-            return ctx.out.int(0);
-        }
-        ctx.ks.db_at(dst, newkey).remove(newkey);
+    if !replace && exists_in(ctx, dst, newkey) {
+        return ctx.out.int(0);
     }
+    clear_slot(ctx, dst, newkey);
     ctx.ks.add_key_at(dst, newkey, copied);
     if let Some(t) = expire {
         ctx.ks.db_at(dst, newkey).set_expire(newkey, t);
@@ -291,6 +302,9 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
         y.touch_all_watched(true);
         x.swap(y);
     }
+    // Clients blocked on keys of either db may now find them (scanDatabaseForReadyKeys).
+    crate::blocking::signal_db(&mut ctx.ks, lo);
+    crate::blocking::signal_db(&mut ctx.ks, hi);
     ctx.ks.dirty(1);
     ctx.out.ok();
 }
@@ -298,7 +312,7 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
 /// FLUSHDB / FLUSHALL option: Some(async?) or a syntax error.
 fn flush_mode(ctx: &mut Ctx, argv: &[&[u8]]) -> Option<bool> {
     match argv.len() {
-        1 => Some(lazyfree_option(ctx, "lazyfree-lazy-user-flush")),
+        1 => Some(ctx.srv.config.read().get_bool("lazyfree-lazy-user-flush")),
         2 if eq_ic(argv[1], "sync") => Some(false),
         2 if eq_ic(argv[1], "async") => Some(true),
         _ => {
@@ -379,15 +393,13 @@ fn randomkey(ctx: &mut Ctx, _argv: &[&[u8]]) {
             .expect("r < total");
         let e = db.dict.random(&mut rng).expect("non-empty db");
         let (key, expired) = (e.key().to_vec(), db.is_expired(e, now));
-        // A key past its TTL is deleted and another one drawn; should it stay (no
-        // deletion allowed), give up after 100 draws like Redis on a replica.
-        if expired && !ctx.ks.expire_if_needed(&key) {
+        // A key past its TTL is deleted and another one drawn; should it stay (clients
+        // paused), give up after 100 draws like Redis on a replica.
+        if expired {
             tries += 1;
-            if tries < 100 {
+            if ctx.ks.expire_if_needed(&key) || tries < 100 {
                 continue;
             }
-        } else if expired {
-            continue;
         }
         return ctx.out.bulk(&key);
     }
@@ -509,7 +521,7 @@ fn scan(ctx: &mut Ctx, argv: &[&[u8]]) {
                 continue;
             }
         }
-        if ctx.ks.expire_if_needed(&k) {
+        if expired_now(ctx, &k) {
             continue;
         }
         keys.push(k);
@@ -673,9 +685,9 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, relative: bool, uni
     ctx.ks.signal_modified(key);
     if when <= crate::server::now_ms() {
         // Already past: the key goes now, and the write stream gets a DEL (or UNLINK).
-        let lazy = lazyfree_option(ctx, "lazyfree-lazy-expire");
+        let lazy = flag_on(&ctx.srv.hot.lazy_expire);
         if let Some(owned) = ctx.ks.db(key).remove(key) {
-            free_entry(owned, lazy);
+            lazyfree::free_entry(owned, lazy);
         }
         let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
         ctx.ks.propagate_as(vec![vec![cmd.to_vec(), key.to_vec()]]);
@@ -793,6 +805,21 @@ mod tests {
     }
 
     #[test]
+    fn paused_dataset_keeps_stale_keys_but_hides_them() {
+        use std::sync::atomic::Ordering::Relaxed;
+        let (ts, mut c) = setup(1, &["a", "b"]);
+        make_stale(&ts, b"b");
+        ts.srv.pause_until.store(crate::server::now_ms() + 60_000, Relaxed);
+        ts.srv.pause_all.store(false, Relaxed);
+        assert_eq!(ts.cmd(&mut c, "SCAN 0"), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n");
+        assert_eq!(ts.cmd(&mut c, "EXISTS b"), ":0\r\n");
+        assert_eq!(ts.cmd(&mut c, "DBSIZE"), ":2\r\n");
+        ts.srv.pause_until.store(0, Relaxed);
+        assert_eq!(ts.cmd(&mut c, "SCAN 0"), "*2\r\n$1\r\n0\r\n*1\r\n$1\r\na\r\n");
+        assert_eq!(ts.cmd(&mut c, "DBSIZE"), ":1\r\n");
+    }
+
+    #[test]
     fn randomkey_deletes_stale_keys_it_draws() {
         let (ts, mut c) = setup(4, &["x", "y"]);
         make_stale(&ts, b"x");
@@ -905,6 +932,32 @@ mod tests {
             .cmd(&mut c, "OBJECT IDLETIME n")
             .starts_with("-ERR An LFU maxmemory policy is selected"));
         assert_eq!(ts.cmd(&mut c, "OBJECT FREQ nokey"), "$-1\r\n");
+        // overwriting a key keeps its access frequency (dbOverwrite under LFU)
+        {
+            let mut s = ts.srv.keyspace.shards[0].lock();
+            s.dbs[0].get_mut(b"n").unwrap().lru.set(lru::lfu_with_counter(100, crate::server::now_ms()));
+        }
+        ts.cmd(&mut c, "SET n 2");
+        assert_eq!(ts.cmd(&mut c, "OBJECT FREQ n"), ":100\r\n");
+    }
+
+    #[test]
+    fn unlink_frees_big_values_in_the_background() {
+        let (ts, mut c) = setup(1, &[]);
+        let fields: Vec<String> = (0..2000).map(|i| format!("f{i} v{i}")).collect();
+        assert_eq!(ts.cmd(&mut c, &format!("HSET h {}", fields.join(" "))), ":2000\r\n");
+        {
+            let s = ts.srv.keyspace.shards[0].lock();
+            assert!(s.dbs[0].get(b"h").unwrap().value.free_effort() > lazyfree::THRESHOLD);
+        }
+        let before = lazyfree::FREED.load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(ts.cmd(&mut c, "UNLINK h"), ":1\r\n");
+        let t = std::time::Instant::now();
+        while lazyfree::FREED.load(std::sync::atomic::Ordering::Relaxed) == before {
+            assert!(t.elapsed().as_secs() < 5, "the hash was not handed to the lazyfree thread");
+            std::thread::sleep(std::time::Duration::from_millis(1));
+        }
+        assert_eq!(ts.cmd(&mut c, "EXISTS h"), ":0\r\n");
     }
 
     #[test]

@@ -419,7 +419,13 @@ impl<'a> Ks<'a> {
             Some(e) if db.is_expired(e, now) => {}
             _ => return false,
         }
-        db.remove(key);
+        // CLIENT PAUSE keeps the dataset static: the key stays, logically expired
+        if self.srv.paused().is_some() {
+            return false;
+        }
+        if let Some(old) = self.db_at(dbi, key).remove(key) {
+            crate::keyspace::lazyfree::free_entry(old, self.srv.hot.lazy_expire.load(Relaxed));
+        }
         self.srv.stats.expired_keys.fetch_add(1, Relaxed);
         self.notify_at(dbi, notify::EXPIRED, "expired", key);
         self.signal_modified_at(dbi, key);
@@ -487,15 +493,19 @@ impl<'a> Ks<'a> {
         self.get_entry_mut(key).map(|e| &mut e.value)
     }
 
+    /// One hash lookup (INCR and friends are hot).
     pub fn get_entry_mut(&mut self, key: &[u8]) -> Option<&mut Entry> {
         let now = self.now;
         let policy = self.srv.hot.lru_policy();
         let db = self.db(key);
-        match db.get(key) {
-            Some(e) if !db.is_expired(e, now) => {}
-            _ => return None,
-        }
-        let e = db.get_mut(key)?;
+        let p: *mut Entry = db.get_mut(key)?;
+        // SAFETY: p is a live entry of `db`, which stays uniquely borrowed through &mut self.
+        let e = unsafe {
+            if db.is_expired(&*p, now) {
+                return None;
+            }
+            &mut *p
+        };
         policy.touch(&e.lru, now);
         Some(e)
     }
@@ -503,12 +513,22 @@ impl<'a> Ks<'a> {
     /// setKey: store a value (dropping the TTL unless `keep_ttl`) and signal the change.
     /// Returns true if the key existed.
     pub fn set_key(&mut self, key: &[u8], value: Value, keep_ttl: bool) -> bool {
-        let lru = self.lru();
+        let mut lru = self.lru();
+        if self.srv.hot.lru_policy().lfu {
+            // dbOverwrite keeps the access frequency of the key it replaces
+            if let Some(e) = self.db_ref(key).get(key) {
+                lru = e.lru.get();
+            }
+        }
+        let wakes = value.can_wake_blocked();
         let existed = self.db(key).set(key, value, keep_ttl, lru);
         if !existed {
             self.notify(notify::NEW, "new", key);
         }
         self.signal_modified(key);
+        if !existed && wakes {
+            crate::blocking::signal_ready(self.srv, self.db, key);
+        }
         existed
     }
 
@@ -522,6 +542,9 @@ impl<'a> Ks<'a> {
         let lru = self.lru();
         self.signal_modified_at(dbi, key);
         self.notify_at(dbi, notify::NEW, "new", key);
+        if value.can_wake_blocked() {
+            crate::blocking::signal_ready(self.srv, dbi, key);
+        }
         self.db_at(dbi, key).insert(key, value, lru)
     }
 

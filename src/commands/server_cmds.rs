@@ -1,13 +1,13 @@
 //! Server commands: INFO, CONFIG, TIME, LASTSAVE, SHUTDOWN, MEMORY; the state they keep
 //! (`Introspect`: instantaneous metrics, replication ids, DEBUG switches); and the hooks
-//! other modules call (cron sampling, MONITOR feed, keyspace events).
+//! other modules call (cron sampling, `used_memory`).
 
 use super::introspection::{cmd_histogram, cmd_totals, commands_in_order, reset_cmd_stats};
 use super::{arg_i64, eq_ic, reply_help, Ctx, Registration, SYNTAX_ERR};
 use crate::config::SetContext;
 use crate::keyspace::LockSet;
 use crate::log;
-use crate::net::client::{cflags, ClientInfo};
+use crate::net::client::cflags;
 use crate::server::{now_ms, now_us, rss_bytes, Server, FERRODIS_VERSION, REDIS_VERSION};
 use parking_lot::Mutex;
 use std::fmt::Write as _;
@@ -138,12 +138,10 @@ pub fn sample_ops(srv: &Server) {
     srv.stat_peak_memory.fetch_max(used_memory(), Relaxed);
 }
 
-/// Send a command to every MONITOR client.
-pub fn feed_monitors(_srv: &Server, _client: &ClientInfo, _argv: &[&[u8]], _now_ms: i64) {}
-
 /// Pub/sub counts for INFO stats: (channels, patterns, shard channels).
-fn pubsub_counts(_srv: &Server) -> (usize, usize, usize) {
-    (0, 0, 0)
+fn pubsub_counts(srv: &Server) -> (usize, usize, usize) {
+    let ps = &srv.pubsub;
+    (ps.channels(false, None).len(), ps.numpat(), ps.channels(true, None).len())
 }
 
 /// The server's allocated bytes (the counting allocator), or its RSS when the allocator
@@ -438,11 +436,13 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         let rss_over = m.rss as i64 - m.used as i64;
         let _ = write!(
             s,
-            "allocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{rss_over}\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{rss_over}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:0\r\nlazyfreed_objects:0\r\n",
+            "allocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{rss_over}\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{rss_over}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
             m.frag(),
             m.frag(),
             m.clients_slaves,
             m.clients_normal,
+            crate::keyspace::lazyfree::PENDING.load(Relaxed),
+            crate::keyspace::lazyfree::FREED.load(Relaxed),
         );
         sections.push(s);
     }
@@ -461,7 +461,7 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         let mut s = String::from("# Stats\r\n");
         let _ = write!(
             s,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:0\r\nexpire_cycle_cpu_milliseconds:0\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             st.total_connections.load(Relaxed),
             st.total_commands.load(Relaxed),
             m[M_OPS].get(),
@@ -471,7 +471,9 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             m[M_NET_OUT].get() as f32 / 1024.0,
             st.rejected_connections.load(Relaxed),
             st.expired_keys.load(Relaxed),
-            st.expired_stale_perc.load(Relaxed) as f64 / 100.0,
+            f64::from_bits(st.expired_stale_perc.load(Relaxed)) * 100.0,
+            st.expired_time_cap_reached_count.load(Relaxed),
+            st.expire_cycle_us.load(Relaxed) / 1000,
             st.evicted_keys.load(Relaxed),
             st.keyspace_hits.load(Relaxed),
             st.keyspace_misses.load(Relaxed),
@@ -630,6 +632,12 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(SYNTAX_ERR);
     }
     let pairs: Vec<(&[u8], &[u8])> = argv[2..].chunks(2).map(|c| (c[0], c[1])).collect();
+    // Secret values never reach MONITOR or the slow log, even when the call fails.
+    for (i, (name, _)) in pairs.iter().enumerate() {
+        if crate::config::is_sensitive(name) {
+            ctx.client.redact_arg(3 + 2 * i);
+        }
+    }
     let srv = ctx.srv;
     let set_ctx = SetContext {
         local_client: ctx.client.is_local,
@@ -709,6 +717,8 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
         &st.rejected_connections,
         &st.expired_keys,
         &st.expired_stale_perc,
+        &st.expired_time_cap_reached_count,
+        &st.expire_cycle_us,
         &st.evicted_keys,
         &st.keyspace_hits,
         &st.keyspace_misses,

@@ -27,7 +27,7 @@ pub const COMMANDS: &[Registration] = &[
     ("sscan", sscan, 0),
 ];
 
-fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a SetValue>, ()> {
+fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a SetValue>, coll::Replied> {
     coll::read::<SetValue>(ks, out, key)
 }
 
@@ -105,9 +105,9 @@ fn smove(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Ok(d) = coll::write_or_create(&mut ctx.ks, ctx.out, dst, || SetValue::for_first(m)) else { return };
     if d.add(m, max) {
         ctx.ks.dirty(1);
+        ctx.ks.signal_modified(dst);
         ctx.ks.notify(notify::SET, "sadd", dst);
     }
-    ctx.ks.signal_modified(dst);
     ctx.out.int(1);
 }
 
@@ -117,9 +117,8 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let count = if argv.len() == 3 {
         match crate::util::numfmt::parse_i64(argv[2]) {
-            None => return ctx.out.error(super::NOT_INT),
-            Some(c) if c < 0 => return ctx.out.error("ERR value is out of range, must be positive"),
-            Some(c) => Some(c as usize),
+            Some(c) if c >= 0 => Some(c as usize),
+            _ => return ctx.out.error("ERR value is out of range, must be positive"),
         }
     } else {
         None
@@ -211,7 +210,7 @@ fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 /// The sets named by `keys` (None for missing keys), or Err after WRONGTYPE.
-fn lookup_all<'a>(ks: &'a Ks, out: &mut ReplyBuf, keys: &[&[u8]]) -> Result<Vec<Option<&'a SetValue>>, ()> {
+fn lookup_all<'a>(ks: &'a Ks, out: &mut ReplyBuf, keys: &[&[u8]]) -> Result<Vec<Option<&'a SetValue>>, coll::Replied> {
     keys.iter().map(|k| read(ks, out, k)).collect()
 }
 

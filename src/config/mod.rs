@@ -18,6 +18,9 @@ mod rewrite;
 mod table;
 mod text;
 
+/// Redis's sdscatrepr quoting (also used by MONITOR and client logs).
+pub use text::repr;
+
 use std::collections::HashSet;
 use std::sync::OnceLock;
 

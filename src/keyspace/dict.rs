@@ -295,9 +295,31 @@ impl Dict {
     pub fn insert_new(&mut self, key: &[u8], value: Value, lru: u32) -> &mut Entry {
         self.step();
         self.expand_if_needed();
+        let h = self.hash(key);
+        self.link_new(key, value, lru, h)
+    }
+
+    /// Insert or overwrite with a single hash computation (SET's hot path): returns the
+    /// entry and, if the key existed, its previous value.
+    pub fn upsert(&mut self, key: &[u8], value: Value, lru: u32) -> (&mut Entry, Option<Value>) {
+        self.step();
+        // As Redis's dictFindPositionForInsert: grow first, then search.
+        self.expand_if_needed();
+        let h = self.hash(key);
+        let p = self.find_ptr(key, h);
+        // SAFETY: p is null or a live entry uniquely borrowed through &mut self.
+        if let Some(e) = unsafe { p.as_mut() } {
+            e.lru.set(lru);
+            let old = std::mem::replace(&mut e.value, value);
+            return (e, Some(old));
+        }
+        (self.link_new(key, value, lru, h), None)
+    }
+
+    fn link_new(&mut self, key: &[u8], value: Value, lru: u32, hash: u64) -> &mut Entry {
         let e = Entry::alloc(key, value, lru).as_ptr();
         let ti = if self.is_rehashing() { 1 } else { 0 };
-        let h = self.hash(key) as usize & self.t[ti].mask();
+        let h = hash as usize & self.t[ti].mask();
         // SAFETY: e is a fresh entry we link into the chain head.
         unsafe {
             (*e).next = self.t[ti].buckets[h];

@@ -34,6 +34,14 @@ fn sender() -> &'static Sender<Job> {
     })
 }
 
+/// Free a removed key, in the background if `lazy` and its value is big (Redis's
+/// dbAsyncDelete); small values are freed in place either way.
+pub fn free_entry(owned: super::entry::OwnedEntry, lazy: bool) {
+    if lazy && owned.entry().value.free_effort() > THRESHOLD {
+        free_later(owned);
+    }
+}
+
 /// Drop `x` on the background thread.
 pub fn free_later<T: Send + 'static>(x: T) {
     PENDING.fetch_add(1, Relaxed);

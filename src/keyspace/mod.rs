@@ -176,22 +176,16 @@ impl Db {
     /// Returns true if the key existed.
     pub fn set(&mut self, key: &[u8], value: Value, keep_ttl: bool, lru: u32) -> bool {
         self.before_change(key);
-        let ptr = match self.dict.get_mut(key) {
-            Some(e) => {
-                e.value = value;
-                e.lru.set(lru);
-                if keep_ttl || !e.has_expire() {
-                    return true;
-                }
-                e as *mut Entry
-            }
-            None => {
-                self.dict.insert_new(key, value, lru);
-                self.after_insert(key);
-                return false;
-            }
-        };
-        // SAFETY: ptr is the live entry found above.
+        let (e, old) = self.dict.upsert(key, value, lru);
+        if old.is_none() {
+            self.after_insert(key);
+            return false;
+        }
+        if keep_ttl || !e.has_expire() {
+            return true;
+        }
+        let ptr = e as *mut Entry;
+        // SAFETY: ptr is the live entry just written.
         self.drop_expire(unsafe { &mut *ptr });
         true
     }

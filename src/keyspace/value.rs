@@ -117,6 +117,12 @@ impl Value {
         }
     }
 
+    /// Creating a key of this type may serve clients blocked on it (lists, zsets, streams).
+    #[inline]
+    pub fn can_wake_blocked(&self) -> bool {
+        matches!(self, Value::List(_) | Value::ZSet(_) | Value::Stream(_))
+    }
+
     #[inline]
     pub fn is_string(&self) -> bool {
         matches!(self, Value::Int(_) | Value::Inline(_) | Value::Heap(_))
@@ -191,7 +197,11 @@ impl Value {
                 c.extend_from_slice(v);
                 Value::Heap(Box::new(c))
             }
-            Value::List(_) | Value::Hash(_) | Value::Set(_) | Value::ZSet(_) | Value::Stream(_) => return None,
+            Value::Hash(h) => Value::Hash(Box::new(h.clone_deep())),
+            Value::Set(s) => Value::Set(Box::new(s.clone_deep())),
+            Value::ZSet(z) => Value::ZSet(Box::new(z.clone_deep())),
+            Value::List(l) => Value::List(Box::new(l.duplicate())),
+            Value::Stream(_) => return None,
         })
     }
 
@@ -268,6 +278,6 @@ mod tests {
         let c = h.clone_deep().unwrap();
         h.make_heap().unwrap().push(b'!');
         assert_eq!(&*c.as_bytes().unwrap(), b"abcd");
-        assert!(Value::List(Box::default()).clone_deep().is_none());
+        assert!(Value::Stream(Box::default()).clone_deep().is_none());
     }
 }

@@ -22,6 +22,8 @@ pub mod cflags {
     pub const NO_TOUCH: u32 = 1 << 9;
     pub const UNIX_SOCKET: u32 = 1 << 10;
     pub const READONLY: u32 = 1 << 11;
+    /// Blocking commands answer at once instead of blocking (set by scripts; MULTI implies it).
+    pub const DENY_BLOCKING: u32 = 1 << 12;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -60,6 +62,10 @@ pub struct ClientHandle {
     /// Bytes other threads have queued for this client (MONITOR lines, pushes).
     pub outbox: Mutex<Vec<u8>>,
     pub multi_len: AtomicI64,
+    /// Subscription counts (channels, patterns, shard channels) for CLIENT LIST.
+    pub sub_counts: [AtomicU32; 3],
+    /// CLIENT TRACKING redirection id (-1 when tracking is off), for CLIENT LIST.
+    pub redir: AtomicI64,
 }
 
 impl ClientHandle {
@@ -88,6 +94,8 @@ impl ClientHandle {
             kill: AtomicBool::new(false),
             outbox: Mutex::new(Vec::new()),
             multi_len: AtomicI64::new(-1),
+            sub_counts: Default::default(),
+            redir: AtomicI64::new(-1),
         }
     }
 
@@ -119,12 +127,17 @@ pub struct ClientInfo {
     pub cmd: usize,
     /// Pub/Sub subscriptions (channels, patterns, shard channels).
     pub subs: crate::pubsub::Subs,
+    /// argv positions the running command hides from MONITOR and the slow log (AUTH
+    /// passwords, CONFIG SET of sensitive values...): shown as "(redacted)".
+    pub redacted: Vec<usize>,
     /// MULTI state: Some while queueing.
     pub multi: Option<crate::commands::multi::MultiState>,
     /// WATCHed keys and the flag writers set.
     pub watched: crate::commands::multi::Watched,
     /// Running the queued commands of EXEC (blocking commands must not block).
     pub in_exec: bool,
+    /// Blocked by a blocking command (see `crate::blocking`); its input waits.
+    pub blocked: Option<crate::blocking::Blocked>,
 }
 
 impl ClientInfo {
@@ -140,9 +153,34 @@ impl ClientInfo {
             is_local,
             cmd: 0,
             subs: Default::default(),
+            redacted: Vec::new(),
             multi: None,
             watched: Default::default(),
             in_exec: false,
+            blocked: None,
+        }
+    }
+
+    /// Publish the subscription counts for CLIENT LIST.
+    pub fn sync_sub_counts(&self) {
+        for (c, set) in self.handle.sub_counts.iter().zip(&self.subs.sets) {
+            c.store(set.len() as u32, Relaxed);
+        }
+    }
+
+    /// Hide argument `i` of the running command from MONITOR and the slow log.
+    pub fn redact_arg(&mut self, i: usize) {
+        if !self.redacted.contains(&i) {
+            self.redacted.push(i);
+        }
+    }
+
+    /// Argument `i` as MONITOR and the slow log show it.
+    pub fn shown_arg<'a>(&self, argv: &[&'a [u8]], i: usize) -> &'a [u8] {
+        if self.redacted.contains(&i) {
+            b"(redacted)"
+        } else {
+            argv[i]
         }
     }
 

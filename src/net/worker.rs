@@ -41,6 +41,8 @@ pub enum WakeMsg {
     Unpause,
     /// Replace the listening sockets (CONFIG SET port / bind); sent to worker 0.
     Listeners(Vec<TcpListener>),
+    /// A blocked client (token, client id) was served or unblocked; its reply is in its outbox.
+    Unblocked(usize, u64),
 }
 
 pub struct WorkerHandle {
@@ -59,6 +61,12 @@ impl WorkerHandle {
 
     pub fn wake(&self) {
         let _ = self.waker.wake();
+    }
+
+    /// Queue a message from the worker's own thread (no wake-up: the loop drains the queue
+    /// after each round of events).
+    pub fn push_quiet(&self, m: WakeMsg) {
+        self.queue.lock().push(m);
     }
 }
 
@@ -84,6 +92,8 @@ pub struct Worker {
     listeners: Vec<TcpListener>,
     rr: usize,
     postponed: Vec<usize>,
+    /// Deadlines of blocked clients: (unix ms, token, client id).
+    block_timers: std::collections::BTreeSet<(i64, usize, u64)>,
 }
 
 pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> std::io::Result<(Worker, Arc<WorkerHandle>)> {
@@ -104,6 +114,7 @@ pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> 
         listeners,
         rr: 0,
         postponed: Vec::new(),
+        block_timers: Default::default(),
     };
     for (i, l) in w.listeners.iter_mut().enumerate() {
         w.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
@@ -119,11 +130,16 @@ impl Worker {
     pub fn run(mut self) {
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
+        crate::blocking::set_current_worker(self.idx);
         loop {
             let hz = self.srv.hot.hz.load(Relaxed).max(1) as u64;
             let period = Duration::from_millis(1000 / hz);
             let now = Instant::now();
-            let timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            let mut timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
+            if let Some(&(deadline, _, _)) = self.block_timers.first() {
+                let ms = (deadline - now_ms()).max(0) as u64;
+                timeout = timeout.min(Duration::from_millis(ms));
+            }
             if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::warning(&format!("poll error: {e}"));
@@ -136,13 +152,29 @@ impl Worker {
                 } else if t.0 >= LISTENER_BASE {
                     self.accept(t.0 - LISTENER_BASE);
                 } else {
-                    if ev.is_readable() || ev.is_read_closed() || ev.is_error() {
-                        self.on_readable(t.0);
-                    }
-                    if ev.is_writable() && self.conns.contains(t.0) {
-                        self.flush(t.0);
+                    let peer_closed = ev.is_read_closed() || ev.is_error();
+                    let (readable, writable) = (ev.is_readable() || peer_closed, ev.is_writable());
+                    // A bug met while serving one connection costs that connection, not
+                    // the worker and every other client it serves.
+                    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        if readable {
+                            self.on_readable(t.0, peer_closed);
+                        }
+                        if writable && self.conns.contains(t.0) {
+                            self.flush(t.0);
+                        }
+                    }));
+                    if served.is_err() {
+                        log::warning("internal error while serving a client; closing its connection");
+                        self.close(t.0);
                     }
                 }
+            }
+            if !self.handle.queue.lock().is_empty() {
+                self.drain_queue();
+            }
+            if !self.block_timers.is_empty() {
+                self.expire_blocked();
             }
             if Instant::now() >= next_cron {
                 self.cron();
@@ -172,6 +204,17 @@ impl Worker {
                 }
                 WakeMsg::Unpause => self.resume_postponed(),
                 WakeMsg::Listeners(new) => self.replace_listeners(new),
+                WakeMsg::Unblocked(tok, id) => {
+                    if let Some(c) = self.conns.get_mut(tok) {
+                        if c.info.id == id && c.info.blocked.is_some() {
+                            let mut ob = c.info.handle.outbox.lock();
+                            c.out.buf.extend_from_slice(&ob);
+                            ob.clear();
+                            drop(ob);
+                            self.resume_unblocked(tok);
+                        }
+                    }
+                }
             }
         }
     }
@@ -183,6 +226,35 @@ impl Worker {
         for (i, l) in self.listeners.iter_mut().enumerate() {
             if let Err(e) = self.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE) {
                 log::warning(&format!("register listener: {e}"));
+            }
+        }
+    }
+
+    /// A blocked client got its reply: run the input that waited, then write.
+    fn resume_unblocked(&mut self, tok: usize) {
+        let Some(c) = self.conns.get_mut(tok) else { return };
+        if let Some(b) = c.info.blocked.take() {
+            self.block_timers.remove(&(b.deadline, tok, c.info.id));
+        }
+        if self.process_input(tok) {
+            self.after_commands(tok);
+        }
+    }
+
+    /// Time out blocked clients whose deadline passed.
+    fn expire_blocked(&mut self) {
+        let now = now_ms();
+        while let Some(&(deadline, tok, id)) = self.block_timers.first() {
+            if deadline > now {
+                break;
+            }
+            self.block_timers.pop_first();
+            let Some(c) = self.conns.get_mut(tok) else { continue };
+            if c.info.id != id || c.info.blocked.is_none() {
+                continue;
+            }
+            if crate::blocking::timeout(&self.srv, id, &mut c.out) {
+                self.resume_unblocked(tok);
             }
         }
     }
@@ -214,7 +286,7 @@ impl Worker {
             if ka > 0 {
                 let sr = socket2::SockRef::from(&sock);
                 let _ = sr.set_tcp_keepalive(
-                    &socket2::TcpKeepalive::new().with_time(Duration::from_secs(ka)).with_interval(Duration::from_secs((ka / 3).max(1))),
+                    &socket2::TcpKeepalive::new().with_time(Duration::from_secs(ka)).with_interval(Duration::from_secs((ka / 3).max(1))).with_retries(3),
                 );
             }
             srv.nclients.fetch_add(1, Relaxed);
@@ -266,7 +338,12 @@ impl Worker {
         let mut c = self.conns.remove(tok);
         let _ = self.poll.registry().deregister(&mut c.sock);
         let srv = &self.srv;
-        srv.clients.lock().remove(&c.info.id);
+        if let Some(b) = c.info.blocked.take() {
+            crate::blocking::forget(srv, c.info.id);
+            self.block_timers.remove(&(b.deadline, tok, c.info.id));
+        }
+        srv.unregister_client(&c.info.handle);
+        c.info.handle.kill.store(true, Relaxed);
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }
@@ -274,15 +351,11 @@ impl Worker {
             let s = srv.keyspace.shard_of(&key);
             srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &c.info.watched.flag);
         }
-        if c.info.handle.has_flag(cflags::MONITOR) {
-            let mut m = srv.monitors.lock();
-            m.retain(|h| h.id != c.info.id);
-            srv.monitor_count.store(m.len(), Relaxed);
-        }
-        srv.nclients.fetch_sub(1, Relaxed);
     }
 
-    fn on_readable(&mut self, tok: usize) {
+    /// Read and run what the socket has. `peer_closed`: the event also reported the peer's
+    /// FIN, which an edge-triggered socket will not report again, so read until EOF.
+    fn on_readable(&mut self, tok: usize, peer_closed: bool) {
         let srv = self.srv.clone();
         loop {
             let Some(c) = self.conns.get_mut(tok) else { return };
@@ -298,6 +371,8 @@ impl Worker {
             // SAFETY: we read into the vector's spare capacity and set the length to what was read.
             let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
             if n == 0 {
+                // replies to what came before the EOF still go out, as far as they can
+                self.flush(tok);
                 self.close(tok);
                 return;
             }
@@ -320,7 +395,7 @@ impl Worker {
             if !self.process_input(tok) {
                 return;
             }
-            if n < spare {
+            if n < spare && !peer_closed {
                 break;
             }
         }
@@ -332,13 +407,25 @@ impl Worker {
         let srv = &*self.srv;
         let stats = &self.handle.cmdstats;
         let Some(c) = self.conns.get_mut(tok) else { return false };
-        let Conn { qbuf, parser, info, out, postponed, .. } = c;
+        let Conn { qbuf, parser, info, out, postponed, sent, .. } = c;
         let limits = Limits {
             max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
             unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
         };
+        // What CLIENT LIST / INFO show for this client while its commands run.
+        info.handle.qbuf.store(qbuf.len(), Relaxed);
+        info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
+        // Lines other threads queued (MONITOR, messages) go before this batch's replies.
+        if info.handle.has_flag(cflags::MONITOR | cflags::PUBSUB) {
+            let mut ob = info.handle.outbox.lock();
+            out.buf.extend_from_slice(&ob);
+            ob.clear();
+        }
+        let hard_limit = srv.hot.obuf.read()[obuf_class(info)].0 as usize;
+        let was_postponed = std::mem::replace(postponed, false);
+        let mut drop_now = false;
         loop {
-            if info.close_after_reply {
+            if info.close_after_reply || info.blocked.is_some() {
                 break;
             }
             let start = parser.pos();
@@ -357,17 +444,45 @@ impl Worker {
                         break;
                     }
                     out.resp = info.resp;
+                    if let Some(b) = info.blocked {
+                        // blocked: the rest of the input waits (forget the parsed args)
+                        parser.rewind(parser.pos());
+                        if b.deadline > 0 {
+                            self.block_timers.insert((b.deadline, tok, info.id));
+                        }
+                        break;
+                    }
+                    // Killed (CLIENT KILL, HTTP guard) or over the hard output limit in the
+                    // middle of a pipeline: drop the connection now, as Redis frees it.
+                    if info.handle.kill.load(Relaxed) {
+                        drop_now = true;
+                        break;
+                    }
+                    if hard_limit > 0 && out.buf.len() - *sent >= hard_limit {
+                        obuf_limit_reached(srv, info);
+                        drop_now = true;
+                        break;
+                    }
                 }
                 Parsed::Empty => continue,
                 Parsed::Incomplete => break,
                 Parsed::Error(e) => {
-                    out.error(&e);
-                    srv.count_error(&e);
-                    log::verbose(&format!("Protocol error ({e}) from client: id={} addr={}", info.id, info.handle.addr));
+                    out.error_bytes(&e);
+                    let text = String::from_utf8_lossy(&e);
+                    srv.count_error(&text);
+                    log::verbose(&format!("Protocol error ({text}) from client: id={} addr={}", info.id, info.handle.addr));
                     info.close_after_reply = true;
                     break;
                 }
             }
+        }
+        if was_postponed != *postponed {
+            // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
+            info.handle.set_flag(cflags::BLOCKED, *postponed);
+        }
+        if drop_now {
+            self.close(tok);
+            return false;
         }
         let keep_from = parser.command_start();
         if keep_from > 0 {
@@ -384,11 +499,11 @@ impl Worker {
         let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
         if qbuf.len() > limit {
             log::warning(&format!(
-                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {:?})",
+                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {})",
                 info.id,
                 info.handle.addr,
                 qbuf.len(),
-                String::from_utf8_lossy(&qbuf[..qbuf.len().min(64)])
+                crate::config::repr(&qbuf[..qbuf.len().min(64)])
             ));
             srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
             self.close(tok);
@@ -404,6 +519,7 @@ impl Worker {
     fn after_commands(&mut self, tok: usize) {
         let Some(c) = self.conns.get_mut(tok) else { return };
         c.info.handle.qbuf.store(c.qbuf.len(), Relaxed);
+        c.info.handle.qbuf_free.store(c.qbuf.capacity() - c.qbuf.len(), Relaxed);
         if self.srv.shutdown_requested.load(Relaxed) {
             // SHUTDOWN ran on this connection; the process is exiting.
         }
@@ -437,6 +553,7 @@ impl Worker {
                 }
                 c.sent += n as usize;
                 srv.stats.net_output_bytes.fetch_add(n as u64, Relaxed);
+                c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
             }
             if c.sent == c.out.buf.len() {
                 c.out.buf.clear();
@@ -461,14 +578,7 @@ impl Worker {
     fn over_output_limit(&mut self, tok: usize, left: usize) -> bool {
         let srv = &self.srv;
         let c = &mut self.conns[tok];
-        let class = if c.info.flag(cflags::REPLICA) {
-            1
-        } else if c.info.flag(cflags::PUBSUB) {
-            2
-        } else {
-            0
-        };
-        let (hard, soft, soft_secs) = srv.hot.obuf.read()[class];
+        let (hard, soft, soft_secs) = srv.hot.obuf.read()[obuf_class(&c.info)];
         let left = left as u64;
         let mut over = hard > 0 && left >= hard;
         if !over && soft > 0 && left >= soft {
@@ -482,28 +592,25 @@ impl Worker {
             c.soft_since = 0;
         }
         if over {
-            log::warning(&format!(
-                "Client id={} addr={} scheduled to be closed ASAP for overcoming of output buffer limits.",
-                c.info.id, c.info.handle.addr
-            ));
-            srv.stats.client_outbuf_limit_disconnections.fetch_add(1, Relaxed);
+            obuf_limit_reached(srv, &c.info);
         }
         over
     }
 
+    /// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
+    /// paused are held again.
     fn resume_postponed(&mut self) {
         let list = std::mem::take(&mut self.postponed);
         for tok in list {
-            if let Some(c) = self.conns.get_mut(tok) {
-                c.postponed = false;
-                if !self.process_input(tok) {
-                    continue;
-                }
-                if !c_postponed(&self.conns, tok) {
-                    self.on_readable(tok);
-                }
-                self.after_commands(tok);
+            if !c_postponed(&self.conns, tok) || !self.process_input(tok) {
+                continue;
             }
+            if c_postponed(&self.conns, tok) {
+                continue;
+            }
+            // input that arrived while it was held
+            self.on_readable(tok, true);
+            self.after_commands(tok);
         }
     }
 
@@ -537,6 +644,25 @@ impl Worker {
             crate::cron::server_cron(&srv);
         }
     }
+}
+
+/// Output-buffer-limit class of a client: 0 normal (MONITOR included), 1 replica, 2 pubsub.
+fn obuf_class(info: &ClientInfo) -> usize {
+    if info.flag(cflags::REPLICA) {
+        1
+    } else if info.flag(cflags::PUBSUB) {
+        2
+    } else {
+        0
+    }
+}
+
+fn obuf_limit_reached(srv: &Server, info: &ClientInfo) {
+    log::warning(&format!(
+        "Client {} scheduled to be closed ASAP for overcoming of output buffer limits.",
+        crate::commands::client::info_string(srv, &info.handle, None)
+    ));
+    srv.stats.client_outbuf_limit_disconnections.fetch_add(1, Relaxed);
 }
 
 fn c_postponed(conns: &Slab<Conn>, tok: usize) -> bool {

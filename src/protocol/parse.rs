@@ -26,8 +26,9 @@ pub enum Parsed {
     Empty,
     /// Need more bytes.
     Incomplete,
-    /// Protocol error; the text is the full error (without '-').
-    Error(String),
+    /// Protocol error; the bytes are the full error (without '-'). Raw bytes, because
+    /// Redis echoes the offending byte (`expected '$', got '\xff'`).
+    Error(Vec<u8>),
 }
 
 #[derive(Default)]
@@ -47,13 +48,24 @@ pub struct RequestParser {
     pub owned: Option<Vec<Vec<u8>>>,
 }
 
-fn find_crlf(buf: &[u8], from: usize) -> Option<usize> {
-    memchr(b'\r', &buf[from..]).map(|i| i + from)
+/// Position of the first `c` at or after `from`, as Redis's `strchr` on its NUL-terminated
+/// query buffer sees it: the search stops at a NUL byte, so a terminator behind a NUL is
+/// not found and the line counts as unterminated (until it is too long).
+#[inline]
+fn find_byte(buf: &[u8], from: usize, c: u8) -> Option<usize> {
+    for (i, &b) in buf[from..].iter().enumerate() {
+        if b == c {
+            return Some(from + i);
+        }
+        if b == 0 {
+            return None;
+        }
+    }
+    None
 }
 
-#[inline]
-fn memchr(c: u8, s: &[u8]) -> Option<usize> {
-    s.iter().position(|&b| b == c)
+fn err(msg: &str) -> Parsed {
+    Parsed::Error(msg.as_bytes().to_vec())
 }
 
 fn parse_len(s: &[u8]) -> Option<i64> {
@@ -75,6 +87,12 @@ impl RequestParser {
     pub fn shift(&mut self, n: usize) {
         debug_assert!(n <= self.pos);
         self.pos -= n;
+        if !self.in_multibulk {
+            // the ranges of a finished command may point into the dropped bytes
+            self.args.clear();
+            self.owned = None;
+            return;
+        }
         for r in self.args.iter_mut() {
             r.start -= n;
             r.end -= n;
@@ -116,24 +134,21 @@ impl RequestParser {
                 return Parsed::Incomplete;
             }
             if buf[self.pos] == b'*' {
-                let Some(cr) = find_crlf(buf, self.pos) else {
+                let Some(cr) = find_byte(buf, self.pos, b'\r') else {
                     if buf.len() - self.pos > INLINE_MAX {
-                        return Parsed::Error("ERR Protocol error: too big mbulk count string".into());
+                        return err("ERR Protocol error: too big mbulk count string");
                     }
                     return Parsed::Incomplete;
                 };
                 if cr + 1 >= buf.len() {
                     return Parsed::Incomplete;
                 }
-                if cr - self.pos > INLINE_MAX {
-                    return Parsed::Error("ERR Protocol error: too big mbulk count string".into());
-                }
                 let n = match parse_len(&buf[self.pos + 1..cr]) {
                     Some(n) if n <= i32::MAX as i64 => n,
-                    _ => return Parsed::Error("ERR Protocol error: invalid multibulk length".into()),
+                    _ => return err("ERR Protocol error: invalid multibulk length"),
                 };
                 if limits.unauthenticated && n > 10 {
-                    return Parsed::Error("ERR Protocol error: unauthenticated multibulk length".into());
+                    return err("ERR Protocol error: unauthenticated multibulk length");
                 }
                 self.pos = cr + 2;
                 if n <= 0 {
@@ -153,30 +168,27 @@ impl RequestParser {
                 if self.pos >= buf.len() {
                     return Parsed::Incomplete;
                 }
-                let Some(cr) = find_crlf(buf, self.pos) else {
+                let Some(cr) = find_byte(buf, self.pos, b'\r') else {
                     if buf.len() - self.pos > INLINE_MAX {
-                        return Parsed::Error("ERR Protocol error: too big bulk count string".into());
+                        return err("ERR Protocol error: too big bulk count string");
                     }
                     return Parsed::Incomplete;
                 };
-                if cr - self.pos > INLINE_MAX {
-                    return Parsed::Error("ERR Protocol error: too big bulk count string".into());
-                }
                 if cr + 1 >= buf.len() {
                     return Parsed::Incomplete;
                 }
                 if buf[self.pos] != b'$' {
-                    return Parsed::Error(format!(
-                        "ERR Protocol error: expected '$', got '{}'",
-                        buf[self.pos] as char
-                    ));
+                    let mut e = b"ERR Protocol error: expected '$', got '".to_vec();
+                    e.push(buf[self.pos]);
+                    e.push(b'\'');
+                    return Parsed::Error(e);
                 }
                 let len = match parse_len(&buf[self.pos + 1..cr]) {
                     Some(l) if l >= 0 && l <= limits.max_bulk_len => l,
-                    _ => return Parsed::Error("ERR Protocol error: invalid bulk length".into()),
+                    _ => return err("ERR Protocol error: invalid bulk length"),
                 };
                 if limits.unauthenticated && len > 16384 {
-                    return Parsed::Error("ERR Protocol error: unauthenticated bulk length".into());
+                    return err("ERR Protocol error: unauthenticated bulk length");
                 }
                 self.bulk_len = len;
                 self.pos = cr + 2;
@@ -205,9 +217,9 @@ impl RequestParser {
 
     fn parse_inline(&mut self, buf: &[u8]) -> Parsed {
         let start = self.pos;
-        let Some(nl) = memchr(b'\n', &buf[start..]).map(|i| i + start) else {
+        let Some(nl) = find_byte(buf, start, b'\n') else {
             if buf.len() - start > INLINE_MAX {
-                return Parsed::Error("ERR Protocol error: too big inline request".into());
+                return err("ERR Protocol error: too big inline request");
             }
             return Parsed::Incomplete;
         };
@@ -221,7 +233,7 @@ impl RequestParser {
             Ok(()) => Parsed::Command,
             Err(()) => {
                 self.args.clear();
-                Parsed::Error("ERR Protocol error: unbalanced quotes in request".into())
+                err("ERR Protocol error: unbalanced quotes in request")
             }
         }
     }
@@ -247,7 +259,8 @@ fn split_args(buf: &[u8], start: usize, end: usize, out: &mut Vec<Range<usize>>,
             break;
         }
         let s = i;
-        while i < line.len() && !is_space(line[i]) {
+        // sdssplitargs ends a bare token only at these (not at \v or \f)
+        while i < line.len() && !matches!(line[i], b' ' | b'\n' | b'\r' | b'\t') {
             i += 1;
         }
         out.push(start + s..start + i);
@@ -343,6 +356,58 @@ pub fn split_args_quoted(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Fuzzing harness, shared by the cargo-fuzz target `fuzz/fuzz_targets/resp_parser.rs`
+/// and the deterministic test below. The first byte picks the limits and a chunk size;
+/// the rest is parsed twice, as one buffer and fed in chunks the way a worker does
+/// (append, parse until incomplete, drop the consumed prefix, `shift`). Both must never
+/// panic, keep every argument inside the buffer, and yield the same commands up to the
+/// first protocol error (only the "too big" checks may fire earlier when fed in pieces).
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let Some((&ctl, rest)) = data.split_first() else { return };
+    let limits = Limits { max_bulk_len: [16, 1024, 512 << 20][ctl as usize % 3], unauthenticated: ctl & 4 != 0 };
+    let chunk = 1 + (ctl >> 3) as usize;
+    let (whole, whole_err) = fuzz_feed(rest, rest.len().max(1), &limits);
+    let (pieces, pieces_err) = fuzz_feed(rest, chunk, &limits);
+    let n = whole.len().min(pieces.len());
+    assert_eq!(whole[..n], pieces[..n], "chunk {chunk}");
+    if whole_err.is_none() && pieces_err.is_none() {
+        assert_eq!(whole.len(), pieces.len(), "chunk {chunk}");
+    }
+}
+
+type FuzzCommands = Vec<Vec<Vec<u8>>>;
+
+fn fuzz_feed(data: &[u8], chunk: usize, limits: &Limits) -> (FuzzCommands, Option<Vec<u8>>) {
+    let mut p = RequestParser::new();
+    let mut buf = Vec::new();
+    let mut cmds = Vec::new();
+    for piece in data.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            match p.next(&buf, limits) {
+                Parsed::Command => {
+                    assert!(!p.args.is_empty() && p.pos() <= buf.len());
+                    let args: Vec<Vec<u8>> = match &p.owned {
+                        Some(owned) => owned.clone(),
+                        None => p.args.iter().map(|r| buf[r.clone()].to_vec()).collect(),
+                    };
+                    assert_eq!(args.len(), p.args.len());
+                    cmds.push(args);
+                }
+                Parsed::Empty => {}
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => return (cmds, Some(e)),
+            }
+        }
+        let keep = p.command_start();
+        assert!(keep <= buf.len());
+        buf.drain(..keep);
+        p.shift(keep);
+    }
+    (cmds, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -423,5 +488,52 @@ mod tests {
         );
         assert!(split_args_quoted(b"set \"abc").is_none());
         assert!(split_args_quoted(b"set \"abc\"x").is_none());
+    }
+
+    /// 100k deterministic inputs through the fuzz harness: random bytes, and valid
+    /// pipelines with bytes flipped, inserted, removed or lengths rewritten.
+    #[test]
+    fn fuzz_deterministic() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let seeds: [&[u8]; 6] = [
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\n",
+            b"PING\r\nSET \"a b\" 'c\\'d' \"\\x41\\n\"\r\n\r\n",
+            b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n*0\r\n*-1\r\n",
+            b"*1\r\n$20\r\n01234567890123456789\r\n  ECHO x\n",
+            b"*11\r\n$1\r\na\r\n",
+            b"\x00\r\n*\x00$\x00\r\n",
+        ];
+        const TOKENS: [&[u8]; 10] = [b"\r\n", b"*", b"$", b"-1", b"0", b"\"", b"'", b"\x00", b"2147483648", b"99999"];
+        for i in 0..100_000u32 {
+            let mut input = vec![rnd() as u8];
+            if i % 4 == 0 {
+                let len = (rnd() % 300) as usize;
+                input.extend((0..len).map(|_| rnd() as u8));
+            } else {
+                let seed = seeds[(rnd() % seeds.len() as u64) as usize];
+                input.extend_from_slice(&seed.repeat(1 + (rnd() % 3) as usize));
+                for _ in 0..1 + rnd() % 4 {
+                    let at = (rnd() as usize) % input.len().max(1);
+                    match rnd() % 4 {
+                        0 => input[at] = rnd() as u8,
+                        1 => input.insert(at, rnd() as u8),
+                        2 if input.len() > 1 => {
+                            input.remove(at.max(1));
+                        }
+                        _ => {
+                            let t = TOKENS[(rnd() % TOKENS.len() as u64) as usize];
+                            input.splice(at.max(1)..at.max(1), t.iter().copied());
+                        }
+                    }
+                }
+            }
+            fuzz_one(&input);
+        }
     }
 }

@@ -64,9 +64,15 @@ impl ReplyBuf {
     /// "ERR syntax error" or "WRONGTYPE Operation against ...". Newlines are
     /// replaced by spaces (an error must stay on one line).
     pub fn error(&mut self, msg: &str) {
+        self.error_bytes(msg.as_bytes());
+    }
+
+    /// `error` for a text that may hold arbitrary bytes (Redis echoes client bytes in
+    /// some errors: unknown command names, protocol errors).
+    pub fn error_bytes(&mut self, msg: &[u8]) {
         self.errors += 1;
         self.buf.push(b'-');
-        for &c in msg.as_bytes() {
+        for &c in msg {
             self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.extend_from_slice(b"\r\n");

@@ -41,6 +41,7 @@ pub fn set_limits(c: &crate::config::Config) {
     for (a, n) in THRESHOLDS.iter().zip(names) {
         a.store(c.get_i64(n).max(0) as usize, Relaxed);
     }
+    list::set_fill(c.get_i64("list-max-listpack-size"));
 }
 
 /// The current thresholds.
@@ -63,6 +64,7 @@ pub fn to_rdb(v: &Value) -> Option<RdbValue> {
             Some(RdbValue::Hash(pairs))
         }
         Value::Set(s) => Some(RdbValue::Set(s.elements().iter().map(|e| e.to_vec()).collect())),
+        Value::List(l) => Some(RdbValue::List(l.iter().map(|e| e.to_vec()).collect())),
         Value::ZSet(z) => {
             let v = z.view();
             Some(RdbValue::ZSet((0..v.len()).map(|i| (v.at(i).0.to_vec(), v.at(i).1)).collect()))
@@ -104,6 +106,16 @@ pub fn from_rdb(v: RdbValue) -> Result<Value, String> {
                 return Err("Duplicate zset fields detected".into());
             }
             Ok(Value::ZSet(Box::new(ZSetValue::build(items, lim.zset, true))))
+        }
+        RdbValue::List(items) => {
+            if items.is_empty() {
+                return Err("Empty list".into());
+            }
+            let mut l = ListValue::new(list::fill());
+            for it in &items {
+                l.push(it, false);
+            }
+            Ok(Value::List(Box::new(l)))
         }
         _ => Err("this collection type cannot be loaded yet".into()),
     }

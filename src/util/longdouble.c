@@ -7,16 +7,21 @@
 #include <string.h>
 #include <math.h>
 #include <ctype.h>
+#include <errno.h>
 
+/* Redis's string2ld: at most 5*1024-1 chars, no leading space, whole string consumed,
+ * overflow/underflow to inf or zero rejected, NaN rejected. */
 static int parse_ld(const char *s, size_t len, long double *out) {
-    char buf[5600];
+    char buf[5 * 1024];
     char *end;
     if (len == 0 || len >= sizeof(buf)) return -1;
     memcpy(buf, s, len);
     buf[len] = '\0';
     if (isspace((unsigned char)buf[0])) return -1;
+    errno = 0;
     long double v = strtold(buf, &end);
     if ((size_t)(end - buf) != len || isnan(v)) return -1;
+    if (errno == ERANGE && (isinf(v) || v == 0)) return -1;
     *out = v;
     return 0;
 }

@@ -139,6 +139,13 @@ impl Raw {
         self.expect(expected);
     }
 
+    /// Send each command and compare its reply, in order.
+    pub fn script(&mut self, steps: &[(&[&[u8]], &[u8])]) {
+        for (args, want) in steps {
+            self.roundtrip(args, want);
+        }
+    }
+
     /// True if the server closed the connection (EOF) within the timeout.
     pub fn closed(&mut self) -> bool {
         let mut b = [0u8; 1024];
@@ -165,6 +172,54 @@ impl Raw {
             }
         }
         line
+    }
+
+    /// Send a command and return its bulk string reply as text.
+    pub fn bulk_text(&mut self, args: &[&[u8]]) -> String {
+        self.cmd(args);
+        String::from_utf8(self.read_bulk().expect("a bulk reply")).unwrap()
+    }
+
+    /// Whatever arrives within `ms` milliseconds.
+    pub fn read_for(&mut self, ms: u64) -> Vec<u8> {
+        self.s.set_read_timeout(Some(Duration::from_millis(ms))).unwrap();
+        let mut out = Vec::new();
+        let mut b = [0u8; 4096];
+        while let Ok(n) = self.s.read(&mut b) {
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&b[..n]);
+        }
+        self.s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+        out
+    }
+
+    /// Read one complete reply (any RESP2/RESP3 type), as raw bytes.
+    pub fn read_reply(&mut self) -> Vec<u8> {
+        let mut out = self.read_until_crlf();
+        let n: i64 = if out.len() > 2 { String::from_utf8_lossy(&out[1..out.len() - 2]).parse().unwrap_or(-1) } else { -1 };
+        match out.first() {
+            Some(b'$') | Some(b'=') | Some(b'!') if n >= 0 => {
+                let k = n as usize + 2;
+                out.extend(self.read_n(k));
+            }
+            Some(b'*') | Some(b'~') | Some(b'>') | Some(b'%') | Some(b'|') if n > 0 => {
+                let k = n as usize * if matches!(out[0], b'%' | b'|') { 2 } else { 1 };
+                for _ in 0..k {
+                    let r = self.read_reply();
+                    out.extend(r);
+                }
+            }
+            _ => {}
+        }
+        out
+    }
+
+    /// Send a command and return its complete reply.
+    pub fn call(&mut self, args: &[&[u8]]) -> Vec<u8> {
+        self.cmd(args);
+        self.read_reply()
     }
 
     /// Read a bulk string reply (None for a null bulk).
@@ -225,9 +280,64 @@ impl RealRedis {
     }
 }
 
+/// Run each command line (split on spaces) on both servers and assert byte-equal replies.
+pub fn same_replies(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for line in script.lines().map(str::trim).filter(|l| !l.is_empty() && !l.starts_with('#')) {
+        let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+        let (a, b) = (real.call(&args), ours.call(&args));
+        assert_eq!(String::from_utf8_lossy(&b), String::from_utf8_lossy(&a), "reply to `{line}`");
+    }
+}
+
+/// `same_replies` on RESP3 connections (HELLO 3 first on both).
+pub fn same_replies_resp3(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for c in [&mut *ours, &mut *real] {
+        let r = c.call(&[b"HELLO", b"3"]);
+        assert!(r.starts_with(b"%"), "HELLO 3: {}", String::from_utf8_lossy(&r));
+    }
+    same_replies(ours, real, script);
+}
+
+/// Run the script on both servers with every keyspace event enabled and assert that a
+/// PSUBSCRIBEd client of each receives the same keyevent notifications, in order.
+pub fn same_events(ours: u16, real: u16, script: &str) {
+    let mut streams = Vec::new();
+    for port in [real, ours] {
+        let mut c = Raw::connect(port);
+        let mut sub = Raw::connect(port);
+        assert_eq!(c.call(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"]), b"+OK\r\n");
+        sub.call(&[b"PSUBSCRIBE", b"__keyevent@*"]);
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            c.call(&args);
+        }
+        c.call(&[b"SADD", b"end-of-script", b"x"]);
+        let mut events = Vec::new();
+        loop {
+            let m = sub.read_reply();
+            if m.ends_with(b"$13\r\nend-of-script\r\n") {
+                break;
+            }
+            events.push(String::from_utf8_lossy(&m).replace("\r\n", " "));
+        }
+        streams.push(events);
+    }
+    assert!(streams[0].len() > 3, "redis sent events: {:?}", streams[0]);
+    assert_eq!(streams[1], streams[0], "keyspace events (left: ours, right: redis)");
+}
+
 impl Drop for RealRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
+    }
+}
+
+/// Run each (space-separated command, recorded reply) pair and assert the raw reply bytes.
+pub fn check_replies(c: &mut Raw, cases: &[(&str, &[u8])]) {
+    for (cmd, expected) in cases {
+        let args: Vec<&[u8]> = cmd.split(' ').map(str::as_bytes).collect();
+        let got = c.call(&args);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected), "reply to `{cmd}`");
     }
 }
