@@ -150,6 +150,8 @@ pub struct Server {
     /// State of the server commands (INFO metrics, replication ids, DEBUG switches).
     pub introspect: crate::commands::server_cmds::Introspect,
     pub pubsub: crate::pubsub::PubSub,
+    /// Lua scripting engines, script cache, function libraries, the running script.
+    pub scripting: crate::scripting::Scripting,
     pub persist: crate::persist::PersistState,
     /// The ordered stream of write effects (AOF, replicas).
     pub wstream: crate::wstream::WriteStream,
@@ -207,6 +209,7 @@ impl Server {
             cron_loops: AtomicU64::new(0),
             introspect: Default::default(),
             pubsub: Default::default(),
+            scripting: crate::scripting::Scripting::new(),
             persist: crate::persist::PersistState::new(),
             wstream: Default::default(),
             aof: Default::default(),

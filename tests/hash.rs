@@ -143,3 +143,16 @@ fn resp3_replies_match_redis() {
          hscan h 0",
     );
 }
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "hset h a 1 b 2
+         hsetnx h a 5
+         hincrby h a 3
+         hincrbyfloat h f 1.5
+         hincrbyfloat h f 1e2
+         hdel h nope
+         hdel h a b f",
+    );
+}

@@ -209,3 +209,23 @@ fn multi_key_commands_across_shards() {
     );
 }
 
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "sadd s 1 2 3
+         sadd s 1
+         srem s 9
+         srem s 1
+         smove s t 2
+         smove s t 9
+         sadd o x
+         spop o
+         sadd p x y
+         spop p 5
+         spop p 0
+         sinterstore i s t
+         sunionstore u s t
+         sdiffstore d s t
+         sinterstore d s nokey",
+    );
+}

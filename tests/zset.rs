@@ -295,3 +295,26 @@ fn resp3_replies_match_redis() {
          zscan nokey 0",
     );
 }
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "zadd z 1 a 2 b 3 c 4 d 5 e 6 f
+         zadd z 1 a
+         zincrby z 1.5 a
+         zadd z incr 1 a
+         zrem z nope
+         zremrangebyrank z 100 200
+         zpopmin z
+         zpopmax z 1
+         zpopmin z 0
+         zpopmin nokey
+         zmpop 1 z min count 1
+         bzpopmin z 0
+         bzmpop 0 1 z max count 10
+         zadd y 1 a 2 b
+         zrangestore r y 0 0
+         zunionstore u 1 y
+         zinterstore i 1 nokey",
+    );
+}

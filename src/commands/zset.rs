@@ -881,8 +881,8 @@ pub struct PopStyle {
 }
 
 /// Pop from the first existing key of `keys` (`max`: highest scores first). `count` None is
-/// the plain single pop. Returns the key popped from, or None (after replying) when every
-/// key is missing or on WRONGTYPE. Sets the ZPOPMIN/ZPOPMAX form to propagate.
+/// the plain single pop. Returns the key popped from and how many elements, or None (after
+/// replying) when every key is missing, on WRONGTYPE, or for a count of 0.
 pub fn pop_generic(
     ks: &mut Ks,
     out: &mut ReplyBuf,
@@ -890,7 +890,7 @@ pub fn pop_generic(
     max: bool,
     count: Option<usize>,
     style: PopStyle,
-) -> Option<Vec<u8>> {
+) -> Option<(Vec<u8>, usize)> {
     let mut found = None;
     for k in keys {
         match coll::peek::<ZSetValue>(ks, out, k) {
@@ -950,13 +950,18 @@ pub fn pop_generic(
     ks.dirty(n as u64);
     ks.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
     coll::after_write::<ZSetValue>(ks, key);
+    Some((key.to_vec(), n))
+}
+
+/// ZMPOP and the blocking pops go to the write stream as ZPOPMIN/ZPOPMAX key [count].
+fn propagate_pop(ks: &mut Ks, popped: Option<(Vec<u8>, usize)>, max: bool, with_count: bool) {
+    let Some((key, n)) = popped else { return ks.propagate_as(Vec::new()) };
     let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-    let mut cmd = vec![name.to_vec(), key.to_vec()];
-    if count.is_some() {
+    let mut cmd = vec![name.to_vec(), key];
+    if with_count {
         cmd.push(itoa::Buffer::new().format(n).as_bytes().to_vec());
     }
     ks.propagate_as(vec![cmd]);
-    Some(key.to_vec())
 }
 
 fn zpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
@@ -972,9 +977,7 @@ fn zpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
         None
     };
     let style = PopStyle { emit_key: false, nested: ctx.out.resp > 2 && count.is_some(), nil_when_empty: false };
-    if pop_generic(&mut ctx.ks, ctx.out, &argv[1..2], max, count, style).is_none() {
-        ctx.ks.propagate_as(Vec::new());
-    }
+    pop_generic(&mut ctx.ks, ctx.out, &argv[1..2], max, count, style);
 }
 
 fn zpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -1035,9 +1038,8 @@ pub fn parse_mpop<'a>(out: &mut ReplyBuf, argv: &[&'a [u8]], nk: usize) -> Optio
 
 fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(a) = parse_mpop(ctx.out, argv, 1) else { return };
-    if pop_generic(&mut ctx.ks, ctx.out, &a.keys, a.max, Some(a.count), MPOP_STYLE).is_none() {
-        ctx.ks.propagate_as(Vec::new());
-    }
+    let popped = pop_generic(&mut ctx.ks, ctx.out, &a.keys, a.max, Some(a.count), MPOP_STYLE);
+    propagate_pop(&mut ctx.ks, popped, a.max, true);
 }
 
 const BZPOP_STYLE: PopStyle = PopStyle { emit_key: true, nested: false, nil_when_empty: true };
@@ -1060,7 +1062,8 @@ fn bpop(ctx: &mut Ctx, argv: &[&[u8]], keys: &[&[u8]], deadline: i64, max: bool,
     match first_zset(&ctx.ks, ctx.out, keys) {
         Err(coll::Replied) => {}
         Ok(Some(k)) => {
-            pop_generic(&mut ctx.ks, ctx.out, &[k], max, count, style);
+            let popped = pop_generic(&mut ctx.ks, ctx.out, &[k], max, count, style);
+            propagate_pop(&mut ctx.ks, popped, max, count.is_some());
         }
         Ok(None) if !blocking::may_block(ctx) => ctx.out.null_array(),
         Ok(None) => {
@@ -1102,7 +1105,10 @@ fn serve_blocked(ks: &mut Ks, out: &mut ReplyBuf, argv: &[&[u8]], key: &[u8]) ->
         (argv[0].eq_ignore_ascii_case(b"bzpopmax"), None)
     };
     let style = if count.is_some() { MPOP_STYLE } else { BZPOP_STYLE };
-    pop_generic(ks, out, &[key], max, count, style).is_some()
+    let popped = pop_generic(ks, out, &[key], max, count, style);
+    let served = popped.is_some();
+    propagate_pop(ks, popped, max, count.is_some());
+    served
 }
 
 // ---------------------------------------------------------------------------------------
