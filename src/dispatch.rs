@@ -97,6 +97,7 @@ pub fn execute(
 ) -> Outcome {
     let out_start = out.len();
     let errors_before = out.errors;
+    let counted_before = out.counted_errors;
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
@@ -109,7 +110,7 @@ pub fn execute(
         return ran;
     }
     // errorstats
-    if out.errors > errors_before {
+    if out.errors - errors_before > out.counted_errors - counted_before {
         count_errors(srv, &out.buf[out_start..]);
     }
     match info.reply_mode {
@@ -171,6 +172,11 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         ));
         return Outcome::Done;
     }
+    // A script is past busy-reply-threshold: only allow-busy commands run (-BUSY).
+    let script_running = srv.scripting.is_running();
+    if script_running && !cmd.has(flags::ALLOW_BUSY) && srv.scripting.is_busy() {
+        return reject_busy(srv, stats, info, out, cmd);
+    }
     if let Some(m) = info.multi.as_mut() {
         if cmd.has(flags::NO_MULTI) {
             m.error = true;
@@ -213,9 +219,25 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
-    let locks = if ks.nshards() == 1 {
+    let all_shards = ks.nshards() > 1 && (keys.is_empty() || cmd.has(flags::ALL_SHARDS));
+    let locks = if script_running && cmd.has(flags::ALLOW_BUSY) {
+        // SCRIPT KILL & co. while a script holds the shards: they need none.
+        crate::keyspace::LockSet { guards: smallvec::SmallVec::new() }
+    } else if script_running {
+        let shards: smallvec::SmallVec<[usize; 4]> = if ks.nshards() == 1 {
+            smallvec::smallvec![0]
+        } else if all_shards {
+            (0..ks.nshards()).collect()
+        } else {
+            keys.iter().map(|&i| ks.shard_of(argv[i])).collect()
+        };
+        match lock_unless_busy(srv, shards) {
+            Some(l) => l,
+            None => return reject_busy(srv, stats, info, out, cmd),
+        }
+    } else if ks.nshards() == 1 {
         ks.lock_some(smallvec::smallvec![0])
-    } else if keys.is_empty() || cmd.has(flags::ALL_SHARDS) {
+    } else if all_shards {
         ks.lock_all()
     } else {
         ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
@@ -280,6 +302,39 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+fn reject_busy(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, cmd: &Command) -> Outcome {
+    stats[cmd.id].rejected.fetch_add(1, Relaxed);
+    if let Some(m) = info.multi.as_mut() {
+        m.error = true;
+    }
+    out.error(srv.scripting.busy_error());
+    Outcome::Done
+}
+
+/// Lock `shards` while a script runs on another worker: wait in slices, and give up
+/// (None: reply -BUSY) once the script is past its busy threshold.
+fn lock_unless_busy(srv: &Server, mut shards: smallvec::SmallVec<[usize; 4]>) -> Option<crate::keyspace::LockSet<'_>> {
+    shards.sort_unstable();
+    shards.dedup();
+    let slice = std::time::Duration::from_millis(10);
+    'retry: loop {
+        let mut guards = smallvec::SmallVec::new();
+        for &i in &shards {
+            match srv.keyspace.shards[i].try_lock_for(slice) {
+                Some(g) => guards.push((i, g)),
+                None => {
+                    drop(guards);
+                    if srv.scripting.is_busy() {
+                        return None;
+                    }
+                    continue 'retry;
+                }
+            }
+        }
+        return Some(crate::keyspace::LockSet { guards });
+    }
 }
 
 /// Run one queued command inside EXEC: every shard is already locked by EXEC itself.

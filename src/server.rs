@@ -147,6 +147,8 @@ pub struct Server {
     pub stat_peak_memory: AtomicU64,
     pub cron_loops: AtomicU64,
     pub pubsub: crate::pubsub::PubSub,
+    /// Lua scripting engines, script cache, function libraries, the running script.
+    pub scripting: crate::scripting::Scripting,
     pub persist: crate::persist::PersistState,
     /// The ordered stream of write effects (AOF, replicas).
     pub wstream: crate::wstream::WriteStream,
@@ -203,6 +205,7 @@ impl Server {
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
             pubsub: Default::default(),
+            scripting: crate::scripting::Scripting::new(),
             persist: crate::persist::PersistState::new(),
             wstream: Default::default(),
             aof: Default::default(),

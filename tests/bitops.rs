@@ -2,7 +2,6 @@
 mod common;
 use common::Server;
 
-// Wrong-type replies are checked in-process (src/commands/bitops.rs tests).
 const SYNTAX: &[u8] = b"-ERR syntax error\r\n";
 
 #[test]
@@ -29,6 +28,22 @@ fn setbit_getbit() {
         (&[b"GETBIT", b"nokey", b"0"], b":0\r\n"),
         (&[b"SETBIT", b"far", b"23", b"1"], b":0\r\n"),
         (&[b"GET", b"far"], b"$3\r\n\x00\x00\x01\r\n"),
+    ]);
+}
+
+#[test]
+fn wrong_type_over_the_wire() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let wrongtype: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    c.script(&[
+        (&[b"LPUSH", b"l", b"foo"], b":1\r\n"),
+        (&[b"SET", b"s", b"1"], b"+OK\r\n"),
+        (&[b"SETBIT", b"l", b"0", b"1"], wrongtype),
+        (&[b"BITOP", b"xor", b"d", b"s", b"l", b"nokey"], wrongtype),
+        (&[b"BITFIELD", b"l", b"INCRBY", b"u2", b"0", b"1"], wrongtype),
+        (&[b"BITFIELD_RO", b"l", b"INCRBY", b"u2", b"0", b"1"], b"-ERR BITFIELD_RO only supports the GET subcommand\r\n"),
+        (&[b"GET", b"d"], b"$-1\r\n"),
     ]);
 }
 
@@ -175,4 +190,65 @@ fn bitfield_overflow_and_errors() {
         (&[b"BITFIELD_RO", b"m", b"SET", b"u8", b"0", b"1"], b"-ERR BITFIELD_RO only supports the GET subcommand\r\n"),
         (&[b"BITFIELD_RO", b"m"], b"*0\r\n"),
     ]);
+}
+
+/// Random strings, ranges and bitfield operations: every reply equal to the real
+/// redis-server 7.0.15's (skipped when it is not installed).
+#[test]
+fn same_as_redis_fuzz() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-bitops-fuzz-{}", common::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
+    let srv = Server::start(&[]);
+    let (mut ours, mut real) = (srv.raw(), redis.raw());
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut rnd = move |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    for round in 0..300 {
+        let len = rnd(40) as usize;
+        // Runs of 0x00 / 0xff with some noise, so that BITPOS has long stretches to skip.
+        let fill = if rnd(2) == 0 { 0u8 } else { 0xff };
+        let s: Vec<u8> = (0..len).map(|_| if rnd(6) == 0 { rnd(256) as u8 } else { fill }).collect();
+        let ends = ["-1", "0", "3", "-5", "17", "100", "-100"];
+        let (a, b) = (rnd(60) as i64 - 20, rnd(60) as i64 - 20);
+        let (a, b) = (a.to_string(), b.to_string());
+        let unit = ["BIT", "BYTE", "bit"][rnd(3) as usize];
+        let bit = ["0", "1"][rnd(2) as usize];
+        let end = ends[rnd(ends.len() as u64) as usize];
+        let ty = format!("{}{}", ["i", "u"][rnd(2) as usize], 1 + rnd(63));
+        let off = rnd(400).to_string();
+        let val = (rnd(1 << 20) as i64 - (1 << 19)).to_string();
+        let ow = ["WRAP", "SAT", "FAIL"][rnd(3) as usize];
+        let cmds: Vec<Vec<&[u8]>> = vec![
+            vec![b"SET", b"k", &s],
+            vec![b"BITCOUNT", b"k"],
+            vec![b"BITCOUNT", b"k", a.as_bytes(), b.as_bytes()],
+            vec![b"BITCOUNT", b"k", a.as_bytes(), b.as_bytes(), unit.as_bytes()],
+            vec![b"BITPOS", b"k", bit.as_bytes()],
+            vec![b"BITPOS", b"k", bit.as_bytes(), a.as_bytes()],
+            vec![b"BITPOS", b"k", bit.as_bytes(), a.as_bytes(), end.as_bytes()],
+            vec![b"BITPOS", b"k", bit.as_bytes(), a.as_bytes(), end.as_bytes(), unit.as_bytes()],
+            vec![b"GETRANGE", b"k", a.as_bytes(), end.as_bytes()],
+            vec![b"BITFIELD", b"k", b"OVERFLOW", ow.as_bytes(), b"INCRBY", ty.as_bytes(), off.as_bytes(), val.as_bytes()],
+            vec![b"BITFIELD", b"k", b"OVERFLOW", ow.as_bytes(), b"SET", ty.as_bytes(), off.as_bytes(), val.as_bytes()],
+            vec![b"BITFIELD_RO", b"k", b"GET", ty.as_bytes(), off.as_bytes()],
+            vec![b"SETBIT", b"k", off.as_bytes(), bit.as_bytes()],
+            vec![b"BITOP", b"XOR", b"d", b"k", b"d"],
+            vec![b"GET", b"d"],
+        ];
+        for args in &cmds {
+            let (x, y) = (real.call(args), ours.call(args));
+            assert_eq!(
+                String::from_utf8_lossy(&y),
+                String::from_utf8_lossy(&x),
+                "round {round}: {:?}",
+                args.iter().map(|a| String::from_utf8_lossy(a)).collect::<Vec<_>>()
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -99,3 +99,60 @@ fn empty_hash_is_deleted_and_conversion_keeps_values() {
     let r = c.read_reply();
     assert!(r.starts_with(b"*2\r\n$1\r\n0\r\n*24\r\n"), "{}", String::from_utf8_lossy(&r));
 }
+
+#[test]
+fn keyspace_events_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_events(
+        srv.port,
+        real.port,
+        "hset h a 1 b 2
+         hsetnx h a 2
+         hsetnx h c 3
+         hmset h d 4
+         hincrby h a 1
+         hincrbyfloat h a 1.5
+         hincrby h nope x
+         hdel h nope
+         hdel h a b
+         hdel h c d",
+    );
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "hset h a 1 b 2 c 3
+         hgetall h
+         hgetall nokey
+         hrandfield h 3 withvalues
+         hrandfield h 0 withvalues
+         hrandfield nokey 2 withvalues
+         hget nokey a
+         hmget h a nope
+         hincrbyfloat h a 0.5
+         hscan h 0",
+    );
+}
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "hset h a 1 b 2
+         hsetnx h a 5
+         hincrby h a 3
+         hincrbyfloat h f 1.5
+         hincrbyfloat h f 1e2
+         hdel h nope
+         hdel h a b f",
+    );
+}

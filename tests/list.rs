@@ -1,15 +1,7 @@
 //! List commands against replies recorded from Redis 7.0.15 (byte-exact), plus chunked
 //! lists (small list-max-listpack-size) checked element by element.
 mod common;
-use common::{Raw, Server};
-
-/// Run `cmd` (space-separated, no quoting needed) and compare the raw reply.
-fn check(c: &mut Raw, cmd: &str, expected: &[u8]) {
-    let args: Vec<&[u8]> = cmd.split(' ').map(|a| a.as_bytes()).collect();
-    c.cmd(&args);
-    let got = c.read_n(expected.len());
-    assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected), "reply to {cmd}");
-}
+use common::{check_replies, Server};
 
 #[test]
 fn replies_and_errors_match_redis() {
@@ -66,9 +58,7 @@ fn replies_and_errors_match_redis() {
         ("lpushx nokey a", b":0\r\n"),
         ("lrem l x a", b"-ERR value is not an integer or out of range\r\n"),
     ];
-    for (cmd, exp) in cases {
-        check(&mut c, cmd, exp);
-    }
+    check_replies(&mut c, cases);
 }
 
 #[test]

@@ -116,3 +116,116 @@ fn intsets_convert_past_the_limit_and_pop_propagates_nothing_wrong() {
     }
     c.roundtrip(&[b"SCARD", b"s"], b":0\r\n");
 }
+
+#[test]
+fn keyspace_events_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_events(
+        srv.port,
+        real.port,
+        "sadd s 1 2 3
+         sadd s 1
+         srem s 9
+         srem s 1
+         smove s t 2
+         smove s t 9
+         sadd t 3
+         smove s t 3
+         sadd a x y
+         sadd b y
+         sinterstore i a b
+         sunionstore u a b
+         sdiffstore d a b
+         sdiffstore d b a
+         sinterstore nope a missing
+         spop b
+         spop a 0
+         spop a 5
+         sadd p 1
+         spop p 1",
+    );
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "sadd s 3 1 2
+         smembers s
+         smembers nokey
+         sinter s s
+         sunion s nokey
+         sdiff s nokey
+         smismember s 1 9
+         spop nokey
+         spop nokey 2
+         spop s 0
+         srandmember nokey
+         srandmember nokey 2
+         sadd one 7
+         spop one 5",
+    );
+}
+
+#[test]
+fn multi_key_commands_across_shards() {
+    // several worker threads: keys live in different shards unless hash-tagged
+    let srv = Server::start(&["--io-threads", "4"]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    same_replies(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "sadd a 1 2 3 x
+         sadd b 2 3 4 y
+         sadd c 3 x
+         sinter a b c
+         sinterstore d a b
+         smembers d
+         sunionstore e a b c
+         scard e
+         sdiffstore f a b c
+         smembers f
+         smove a b x
+         smove a zz 1
+         sintercard 3 a b c
+         zadd z1 1 a 2 b
+         zadd z2 3 b 4 c
+         zunionstore z3 2 z1 z2
+         zrange z3 0 -1 withscores
+         zinterstore z4 3 z1 z2 a
+         zmpop 3 nokey z9 z2 max count 1
+         bzpopmin nokey z1 0
+         bzmpop 0 2 nokey z1 min",
+    );
+}
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "sadd s 1 2 3
+         sadd s 1
+         srem s 9
+         srem s 1
+         smove s t 2
+         smove s t 9
+         sadd o x
+         spop o
+         sadd p x y
+         spop p 5
+         spop p 0
+         sinterstore i s t
+         sunionstore u s t
+         sdiffstore d s t
+         sinterstore d s nokey",
+    );
+}

@@ -2,8 +2,6 @@
 //! (replies and errors checked against Redis 7.0.15).
 mod common;
 use common::Server;
-// Wrong-type replies are checked in-process (src/commands/strings.rs tests) until a
-// collection type can be created over the wire.
 use std::time::Duration;
 
 #[test]
@@ -52,6 +50,26 @@ fn set_option_combinations_and_errors() {
         // An absolute time in the past deletes the key (after replying its value).
         (&[b"GETEX", b"new2", b"exat", b"1"], b"$1\r\nz\r\n"),
         (&[b"GET", b"new2"], b"$-1\r\n"),
+    ]);
+}
+
+#[test]
+fn wrong_type_over_the_wire() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let wrongtype: &[u8] = b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n";
+    c.script(&[
+        (&[b"RPUSH", b"l", b"waffle"], b":1\r\n"),
+        (&[b"SET", b"l", b"bar", b"GET"], wrongtype),
+        (&[b"SET", b"l", b"bar", b"GET", b"NX"], wrongtype),
+        (&[b"GETEX", b"l", b"EX", b"10"], wrongtype),
+        (&[b"INCRBYFLOAT", b"l", b"1"], wrongtype),
+        (&[b"SETRANGE", b"l", b"0", b"x"], wrongtype),
+        (&[b"RPOP", b"l"], b"$6\r\nwaffle\r\n"),
+        (&[b"RPUSH", b"l", b"x"], b":1\r\n"),
+        (&[b"MGET", b"l", b"nokey"], b"*2\r\n$-1\r\n$-1\r\n"),
+        (&[b"SET", b"l", b"bar", b"XX"], b"+OK\r\n"),
+        (&[b"GET", b"l"], b"$3\r\nbar\r\n"),
     ]);
 }
 
@@ -257,4 +275,92 @@ fn keyspace_events() {
             );
         }
     }
+}
+
+/// Deterministic string/bit commands whose replies, events and write stream are compared
+/// with the real redis-server 7.0.15 (skipped when it is not installed).
+const DIFF_SCRIPT: &str = "
+SET a 1 PXAT 4000000000000
+SET b 2 EXAT 4000000000 GET
+SET c 3 GET
+SET c 3 get NX
+SET n 5 XX GET
+GETSET c 4
+INCRBYFLOAT f 1.5
+INCRBYFLOAT f 0.1
+GETEX a PXAT 4000000000001
+GETEX a PERSIST
+GETEX a PERSIST
+GETEX a
+GETDEL b
+GETDEL b
+GETEX c EXAT 1
+SETRANGE s 0 xyz
+SETRANGE s 10 q
+APPEND s tail
+SETBIT s 3 1
+SETBIT s 3 1
+BITFIELD s INCRBY u8 0 1 OVERFLOW FAIL INCRBY i4 4 100 GET u16 0
+BITFIELD_RO s GET i8 8
+BITOP NOT t s
+BITOP AND t nokey
+MSET x 1 y 2
+MSETNX x 1 z 2
+MSETNX z 1 w 2
+APPEND x 2
+INCR x
+DECRBY x 20
+INCRBY y -5
+SETNX x 1
+SETNX v 1
+LCS s t
+LCS x y IDX WITHMATCHLEN
+LCS s t IDX MINMATCHLEN 2
+BITCOUNT s 1 -1 BIT
+BITPOS s 0 2
+STRLEN s
+GETRANGE s -3 -1
+MGET a b c x y nokey
+";
+
+#[test]
+fn same_as_redis_replies_resp2_and_resp3() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-strings-diff-{}", common::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
+    let srv = Server::start(&[]);
+    common::same_replies(&mut srv.raw(), &mut redis.raw(), DIFF_SCRIPT);
+    for c in [srv.raw(), redis.raw()].iter_mut() {
+        assert_eq!(c.call(&[b"FLUSHALL"]), b"+OK\r\n");
+    }
+    common::same_replies_resp3(&mut srv.raw(), &mut redis.raw(), DIFF_SCRIPT);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn same_as_redis_keyspace_events() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-strings-ev-{}", common::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
+    let srv = Server::start(&[]);
+    common::same_events(srv.port, redis.port, DIFF_SCRIPT);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// What the write stream gets (relative expires made absolute, GET options dropped,
+/// INCRBYFLOAT as SET ... KEEPTTL, GETDEL as DEL...): the AOF of both servers.
+#[test]
+fn same_as_redis_write_stream() {
+    let cmds: Vec<Vec<&[u8]>> = DIFF_SCRIPT
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|line| line.split(' ').map(str::as_bytes).collect())
+        .collect();
+    let Some(redis) = common::aof_after(true, &cmds) else { return };
+    let aofs = [redis, common::aof_after(false, &cmds).unwrap()];
+    for rewritten in ["PXAT $13 4000000000000", "KEEPTTL", "PEXPIREAT", "PERSIST", "DEL $1 b", "DEL $1 c"] {
+        assert!(aofs[0].contains(rewritten), "redis's AOF has {rewritten}: {}", aofs[0]);
+    }
+    assert_eq!(aofs[1], aofs[0], "AOF (left: ours, right: redis)");
 }

@@ -186,3 +186,135 @@ fn large_sorted_sets_keep_order_and_ranks() {
     c.roundtrip(&[b"ZRANGE", b"z", b"999", b"-1", b"WITHSCORES"], b"*2\r\n$4\r\nm321\r\n$3\r\n999\r\n");
     c.roundtrip(&[b"ZREVRANK", b"z", b"m321"], b":0\r\n");
 }
+
+#[test]
+fn keyspace_events_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_events(
+        srv.port,
+        real.port,
+        "zadd z 1 a 2 b 3 c 4 d 5 e
+         zadd z 1 a
+         zadd z nx 9 a
+         zincrby z 1 a
+         zadd z incr 1 a
+         zrem z nope
+         zrem z a
+         zremrangebyrank z 0 0
+         zremrangebyscore z 3 3
+         zremrangebylex z - +
+         zadd u 1 a 2 b
+         zunionstore o 1 u
+         zinterstore o 1 u
+         zdiffstore o 1 u
+         zdiffstore o 2 u u
+         zrangestore r u 0 0
+         zrangestore r u 5 9
+         zpopmin u
+         zpopmax u 2
+         zadd m 1 a
+         zmpop 1 m min count 5
+         zpopmin missing",
+    );
+}
+
+#[test]
+fn blocking_pops() {
+    blocking_pops_with(&[]);
+    blocking_pops_with(&["--io-threads", "4"]);
+}
+
+fn blocking_pops_with(args: &[&str]) {
+    let srv = Server::start(args);
+    let (mut a, mut b) = (srv.raw(), srv.raw());
+    // served at once when a zset exists (RESP2: key, member, score)
+    b.roundtrip(&[b"ZADD", b"z", b"1", b"a", b"2", b"b"], b":2\r\n");
+    a.roundtrip(&[b"BZPOPMAX", b"none", b"z", b"0"], b"*3\r\n$1\r\nz\r\n$1\r\nb\r\n$1\r\n2\r\n");
+    // blocks until ZADD creates the key
+    a.cmd(&[b"BZPOPMIN", b"q", b"0"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    b.roundtrip(&[b"ZADD", b"q", b"5", b"x"], b":1\r\n");
+    a.expect(b"*3\r\n$1\r\nq\r\n$1\r\nx\r\n$1\r\n5\r\n");
+    b.roundtrip(&[b"EXISTS", b"q"], b":0\r\n");
+    a.cmd(&[b"BZMPOP", b"0", b"2", b"w1", b"w2", b"MAX", b"COUNT", b"5"]);
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    b.roundtrip(&[b"ZADD", b"w2", b"1", b"m", b"2", b"n"], b":2\r\n");
+    a.expect(b"*2\r\n$2\r\nw2\r\n*2\r\n*2\r\n$1\r\nn\r\n$1\r\n2\r\n*2\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    // timeouts reply a null array; MULTI never blocks
+    a.roundtrip(&[b"BZPOPMIN", b"none", b"0.05"], b"*-1\r\n");
+    a.roundtrip(&[b"BZMPOP", b"0.05", b"1", b"none", b"MIN"], b"*-1\r\n");
+    a.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    a.roundtrip(&[b"BZPOPMIN", b"none", b"0"], b"+QUEUED\r\n");
+    a.roundtrip(&[b"EXEC"], b"*1\r\n*-1\r\n");
+    a.roundtrip(&[b"BZPOPMIN", b"z", b"-1"], b"-ERR timeout is negative\r\n");
+    a.roundtrip(&[b"BZMPOP", b"0", b"1", b"z", b"FOO"], b"-ERR syntax error\r\n");
+    b.roundtrip(&[b"SET", b"str", b"x"], b"+OK\r\n");
+    a.roundtrip(&[b"BZPOPMIN", b"str", b"0"], b"-WRONGTYPE Operation against a key holding the wrong kind of value\r\n");
+}
+
+#[test]
+fn resp3_replies_match_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    common::same_replies_resp3(
+        &mut srv.raw(),
+        &mut real.raw(),
+        "zadd z 1 a 2.5 b inf c -inf d 0.1 e
+         zscore z b
+         zscore z c
+         zscore z e
+         zscore z nope
+         zmscore z a nope d
+         zincrby z 1 a
+         zadd z incr 1 a
+         zadd z xx incr 1 new
+         zrange z 0 -1 withscores
+         zrange z 0 1
+         zrangebyscore z -inf +inf withscores limit 1 2
+         zrevrange z 0 1 withscores
+         zunion 1 z withscores
+         zinter 1 z withscores
+         zdiff 1 z withscores
+         zrandmember z 5 withscores
+         zrandmember nokey 5 withscores
+         zpopmin z
+         zpopmin z 2
+         zpopmax z 1
+         zpopmin nokey
+         zpopmin nokey 2
+         zmpop 1 z min
+         zmpop 1 nokey min
+         zadd y 1 a 2 b
+         bzpopmin y 0
+         bzmpop 0 1 y max count 3
+         zscan nokey 0",
+    );
+}
+
+#[test]
+fn write_stream_matches_redis() {
+    common::same_aof(
+        "zadd z 1 a 2 b 3 c 4 d 5 e 6 f
+         zadd z 1 a
+         zincrby z 1.5 a
+         zadd z incr 1 a
+         zrem z nope
+         zremrangebyrank z 100 200
+         zpopmin z
+         zpopmax z 1
+         zpopmin z 0
+         zpopmin nokey
+         zmpop 1 z min count 1
+         bzpopmin z 0
+         bzmpop 0 1 z max count 10
+         zadd y 1 a 2 b
+         zrangestore r y 0 0
+         zunionstore u 1 y
+         zinterstore i 1 nokey",
+    );
+}

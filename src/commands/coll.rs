@@ -8,6 +8,10 @@ use crate::protocol::ReplyBuf;
 use crate::types::packed::Ele;
 use crate::types::{HashValue, SetValue, ZSetValue};
 
+/// The error of a lookup: the error reply (WRONGTYPE) was already written.
+#[derive(Debug)]
+pub struct Replied;
+
 /// A collection type stored in a `Value` variant.
 pub trait Coll: Sized {
     fn pick(v: &Value) -> Option<&Self>;
@@ -47,40 +51,40 @@ coll!(SetValue, Set);
 coll!(ZSetValue, ZSet);
 
 /// Read lookup (counts hits/misses). `Ok(None)`: no such key; `Err`: WRONGTYPE was replied.
-pub fn read<'a, T: Coll>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a T>, ()> {
+pub fn read<'a, T: Coll>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a T>, Replied> {
     match ks.get(key) {
         None => Ok(None),
         Some(v) => match T::pick(v) {
             Some(x) => Ok(Some(x)),
             None => {
                 out.error(WRONGTYPE);
-                Err(())
+                Err(Replied)
             }
         },
     }
 }
 
 /// Like `read` without touching the keyspace stats (for keys a command only inspects).
-pub fn peek<'a, T: Coll>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a T>, ()> {
+pub fn peek<'a, T: Coll>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a T>, Replied> {
     match ks.peek(key) {
         None => Ok(None),
         Some(v) => match T::pick(v) {
             Some(x) => Ok(Some(x)),
             None => {
                 out.error(WRONGTYPE);
-                Err(())
+                Err(Replied)
             }
         },
     }
 }
 
 /// Write lookup of an existing key.
-pub fn write<'a, T: Coll>(ks: &'a mut Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a mut T>, ()> {
+pub fn write<'a, T: Coll>(ks: &'a mut Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a mut T>, Replied> {
     match ks.peek(key).map(|v| T::pick(v).is_some()) {
         None => Ok(None),
         Some(false) => {
             out.error(WRONGTYPE);
-            Err(())
+            Err(Replied)
         }
         Some(true) => Ok(ks.get_mut(key).and_then(T::pick_mut)),
     }
@@ -92,11 +96,11 @@ pub fn write_or_create<'a, T: Coll>(
     out: &mut ReplyBuf,
     key: &[u8],
     create: impl FnOnce() -> T,
-) -> Result<&'a mut T, ()> {
+) -> Result<&'a mut T, Replied> {
     match ks.peek(key).map(|v| T::pick(v).is_some()) {
         Some(false) => {
             out.error(WRONGTYPE);
-            return Err(());
+            return Err(Replied);
         }
         None => {
             ks.add_key(key, create().wrap());
@@ -259,6 +263,7 @@ pub fn rand_reply_len(len: usize, count: i64) -> usize {
 /// pick with repetitions, positive ones distinct elements (all of them if count >= len).
 /// `all` lists every element, `random` picks one, `key` identifies one for deduplication;
 /// `emit` writes one element. Small collections are sampled from `all`.
+#[allow(clippy::too_many_arguments)]
 pub fn rand_sample<T: Copy>(
     ctx_out: &mut ReplyBuf,
     close: &mut bool,

@@ -27,7 +27,7 @@ pub const COMMANDS: &[Registration] = &[
     ("hscan", hscan, 0),
 ];
 
-fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a HashValue>, ()> {
+fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a HashValue>, coll::Replied> {
     coll::read::<HashValue>(ks, out, key)
 }
 

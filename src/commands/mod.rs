@@ -25,6 +25,7 @@ pub mod meta;
 pub mod persist_cmds;
 pub mod multi;
 pub mod pubsub;
+pub mod scripting;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
@@ -148,6 +149,7 @@ impl CommandTable {
             sort::COMMANDS,
             pubsub::COMMANDS,
             multi::COMMANDS,
+            scripting::COMMANDS,
             persist_cmds::COMMANDS,
         ] {
             regs.extend_from_slice(family);

@@ -27,7 +27,7 @@ pub const COMMANDS: &[Registration] = &[
     ("sscan", sscan, 0),
 ];
 
-fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a SetValue>, ()> {
+fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a SetValue>, coll::Replied> {
     coll::read::<SetValue>(ks, out, key)
 }
 
@@ -210,7 +210,7 @@ fn srandmember(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 /// The sets named by `keys` (None for missing keys), or Err after WRONGTYPE.
-fn lookup_all<'a>(ks: &'a Ks, out: &mut ReplyBuf, keys: &[&[u8]]) -> Result<Vec<Option<&'a SetValue>>, ()> {
+fn lookup_all<'a>(ks: &'a Ks, out: &mut ReplyBuf, keys: &[&[u8]]) -> Result<Vec<Option<&'a SetValue>>, coll::Replied> {
     keys.iter().map(|k| read(ks, out, k)).collect()
 }
 

@@ -8,7 +8,7 @@
 //! and the bit commands) become raw (`raw_buf`), as Redis's dbUnshareStringValue does.
 
 use super::{arg_i64, eq_ic, notify, Ctx, Registration, NOT_INT, SYNTAX_ERR, WRONGTYPE};
-use crate::keyspace::Value;
+use crate::keyspace::{lazyfree, Value};
 use crate::net::client::cflags;
 use crate::protocol::ReplyBuf;
 use crate::util::numfmt::{self, LdAdd};
@@ -288,14 +288,13 @@ fn getset(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.ks.propagate_as(vec![cmd_vec(&[b"SET", argv[1], argv[2]])]);
 }
 
-fn lazyfree(ctx: &Ctx, option: &str) -> bool {
-    ctx.srv.config.read().get_bool(option)
-}
-
 /// Delete `key` for GETDEL / GETEX in the past: propagated as DEL or UNLINK.
-fn delete_propagated(ctx: &mut Ctx, key: &[u8], lazy_option: &str) {
-    ctx.ks.delete(key);
-    let cmd: &[u8] = if lazyfree(ctx, lazy_option) { b"UNLINK" } else { b"DEL" };
+fn delete_propagated(ctx: &mut Ctx, key: &[u8], lazy: bool) {
+    if let Some(owned) = ctx.ks.db(key).remove(key) {
+        lazyfree::free_entry(owned, lazy);
+    }
+    ctx.ks.signal_modified(key);
+    let cmd: &[u8] = if lazy { b"UNLINK" } else { b"DEL" };
     ctx.ks.propagate_as(vec![cmd_vec(&[cmd, key])]);
     ctx.ks.notify(notify::GENERIC, "del", key);
     ctx.ks.dirty(1);
@@ -321,7 +320,7 @@ fn getex(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     match deadline {
         Some(ms) if flags & (EXAT | PXAT) != 0 && ms <= crate::server::now_ms() => {
-            delete_propagated(ctx, key, "lazyfree-lazy-expire");
+            delete_propagated(ctx, key, ctx.srv.hot.lazy_expire.load(Relaxed));
         }
         Some(ms) => {
             ctx.ks.set_expire(key, ms);
@@ -348,7 +347,7 @@ fn getdel(ctx: &mut Ctx, argv: &[&[u8]]) {
         return;
     }
     if ctx.ks.exists(argv[1]) {
-        delete_propagated(ctx, argv[1], "lazyfree-lazy-user-del");
+        delete_propagated(ctx, argv[1], ctx.srv.hot.lazy_user_del.load(Relaxed));
     }
 }
 

@@ -2,10 +2,12 @@
 //! ZREVRANK, ZRANGE (+BYSCORE/BYLEX/REV/LIMIT/WITHSCORES), ZRANGESTORE, the legacy
 //! ZREVRANGE / Z[REV]RANGEBYSCORE / Z[REV]RANGEBYLEX, ZREM, ZREMRANGEBY{RANK,SCORE,LEX},
 //! ZUNION / ZINTER / ZDIFF (+STORE), ZINTERCARD, ZPOPMIN, ZPOPMAX, ZMPOP, ZRANDMEMBER, ZSCAN.
-//! `pop_generic` is the shared core of the pops, used by the blocking forms too.
+//! BZPOPMIN, BZPOPMAX, BZMPOP block through `crate::blocking`; `pop_generic` is the core
+//! of every pop.
 
 use super::coll::{self, bulk_ele};
 use super::{notify, Ctx, Ks, Registration, SYNTAX_ERR};
+use crate::blocking;
 use crate::keyspace::Value;
 use crate::protocol::ReplyBuf;
 use crate::types::packed::Ele;
@@ -44,6 +46,9 @@ pub const COMMANDS: &[Registration] = &[
     ("zpopmin", zpopmin, 0),
     ("zpopmax", zpopmax, 0),
     ("zmpop", zmpop, 0),
+    ("bzpopmin", bzpopmin, 0),
+    ("bzpopmax", bzpopmax, 0),
+    ("bzmpop", bzmpop, 0),
     ("zrandmember", zrandmember, 0),
     ("zscan", zscan, 0),
 ];
@@ -52,7 +57,7 @@ const NAN_ERR: &str = "ERR resulting score is not a number (NaN)";
 const SCORE_RANGE_ERR: &str = "ERR min or max is not a float";
 const LEX_RANGE_ERR: &str = "ERR min or max not valid string range item";
 
-fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a ZSetValue>, ()> {
+fn read<'a>(ks: &'a Ks, out: &mut ReplyBuf, key: &[u8]) -> Result<Option<&'a ZSetValue>, coll::Replied> {
     coll::read::<ZSetValue>(ks, out, key)
 }
 
@@ -876,13 +881,20 @@ pub struct PopStyle {
 }
 
 /// Pop from the first existing key of `keys` (`max`: highest scores first). `count` None is
-/// the plain single pop. Returns the key popped from, or None (after replying) when every
-/// key is missing or on WRONGTYPE. Writes the ZPOPMIN/ZPOPMAX form to propagate.
-pub fn pop_generic(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<usize>, style: PopStyle) -> Option<Vec<u8>> {
+/// the plain single pop. Returns the key popped from and how many elements, or None (after
+/// replying) when every key is missing, on WRONGTYPE, or for a count of 0.
+pub fn pop_generic(
+    ks: &mut Ks,
+    out: &mut ReplyBuf,
+    keys: &[&[u8]],
+    max: bool,
+    count: Option<usize>,
+    style: PopStyle,
+) -> Option<(Vec<u8>, usize)> {
     let mut found = None;
     for k in keys {
-        match coll::peek::<ZSetValue>(&ctx.ks, ctx.out, k) {
-            Err(()) => return None,
+        match coll::peek::<ZSetValue>(ks, out, k) {
+            Err(coll::Replied) => return None,
             Ok(Some(_)) => {
                 found = Some(*k);
                 break;
@@ -892,17 +904,17 @@ pub fn pop_generic(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<usize
     }
     let Some(key) = found else {
         if style.nil_when_empty {
-            ctx.out.null_array();
+            out.null_array();
         } else {
-            ctx.out.array(0);
+            out.array(0);
         }
         return None;
     };
     if count == Some(0) {
-        ctx.out.array(0);
+        out.array(0);
         return None;
     }
-    let Ok(Some(z)) = coll::write::<ZSetValue>(&mut ctx.ks, ctx.out, key) else { return None };
+    let Ok(Some(z)) = coll::write::<ZSetValue>(ks, out, key) else { return None };
     let len = z.len();
     let n = count.unwrap_or(1).min(len);
     let popped: Vec<(Vec<u8>, f64)> = {
@@ -915,7 +927,6 @@ pub fn pop_generic(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<usize
     } else {
         z.remove_ranks(0, n);
     }
-    let out = &mut *ctx.out;
     match (style.nested, style.emit_key) {
         (false, false) => out.array(n * 2),
         (true, false) => out.array(n),
@@ -936,16 +947,21 @@ pub fn pop_generic(ctx: &mut Ctx, keys: &[&[u8]], max: bool, count: Option<usize
         out.bulk(m);
         score_reply(out, *s);
     }
-    ctx.ks.dirty(n as u64);
-    ctx.ks.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
-    coll::after_write::<ZSetValue>(&mut ctx.ks, key);
+    ks.dirty(n as u64);
+    ks.notify(notify::ZSET, if max { "zpopmax" } else { "zpopmin" }, key);
+    coll::after_write::<ZSetValue>(ks, key);
+    Some((key.to_vec(), n))
+}
+
+/// ZMPOP and the blocking pops go to the write stream as ZPOPMIN/ZPOPMAX key [count].
+fn propagate_pop(ks: &mut Ks, popped: Option<(Vec<u8>, usize)>, max: bool, with_count: bool) {
+    let Some((key, n)) = popped else { return ks.propagate_as(Vec::new()) };
     let name: &[u8] = if max { b"ZPOPMAX" } else { b"ZPOPMIN" };
-    let mut cmd = vec![name.to_vec(), key.to_vec()];
-    if count.is_some() {
+    let mut cmd = vec![name.to_vec(), key];
+    if with_count {
         cmd.push(itoa::Buffer::new().format(n).as_bytes().to_vec());
     }
-    ctx.ks.propagate_as(vec![cmd]);
-    Some(key.to_vec())
+    ks.propagate_as(vec![cmd]);
 }
 
 fn zpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
@@ -961,9 +977,7 @@ fn zpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
         None
     };
     let style = PopStyle { emit_key: false, nested: ctx.out.resp > 2 && count.is_some(), nil_when_empty: false };
-    if pop_generic(ctx, &argv[1..2], max, count, style).is_none() {
-        ctx.ks.propagate_as(Vec::new());
-    }
+    pop_generic(&mut ctx.ks, ctx.out, &argv[1..2], max, count, style);
 }
 
 fn zpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -1024,10 +1038,77 @@ pub fn parse_mpop<'a>(out: &mut ReplyBuf, argv: &[&'a [u8]], nk: usize) -> Optio
 
 fn zmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
     let Some(a) = parse_mpop(ctx.out, argv, 1) else { return };
-    let style = PopStyle { emit_key: true, nested: true, nil_when_empty: true };
-    if pop_generic(ctx, &a.keys, a.max, Some(a.count), style).is_none() {
-        ctx.ks.propagate_as(Vec::new());
+    let popped = pop_generic(&mut ctx.ks, ctx.out, &a.keys, a.max, Some(a.count), MPOP_STYLE);
+    propagate_pop(&mut ctx.ks, popped, a.max, true);
+}
+
+const BZPOP_STYLE: PopStyle = PopStyle { emit_key: true, nested: false, nil_when_empty: true };
+const MPOP_STYLE: PopStyle = PopStyle { emit_key: true, nested: true, nil_when_empty: true };
+
+/// The first of `keys` holding a zset (Err after WRONGTYPE), as the blocking pops look.
+fn first_zset<'k>(ks: &Ks, out: &mut ReplyBuf, keys: &[&'k [u8]]) -> Result<Option<&'k [u8]>, coll::Replied> {
+    for k in keys {
+        if coll::peek::<ZSetValue>(ks, out, k)?.is_some() {
+            return Ok(Some(k));
+        }
     }
+    Ok(None)
+}
+
+/// BZPOPMIN / BZPOPMAX / BZMPOP: pop now, or block until a zset appears (null array when
+/// blocking is not allowed, as inside MULTI).
+fn bpop(ctx: &mut Ctx, argv: &[&[u8]], keys: &[&[u8]], deadline: i64, max: bool, count: Option<usize>) {
+    let style = if count.is_some() { MPOP_STYLE } else { BZPOP_STYLE };
+    match first_zset(&ctx.ks, ctx.out, keys) {
+        Err(coll::Replied) => {}
+        Ok(Some(k)) => {
+            let popped = pop_generic(&mut ctx.ks, ctx.out, &[k], max, count, style);
+            propagate_pop(&mut ctx.ks, popped, max, count.is_some());
+        }
+        Ok(None) if !blocking::may_block(ctx) => ctx.out.null_array(),
+        Ok(None) => {
+            let owned = argv.iter().map(|a| a.to_vec()).collect();
+            blocking::block(ctx, keys, deadline, owned, serve_blocked, blocking::reply_null_array);
+        }
+    }
+}
+
+fn bzpop_minmax(ctx: &mut Ctx, argv: &[&[u8]], max: bool) {
+    let Some(deadline) = blocking::parse_timeout(ctx, argv[argv.len() - 1], true) else { return };
+    bpop(ctx, argv, &argv[1..argv.len() - 1], deadline, max, None)
+}
+
+fn bzpopmin(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bzpop_minmax(ctx, argv, false)
+}
+
+fn bzpopmax(ctx: &mut Ctx, argv: &[&[u8]]) {
+    bzpop_minmax(ctx, argv, true)
+}
+
+fn bzmpop(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let Some(a) = parse_mpop(ctx.out, argv, 2) else { return };
+    let Some(deadline) = blocking::parse_timeout(ctx, argv[1], true) else { return };
+    bpop(ctx, argv, &a.keys, deadline, a.max, Some(a.count))
+}
+
+/// Serve a client blocked by BZPOPMIN / BZPOPMAX / BZMPOP from the zset at `key`.
+fn serve_blocked(ks: &mut Ks, out: &mut ReplyBuf, argv: &[&[u8]], key: &[u8]) -> bool {
+    if !matches!(ks.peek(key), Some(Value::ZSet(_))) {
+        return false;
+    }
+    let (max, count) = if argv[0].eq_ignore_ascii_case(b"bzmpop") {
+        let mut scratch = ReplyBuf::new(2);
+        let Some(a) = parse_mpop(&mut scratch, argv, 2) else { return false };
+        (a.max, Some(a.count))
+    } else {
+        (argv[0].eq_ignore_ascii_case(b"bzpopmax"), None)
+    };
+    let style = if count.is_some() { MPOP_STYLE } else { BZPOP_STYLE };
+    let popped = pop_generic(ks, out, &[key], max, count, style);
+    let served = popped.is_some();
+    propagate_pop(ks, popped, max, count.is_some());
+    served
 }
 
 // ---------------------------------------------------------------------------------------

@@ -356,6 +356,58 @@ pub fn split_args_quoted(line: &[u8]) -> Option<Vec<Vec<u8>>> {
     }
 }
 
+/// Fuzzing harness, shared by the cargo-fuzz target `fuzz/fuzz_targets/resp_parser.rs`
+/// and the deterministic test below. The first byte picks the limits and a chunk size;
+/// the rest is parsed twice, as one buffer and fed in chunks the way a worker does
+/// (append, parse until incomplete, drop the consumed prefix, `shift`). Both must never
+/// panic, keep every argument inside the buffer, and yield the same commands up to the
+/// first protocol error (only the "too big" checks may fire earlier when fed in pieces).
+#[doc(hidden)]
+pub fn fuzz_one(data: &[u8]) {
+    let Some((&ctl, rest)) = data.split_first() else { return };
+    let limits = Limits { max_bulk_len: [16, 1024, 512 << 20][ctl as usize % 3], unauthenticated: ctl & 4 != 0 };
+    let chunk = 1 + (ctl >> 3) as usize;
+    let (whole, whole_err) = fuzz_feed(rest, rest.len().max(1), &limits);
+    let (pieces, pieces_err) = fuzz_feed(rest, chunk, &limits);
+    let n = whole.len().min(pieces.len());
+    assert_eq!(whole[..n], pieces[..n], "chunk {chunk}");
+    if whole_err.is_none() && pieces_err.is_none() {
+        assert_eq!(whole.len(), pieces.len(), "chunk {chunk}");
+    }
+}
+
+type FuzzCommands = Vec<Vec<Vec<u8>>>;
+
+fn fuzz_feed(data: &[u8], chunk: usize, limits: &Limits) -> (FuzzCommands, Option<Vec<u8>>) {
+    let mut p = RequestParser::new();
+    let mut buf = Vec::new();
+    let mut cmds = Vec::new();
+    for piece in data.chunks(chunk) {
+        buf.extend_from_slice(piece);
+        loop {
+            match p.next(&buf, limits) {
+                Parsed::Command => {
+                    assert!(!p.args.is_empty() && p.pos() <= buf.len());
+                    let args: Vec<Vec<u8>> = match &p.owned {
+                        Some(owned) => owned.clone(),
+                        None => p.args.iter().map(|r| buf[r.clone()].to_vec()).collect(),
+                    };
+                    assert_eq!(args.len(), p.args.len());
+                    cmds.push(args);
+                }
+                Parsed::Empty => {}
+                Parsed::Incomplete => break,
+                Parsed::Error(e) => return (cmds, Some(e)),
+            }
+        }
+        let keep = p.command_start();
+        assert!(keep <= buf.len());
+        buf.drain(..keep);
+        p.shift(keep);
+    }
+    (cmds, None)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -436,5 +488,52 @@ mod tests {
         );
         assert!(split_args_quoted(b"set \"abc").is_none());
         assert!(split_args_quoted(b"set \"abc\"x").is_none());
+    }
+
+    /// 100k deterministic inputs through the fuzz harness: random bytes, and valid
+    /// pipelines with bytes flipped, inserted, removed or lengths rewritten.
+    #[test]
+    fn fuzz_deterministic() {
+        let mut state = 0x9E37_79B9_7F4A_7C15u64;
+        let mut rnd = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let seeds: [&[u8]; 6] = [
+            b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\n",
+            b"PING\r\nSET \"a b\" 'c\\'d' \"\\x41\\n\"\r\n\r\n",
+            b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n*0\r\n*-1\r\n",
+            b"*1\r\n$20\r\n01234567890123456789\r\n  ECHO x\n",
+            b"*11\r\n$1\r\na\r\n",
+            b"\x00\r\n*\x00$\x00\r\n",
+        ];
+        const TOKENS: [&[u8]; 10] = [b"\r\n", b"*", b"$", b"-1", b"0", b"\"", b"'", b"\x00", b"2147483648", b"99999"];
+        for i in 0..100_000u32 {
+            let mut input = vec![rnd() as u8];
+            if i % 4 == 0 {
+                let len = (rnd() % 300) as usize;
+                input.extend((0..len).map(|_| rnd() as u8));
+            } else {
+                let seed = seeds[(rnd() % seeds.len() as u64) as usize];
+                input.extend_from_slice(&seed.repeat(1 + (rnd() % 3) as usize));
+                for _ in 0..1 + rnd() % 4 {
+                    let at = (rnd() as usize) % input.len().max(1);
+                    match rnd() % 4 {
+                        0 => input[at] = rnd() as u8,
+                        1 => input.insert(at, rnd() as u8),
+                        2 if input.len() > 1 => {
+                            input.remove(at.max(1));
+                        }
+                        _ => {
+                            let t = TOKENS[(rnd() % TOKENS.len() as u64) as usize];
+                            input.splice(at.max(1)..at.max(1), t.iter().copied());
+                        }
+                    }
+                }
+            }
+            fuzz_one(&input);
+        }
     }
 }

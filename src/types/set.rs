@@ -3,6 +3,7 @@
 //! - `Ints`: Redis's intset, stored as sorted integers bit-packed as deltas (see `ints`);
 //! - `Small`: a packed list of up to `SMALL_MAX` short members (Redis says "hashtable");
 //! - `Big`: a `Table`.
+//!
 //! Like Redis, once a set is "hashtable" it never becomes an intset again.
 
 use super::packed::{self, Ele, Query};
@@ -237,6 +238,9 @@ impl SetValue {
             let mut rest = ms.len();
             for m in ms {
                 let Some(v) = packed::as_int(m) else { break };
+                if vals.len() > max_intset {
+                    break; // becoming a table anyway: stop the O(n) inserts here
+                }
                 if let Err(i) = vals.binary_search(&v) {
                     vals.insert(i, v);
                     added += 1;
@@ -456,6 +460,15 @@ mod tests {
         }
         assert_eq!(t.encoding(), "hashtable");
         assert_eq!(t.len(), 5);
+        // a huge SADD of integers leaves the intset early instead of inserting into it
+        let many: Vec<Vec<u8>> = (0..200_000).rev().map(|i: i64| i.to_string().into_bytes()).collect();
+        let refs: Vec<&[u8]> = many.iter().map(|m| m.as_slice()).collect();
+        let mut m = SetValue::new_ints();
+        let t0 = std::time::Instant::now();
+        assert_eq!(m.add_many(&refs, 512), 200_000);
+        assert!(t0.elapsed() < std::time::Duration::from_secs(5));
+        assert_eq!(m.encoding(), "hashtable");
+        assert!(m.contains(b"0") && m.contains(b"199999"));
         let f = SetValue::from_members([Ele::Int(3), Ele::Str(b"3"), Ele::Int(1)], 512);
         assert_eq!(f.encoding(), "intset");
         assert_eq!(f.len(), 2);

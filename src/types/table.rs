@@ -1,7 +1,7 @@
 //! The large form of hashes, sets and sorted sets: a chained hash table of thin nodes.
 //!
-//! Each node is one allocation: a 16-byte header (chain link, key and value lengths), the
-//! value bytes, then the key bytes. Values come first so a zset's 8-byte score is aligned.
+//! Each node is one allocation: the chain link, the value and key lengths as varints, the
+//! value bytes, then the key bytes (a short set member fits malloc's smallest chunk).
 //! Buckets are a power-of-two array indexed by the low bits of the key's hash, so SCAN can
 //! use Redis's reverse-binary cursor: every element present for the whole scan is returned
 //! even if the table grows or shrinks between calls.
@@ -13,77 +13,131 @@
 use std::alloc::{alloc, dealloc, handle_alloc_error, Layout};
 use std::ptr::{self, NonNull};
 
+/// A node: the chain link, then varint value and key lengths, the value, the key.
 #[repr(C)]
 struct Hdr {
     next: *mut Hdr,
-    klen: u32,
-    vlen: u32,
 }
 
 const HDR: usize = std::mem::size_of::<Hdr>();
+
+#[inline]
+fn varint_len(mut n: usize) -> usize {
+    let mut k = 1;
+    while n >= 0x80 {
+        n >>= 7;
+        k += 1;
+    }
+    k
+}
+
+fn put_varint(out: &mut Vec<u8>, mut n: usize) {
+    while n >= 0x80 {
+        out.push(n as u8 | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+/// # Safety: `p` points at a varint inside a live node.
+#[inline]
+unsafe fn read_varint(mut p: *const u8) -> (usize, *const u8) {
+    let mut v = 0usize;
+    let mut shift = 0;
+    loop {
+        let b = *p;
+        p = p.add(1);
+        v |= ((b & 0x7F) as usize) << shift;
+        if b < 0x80 {
+            return (v, p);
+        }
+        shift += 7;
+    }
+}
 
 /// A node of a table (valid while the node is in its table).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub struct NodePtr(NonNull<Hdr>);
 
 impl NodePtr {
-    /// # Safety (internal): the node is alive; callers of the public API get NodePtrs
-    /// only from a live table and must not use them after removing the node.
+    /// The value and the key of the node.
     #[inline]
-    pub fn key<'a>(self) -> &'a [u8] {
-        // SAFETY: header then vlen value bytes then klen key bytes in one allocation.
+    fn parts<'a>(self) -> (&'a [u8], &'a [u8]) {
+        // SAFETY: callers only hold NodePtrs of live nodes (module invariant); the layout
+        // is header, two varints, vlen value bytes, klen key bytes.
         unsafe {
-            let h = self.0.as_ptr();
-            std::slice::from_raw_parts((h as *const u8).add(HDR + (*h).vlen as usize), (*h).klen as usize)
+            let (vlen, p) = read_varint((self.0.as_ptr() as *const u8).add(HDR));
+            let (klen, p) = read_varint(p);
+            (std::slice::from_raw_parts(p, vlen), std::slice::from_raw_parts(p.add(vlen), klen))
         }
     }
 
     #[inline]
+    pub fn key<'a>(self) -> &'a [u8] {
+        self.parts().1
+    }
+
+    #[inline]
     pub fn val<'a>(self) -> &'a [u8] {
-        // SAFETY: as `key`.
-        unsafe {
-            let h = self.0.as_ptr();
-            std::slice::from_raw_parts((h as *const u8).add(HDR), (*h).vlen as usize)
-        }
+        self.parts().0
     }
 
     /// An 8-byte value read as f64 (zset scores).
     #[inline]
     pub fn score(self) -> f64 {
-        // SAFETY: zset nodes have an 8-byte value at an 8-aligned offset.
-        unsafe { *((self.0.as_ptr() as *const u8).add(HDR) as *const f64) }
+        f64::from_ne_bytes(self.val().try_into().expect("8-byte value"))
+    }
+
+    /// Score and member of a zset node, decoded once.
+    #[inline]
+    pub fn score_key<'a>(self) -> (f64, &'a [u8]) {
+        let (v, k) = self.parts();
+        (f64::from_ne_bytes(v.try_into().expect("8-byte value")), k)
     }
 
     #[inline]
     pub fn set_score(self, v: f64) {
-        // SAFETY: as `score`; the table is borrowed mutably by the caller's owner.
-        unsafe { *((self.0.as_ptr() as *mut u8).add(HDR) as *mut f64) = v }
+        let at = self.val().as_ptr() as *mut u8;
+        // SAFETY: zset nodes hold an 8-byte value; the owner has the table borrowed mutably.
+        unsafe { ptr::copy_nonoverlapping(v.to_ne_bytes().as_ptr(), at, 8) }
+    }
+
+    fn size(self) -> usize {
+        let (v, k) = self.parts();
+        node_size(k.len(), v.len())
     }
 }
 
-fn layout(klen: usize, vlen: usize) -> Layout {
-    Layout::from_size_align(HDR + klen + vlen, 8).expect("node layout")
+fn node_size(klen: usize, vlen: usize) -> usize {
+    HDR + varint_len(vlen) + varint_len(klen) + vlen + klen
+}
+
+fn layout(size: usize) -> Layout {
+    Layout::from_size_align(size, 8).expect("node layout")
 }
 
 fn new_node(key: &[u8], val: &[u8]) -> *mut Hdr {
-    let l = layout(key.len(), val.len());
-    // SAFETY: non-zero layout; the header and both byte ranges are written before use.
+    let mut body = Vec::with_capacity(20 + key.len() + val.len());
+    put_varint(&mut body, val.len());
+    put_varint(&mut body, key.len());
+    body.extend_from_slice(val);
+    body.extend_from_slice(key);
+    let l = layout(HDR + body.len());
+    // SAFETY: non-zero layout; the header and the body are written before use.
     unsafe {
         let p = alloc(l) as *mut Hdr;
         if p.is_null() {
             handle_alloc_error(l);
         }
-        ptr::write(p, Hdr { next: ptr::null_mut(), klen: key.len() as u32, vlen: val.len() as u32 });
-        let d = (p as *mut u8).add(HDR);
-        ptr::copy_nonoverlapping(val.as_ptr(), d, val.len());
-        ptr::copy_nonoverlapping(key.as_ptr(), d.add(val.len()), key.len());
+        ptr::write(p, Hdr { next: ptr::null_mut() });
+        ptr::copy_nonoverlapping(body.as_ptr(), (p as *mut u8).add(HDR), body.len());
         p
     }
 }
 
 /// # Safety: `p` comes from `new_node` and is unlinked.
 unsafe fn free_node(p: *mut Hdr) {
-    let l = layout((*p).klen as usize, (*p).vlen as usize);
+    let l = layout(NodePtr(NonNull::new_unchecked(p)).size());
     dealloc(p as *mut u8, l);
 }
 
@@ -248,8 +302,8 @@ impl Table {
     /// Replace a node's value. The node may move (its old NodePtr becomes invalid).
     pub fn set_val(&mut self, n: NodePtr, val: &[u8]) -> NodePtr {
         if n.val().len() == val.len() {
-            // SAFETY: same size: overwrite in place.
-            unsafe { ptr::copy_nonoverlapping(val.as_ptr(), (n.0.as_ptr() as *mut u8).add(HDR), val.len()) };
+            // SAFETY: same size: overwrite the value bytes in place.
+            unsafe { ptr::copy_nonoverlapping(val.as_ptr(), n.val().as_ptr() as *mut u8, val.len()) };
             return n;
         }
         let key = n.key().to_vec();
@@ -358,7 +412,7 @@ impl Table {
 
     /// Heap bytes used (approximate, with malloc's per-chunk overhead).
     pub fn mem_usage(&self) -> usize {
-        let nodes: usize = self.iter().map(|n| (HDR + n.key().len() + n.val().len() + 8 + 15) & !15).sum();
+        let nodes: usize = self.iter().map(|n| ((n.size() + 8 + 15) & !15).max(32)).sum();
         nodes + self.buckets.len() * 8
     }
 }

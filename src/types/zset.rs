@@ -41,7 +41,8 @@ fn cmp_key(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
 
 #[inline]
 fn node_cmp(n: NodePtr, s: f64, m: &[u8]) -> Ordering {
-    cmp_key(n.score(), n.key(), s, m)
+    let (ns, nm) = n.score_key();
+    cmp_key(ns, nm, s, m)
 }
 
 const BLOCK_MAX: usize = 256;
@@ -80,25 +81,42 @@ impl OrdIdx {
     }
 
     fn insert(&mut self, n: NodePtr) {
-        let (bi, off) = self.locate(n.score(), n.key());
+        let new_block = || Vec::with_capacity(BLOCK_MAX);
         if self.blocks.is_empty() {
-            let mut b = Vec::with_capacity(BLOCK_MAX);
+            let mut b = new_block();
             b.push(n);
             self.blocks.push(b);
             self.starts.push(0);
             self.len = 1;
             return;
         }
+        let (s, m) = n.score_key();
+        let (mut bi, mut off) = self.locate(s, m);
+        // A full block is split before the insertion (so no block outgrows its capacity);
+        // at either end of it the new element starts a block of its own, which keeps
+        // blocks full under ascending or descending inserts.
+        if self.blocks[bi].len() == BLOCK_MAX {
+            if off == BLOCK_MAX {
+                self.blocks.insert(bi + 1, new_block());
+                self.starts.insert(bi + 1, self.starts[bi] + BLOCK_MAX);
+                (bi, off) = (bi + 1, 0);
+            } else if off == 0 {
+                self.blocks.insert(bi, new_block());
+                self.starts.insert(bi, self.starts[bi]);
+            } else {
+                let half = BLOCK_MAX / 2;
+                let mut tail = new_block();
+                tail.extend(self.blocks[bi].drain(half..));
+                self.blocks.insert(bi + 1, tail);
+                self.starts.insert(bi + 1, self.starts[bi] + half);
+                if off > half {
+                    (bi, off) = (bi + 1, off - half);
+                }
+            }
+        }
         self.blocks[bi].insert(off, n);
         self.shift_starts(bi + 1, true);
         self.len += 1;
-        if self.blocks[bi].len() > BLOCK_MAX {
-            let mut tail = Vec::with_capacity(BLOCK_MAX);
-            tail.extend(self.blocks[bi].drain(BLOCK_MAX / 2..));
-            let st = self.starts[bi] + BLOCK_MAX / 2;
-            self.blocks.insert(bi + 1, tail);
-            self.starts.insert(bi + 1, st);
-        }
     }
 
     /// Remove the element at (s, m); it must be present.
@@ -172,8 +190,8 @@ impl<'a> View<'a> {
         match self {
             View::Small(v) => v[rank],
             View::Big(x) => {
-                let n = x.get(rank);
-                (Ele::Str(n.key()), n.score())
+                let (s, m) = x.get(rank).score_key();
+                (Ele::Str(m), s)
             }
         }
     }
@@ -182,7 +200,10 @@ impl<'a> View<'a> {
     pub fn partition_point(&self, pred: impl Fn(&Ele, f64) -> bool) -> usize {
         match self {
             View::Small(v) => v.partition_point(|(m, s)| pred(m, *s)),
-            View::Big(x) => x.partition_point(|n| pred(&Ele::Str(n.key()), n.score())),
+            View::Big(x) => x.partition_point(|n| {
+                let (s, m) = n.score_key();
+                pred(&Ele::Str(m), s)
+            }),
         }
     }
 }
@@ -252,10 +273,11 @@ impl ZSetValue {
     pub fn build(items: Vec<(Vec<u8>, f64)>, lim: Limits, small_ok: bool) -> ZSetValue {
         let small = small_ok && items.len() <= lim.entries && items.iter().all(|(m, _)| m.len() <= lim.value);
         let mut z = if small { ZSetValue::new_small() } else { ZSetValue::new_big() };
+        let mut items = items;
+        // sorted first: the packed list needs it, and the index fills its blocks
+        items.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
         match &mut z.0 {
             Repr::Small { buf, n } => {
-                let mut items = items;
-                items.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
                 let mut v = Vec::new();
                 for (m, s) in &items {
                     packed::put_str(&mut v, m);
@@ -538,6 +560,26 @@ mod tests {
     fn small_and_big_agree_with_model() {
         check_both(Limits { entries: 100000, value: 64 });
         check_both(Limits { entries: 0, value: 64 });
+    }
+
+    #[test]
+    fn index_blocks_stay_full_under_sorted_inserts() {
+        let lim = Limits { entries: 0, value: 64 };
+        for descending in [false, true] {
+            let mut z = ZSetValue::new_big();
+            let n = 5000;
+            for i in 0..n {
+                let s = if descending { (n - i) as f64 } else { i as f64 };
+                z.insert(format!("m{i}").as_bytes(), s, lim);
+            }
+            let Repr::Big(b) = &z.0 else { panic!("big form") };
+            assert!(b.idx.blocks.len() <= n / BLOCK_MAX + 2, "{} blocks", b.idx.blocks.len());
+            assert!(b.idx.blocks.iter().all(|blk| blk.capacity() == BLOCK_MAX));
+            for i in (0..n).step_by(37) {
+                let rank = if descending { n - 1 - i } else { i };
+                assert_eq!(z.rank(format!("m{i}").as_bytes()).unwrap().0, rank);
+            }
+        }
     }
 
     #[test]

@@ -289,9 +289,130 @@ pub fn same_replies(ours: &mut Raw, real: &mut Raw, script: &str) {
     }
 }
 
+/// `same_replies` on RESP3 connections (HELLO 3 first on both).
+pub fn same_replies_resp3(ours: &mut Raw, real: &mut Raw, script: &str) {
+    for c in [&mut *ours, &mut *real] {
+        let r = c.call(&[b"HELLO", b"3"]);
+        assert!(r.starts_with(b"%"), "HELLO 3: {}", String::from_utf8_lossy(&r));
+    }
+    same_replies(ours, real, script);
+}
+
+/// Run the script on a fresh redis-server and a fresh ferrodis, both with `appendonly yes`,
+/// and assert the AOFs (what the write stream got) are byte-equal. False when
+/// redis-server is not installed.
+pub fn same_aof(script: &str) -> bool {
+    let mut aofs = Vec::new();
+    for real in [true, false] {
+        let dir = std::env::temp_dir().join(format!("ferrodis-aof-{}-{}", std::process::id(), free_port()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let args = ["--appendonly", "yes", "--appendfsync", "always"];
+        let (_redis, _srv, mut c);
+        if real {
+            let Some(r) = RealRedis::start(&dir, &args) else { return false };
+            c = r.raw();
+            _redis = Some(r);
+        } else {
+            let s = Server::start(&[&["--dir", dir.to_str().unwrap()][..], &args].concat());
+            c = s.raw();
+            _srv = Some(s);
+        }
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            c.call(&args);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+        let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        aofs.push(String::from_utf8_lossy(&aof).replace("\r\n", " "));
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+    assert_eq!(aofs[1], aofs[0], "AOF (left: ours, right: redis)");
+    true
+}
+
+/// Run the script on both servers with every keyspace event enabled and assert that a
+/// PSUBSCRIBEd client of each receives the same keyevent notifications, in order.
+pub fn same_events(ours: u16, real: u16, script: &str) {
+    let mut streams = Vec::new();
+    for port in [real, ours] {
+        let mut c = Raw::connect(port);
+        let mut sub = Raw::connect(port);
+        assert_eq!(c.call(&[b"CONFIG", b"SET", b"notify-keyspace-events", b"KEA"]), b"+OK\r\n");
+        sub.call(&[b"PSUBSCRIBE", b"__keyevent@*"]);
+        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
+            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
+            c.call(&args);
+        }
+        c.call(&[b"SADD", b"end-of-script", b"x"]);
+        let mut events = Vec::new();
+        loop {
+            let m = sub.read_reply();
+            if m.ends_with(b"$13\r\nend-of-script\r\n") {
+                break;
+            }
+            events.push(String::from_utf8_lossy(&m).replace("\r\n", " "));
+        }
+        streams.push(events);
+    }
+    assert!(streams[0].len() > 3, "redis sent events: {:?}", streams[0]);
+    assert_eq!(streams[1], streams[0], "keyspace events (left: ours, right: redis)");
+}
+
 impl Drop for RealRedis {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// Run each (space-separated command, recorded reply) pair and assert the raw reply bytes.
+pub fn check_replies(c: &mut Raw, cases: &[(&str, &[u8])]) {
+    for (cmd, expected) in cases {
+        let args: Vec<&[u8]> = cmd.split(' ').map(str::as_bytes).collect();
+        let got = c.call(&args);
+        assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected), "reply to `{cmd}`");
+    }
+}
+
+impl Raw {
+    /// PING until the reply is a -BUSY error (a script passed busy-reply-threshold);
+    /// returns that reply line. Panics after 10 seconds.
+    pub fn wait_busy(&mut self) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.cmd(&[b"PING"]);
+            let line = self.read_until_crlf();
+            if line.starts_with(b"-BUSY") {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "the script never got busy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Start redis-server (`real`) or ferrodis with the AOF on (appendfsync always), send
+/// `cmds`, and return the incremental AOF as text (CRLF shown as spaces). None when the
+/// real server is wanted but not installed.
+pub fn aof_after(real: bool, cmds: &[Vec<&[u8]>]) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("ferrodis-aof-diff-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--appendonly", "yes", "--appendfsync", "always"];
+    let (_redis, _srv, mut c);
+    if real {
+        let r = RealRedis::start(&dir, &args)?;
+        c = r.raw();
+        _redis = Some(r);
+    } else {
+        let s = Server::start(&[&["--dir", dir.to_str().unwrap()][..], &args].concat());
+        c = s.raw();
+        _srv = Some(s);
+    }
+    for args in cmds {
+        c.call(args);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(String::from_utf8_lossy(&aof).replace("\r\n", " "))
 }
