@@ -21,6 +21,8 @@ pub struct CmdStat {
     pub usec: std::sync::atomic::AtomicU64,
     pub rejected: std::sync::atomic::AtomicU64,
     pub failed: std::sync::atomic::AtomicU64,
+    /// Latency histogram (`latency-tracking`), allocated at the first call.
+    pub hist: std::sync::OnceLock<crate::util::hdr::Hdr>,
 }
 
 pub enum Outcome {
@@ -97,6 +99,7 @@ pub fn execute(
 ) -> Outcome {
     let out_start = out.len();
     let errors_before = out.errors;
+    let counted_before = out.counted_errors;
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
@@ -109,7 +112,7 @@ pub fn execute(
         return ran;
     }
     // errorstats
-    if out.errors > errors_before {
+    if out.errors - errors_before > out.counted_errors - counted_before {
         count_errors(srv, &out.buf[out_start..]);
     }
     match info.reply_mode {
@@ -149,7 +152,12 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let resolved = resolve(srv, argv, out);
     info.handle.last_cmd.store(resolved.map_or(0, |c| c.id + 1), Relaxed);
     let Some(cmd) = resolved else {
-        if let Some(c) = srv.table.lookup(argv[0]) {
+        // rejected_calls goes to the command row the call named (none for an unknown subcommand).
+        let row = srv.table.lookup(argv[0]).and_then(|c| match argv.get(1) {
+            Some(sub) if c.is_container() => srv.table.sub(c, sub),
+            _ => Some(c),
+        });
+        if let Some(c) = row {
             stats[c.id].rejected.fetch_add(1, Relaxed);
         }
         if let Some(m) = info.multi.as_mut() {
@@ -170,6 +178,11 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             cmd.name
         ));
         return Outcome::Done;
+    }
+    // A script is past busy-reply-threshold: only allow-busy commands run (-BUSY).
+    let script_running = srv.scripting.is_running();
+    if script_running && !cmd.has(flags::ALLOW_BUSY) && srv.scripting.is_busy() {
+        return reject_busy(srv, stats, info, out, cmd);
     }
     if let Some(m) = info.multi.as_mut() {
         if cmd.has(flags::NO_MULTI) {
@@ -213,9 +226,25 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
-    let locks = if ks.nshards() == 1 {
+    let all_shards = ks.nshards() > 1 && (keys.is_empty() || cmd.has(flags::ALL_SHARDS));
+    let locks = if script_running && cmd.has(flags::ALLOW_BUSY) {
+        // SCRIPT KILL & co. while a script holds the shards: they need none.
+        crate::keyspace::LockSet { guards: smallvec::SmallVec::new() }
+    } else if script_running {
+        let shards: smallvec::SmallVec<[usize; 4]> = if ks.nshards() == 1 {
+            smallvec::smallvec![0]
+        } else if all_shards {
+            (0..ks.nshards()).collect()
+        } else {
+            keys.iter().map(|&i| ks.shard_of(argv[i])).collect()
+        };
+        match lock_unless_busy(srv, shards) {
+            Some(l) => l,
+            None => return reject_busy(srv, stats, info, out, cmd),
+        }
+    } else if ks.nshards() == 1 {
         ks.lock_some(smallvec::smallvec![0])
-    } else if keys.is_empty() || cmd.has(flags::ALL_SHARDS) {
+    } else if all_shards {
         ks.lock_all()
     } else {
         ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
@@ -261,15 +290,13 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if dirty > 0 {
         srv.dirty.fetch_add(dirty, Relaxed);
     }
+    if srv.hot.latency_tracking.load(Relaxed) {
+        st.hist.get_or_init(Default::default).record(us * 1000);
+    }
     if !cmd.has(flags::SKIP_SLOWLOG) {
         slowlog_maybe(srv, info, argv, us);
     }
-    if us >= 1000 {
-        srv.latency_add("command", us / 1000);
-        if cmd.has(flags::FAST) {
-            srv.latency_add("fast-command", us / 1000);
-        }
-    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, info, out, argv);
     }
@@ -280,6 +307,39 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+fn reject_busy(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, cmd: &Command) -> Outcome {
+    stats[cmd.id].rejected.fetch_add(1, Relaxed);
+    if let Some(m) = info.multi.as_mut() {
+        m.error = true;
+    }
+    out.error(srv.scripting.busy_error());
+    Outcome::Done
+}
+
+/// Lock `shards` while a script runs on another worker: wait in slices, and give up
+/// (None: reply -BUSY) once the script is past its busy threshold.
+fn lock_unless_busy(srv: &Server, mut shards: smallvec::SmallVec<[usize; 4]>) -> Option<crate::keyspace::LockSet<'_>> {
+    shards.sort_unstable();
+    shards.dedup();
+    let slice = std::time::Duration::from_millis(10);
+    'retry: loop {
+        let mut guards = smallvec::SmallVec::new();
+        for &i in &shards {
+            match srv.keyspace.shards[i].try_lock_for(slice) {
+                Some(g) => guards.push((i, g)),
+                None => {
+                    drop(guards);
+                    if srv.scripting.is_busy() {
+                        return None;
+                    }
+                    continue 'retry;
+                }
+            }
+        }
+        return Some(crate::keyspace::LockSet { guards });
+    }
 }
 
 /// Run one queued command inside EXEC: every shard is already locked by EXEC itself.
@@ -303,15 +363,23 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         crate::log::warning(&format!("command '{}' panicked", cmd.name));
     }
     ctx.ks.end_command(argv, dirty_before);
+    let us = start.elapsed().as_micros() as u64;
     if let Some(stats) = stats {
         let st = &stats[cmd.id];
         st.calls.fetch_add(1, Relaxed);
-        st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        st.usec.fetch_add(us, Relaxed);
         if ctx.out.errors > errors_before {
             st.failed.fetch_add(1, Relaxed);
         }
+        if srv.hot.latency_tracking.load(Relaxed) {
+            st.hist.get_or_init(Default::default).record(us * 1000);
+        }
     }
     srv.stats.total_commands.fetch_add(1, Relaxed);
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        slowlog_maybe(srv, ctx.client, argv, us);
+    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
     }
@@ -322,24 +390,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
     if th < 0 || (us as i64) < th {
         return;
     }
-    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
-    let mut args: Vec<Vec<u8>> = Vec::new();
-    let n = argv.len().min(32);
-    for i in 0..n {
-        if n == 32 && i == 31 && argv.len() > 32 {
-            args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
-            break;
-        }
-        let a = info.shown_arg(argv, i);
-        if a.len() > 128 {
-            let mut v = a[..128].to_vec();
-            v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
-            args.push(v);
-        } else {
-            args.push(a.to_vec());
-        }
-    }
+    let args = crate::commands::introspection::slowlog_args(argv, &info.redacted);
     let name = info.handle.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
     let mut sl = srv.slowlog.lock();
     let id = sl.next_id;
     sl.next_id += 1;

@@ -10,6 +10,7 @@
 //! - `types`     collection data structures
 //! - `config`    redis.conf parsing, CONFIG GET/SET/REWRITE
 //! - `server`    process-wide state; `cron` the periodic jobs; `shutdown`; `log`
+//! - `scripting` Lua scripting: EVAL scripts and FUNCTION libraries
 //! - `util`      glob matching, number formatting, small helpers
 
 pub mod blocking;
@@ -23,6 +24,7 @@ pub mod net;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;
+pub mod scripting;
 pub mod server;
 pub mod shutdown;
 pub mod types;

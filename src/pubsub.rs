@@ -88,7 +88,7 @@ fn write_message(out: &mut ReplyBuf, parts: &[&[u8]]) {
 
 /// Append a message for `h` to its outbox and wake its worker.
 pub fn deliver(srv: &Server, h: &ClientHandle, parts: &[&[u8]]) {
-    let mut rb = ReplyBuf { buf: Vec::new(), resp: h.resp.load(Relaxed), errors: 0 };
+    let mut rb = ReplyBuf { buf: Vec::new(), resp: h.resp.load(Relaxed), errors: 0, counted_errors: 0 };
     write_message(&mut rb, parts);
     deliver_raw(srv, h, &rb.buf);
 }

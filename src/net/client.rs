@@ -24,6 +24,8 @@ pub mod cflags {
     pub const READONLY: u32 = 1 << 11;
     /// Blocking commands answer at once instead of blocking (set by scripts; MULTI implies it).
     pub const DENY_BLOCKING: u32 = 1 << 12;
+    /// The client scripts run commands as (MONITOR shows it as "lua").
+    pub const SCRIPT: u32 = 1 << 13;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

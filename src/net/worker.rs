@@ -10,6 +10,17 @@
 //! all complete commands in the buffer run, and the replies go out in one `write`.
 //! Worker 0 also owns the listening sockets (new connections are dealt round-robin) and
 //! runs the server cron (active expiry, rehashing, stats sampling).
+//!
+//! Re-entrancy for busy scripts: a script that runs past busy-reply-threshold calls back
+//! into its worker (`serve_while_busy`, from the Lua hook, in the middle of a command) so
+//! the other connections get -BUSY or can run SCRIPT KILL. To make that sound the worker
+//! lives in a `RefCell` reachable from a thread-local, every borrow of it is short, and a
+//! connection running commands is taken out of the slab for its batch: no reference to
+//! the worker or the slab is live across `dispatch::execute`. Polled events wait in
+//! `pending`, so the ones polled together with the script's own are served by the busy
+//! loop too. While busy, what concerns the checked-out connection is replayed when it is
+//! back, and the shard locks the script holds are never taken (no cron; WATCH cleanup of
+//! closed clients is deferred).
 
 use crate::dispatch::{self, CmdStat, Outcome};
 use crate::log;
@@ -21,7 +32,9 @@ use mio::net::{TcpListener, TcpStream};
 use mio::{Events, Interest, Poll, Token, Waker};
 use parking_lot::Mutex;
 use slab::Slab;
+use std::cell::RefCell;
 use std::os::fd::AsRawFd;
+use std::rc::Rc;
 use std::sync::atomic::Ordering::Relaxed;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -41,6 +54,8 @@ pub enum WakeMsg {
     Unpause,
     /// A blocked client (token, client id) was served or unblocked; its reply is in its outbox.
     Unblocked(usize, u64),
+    /// Replace the listening sockets (CONFIG SET port / bind); sent to worker 0.
+    Listeners(Vec<TcpListener>),
 }
 
 pub struct WorkerHandle {
@@ -81,17 +96,475 @@ struct Conn {
     soft_since: i64,
 }
 
+/// The connection slab. A slot is `None` while its connection is checked out to run a
+/// batch of commands (see the module comment).
+struct Conns(Slab<Option<Box<Conn>>>);
+
+impl Conns {
+    fn get(&self, tok: usize) -> Option<&Conn> {
+        self.0.get(tok).and_then(|c| c.as_deref())
+    }
+
+    fn get_mut(&mut self, tok: usize) -> Option<&mut Conn> {
+        self.0.get_mut(tok).and_then(|c| c.as_deref_mut())
+    }
+
+    fn contains(&self, tok: usize) -> bool {
+        self.get(tok).is_some()
+    }
+
+    fn is_checked_out(&self, tok: usize) -> bool {
+        matches!(self.0.get(tok), Some(None))
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (usize, &Conn)> {
+        self.0.iter().filter_map(|(t, c)| c.as_deref().map(|c| (t, c)))
+    }
+}
+
 pub struct Worker {
     idx: usize,
     srv: Arc<Server>,
     handle: Arc<WorkerHandle>,
     poll: Poll,
-    conns: Slab<Conn>,
+    conns: Conns,
     listeners: Vec<TcpListener>,
     rr: usize,
     postponed: Vec<usize>,
     /// Deadlines of blocked clients: (unix ms, token, client id).
     block_timers: std::collections::BTreeSet<(i64, usize, u64)>,
+    /// Polled events not handled yet: (token, readable, writable, peer closed).
+    pending: std::collections::VecDeque<(usize, bool, bool, bool)>,
+    /// Nesting depth of `serve_while_busy` (a script is running on this thread).
+    busy: u32,
+    /// Connections with socket events while they were checked out (read again later).
+    missed: Vec<usize>,
+    /// Messages for checked-out connections, queued again once they are back.
+    requeue: Vec<WakeMsg>,
+    /// WATCHes of clients closed while busy: dropped once the shard locks are free.
+    deferred_unwatch: Vec<crate::commands::multi::Watched>,
+}
+
+thread_local! {
+    /// The worker running on this thread (for `serve_while_busy`).
+    static CURRENT: RefCell<Option<Rc<RefCell<Worker>>>> = const { RefCell::new(None) };
+}
+
+/// Called by a busy script (from the Lua hook): serve the other connections of this
+/// worker once, without blocking. They get -BUSY except for allow-busy commands (the
+/// dispatcher decides). A no-op outside a worker thread.
+pub fn serve_while_busy() {
+    let Some(cell) = CURRENT.with(|c| c.borrow().clone()) else { return };
+    let mut events = Events::with_capacity(256);
+    {
+        let Ok(mut w) = cell.try_borrow_mut() else { return };
+        w.busy += 1;
+        if let Err(e) = w.poll.poll(&mut events, Some(Duration::ZERO)) {
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                log::warning(&format!("poll error: {e}"));
+            }
+        }
+    }
+    handle_events(&cell, &events);
+    drain_queue(&cell);
+    cell.borrow_mut().busy -= 1;
+}
+
+/// Queue a batch of poll events and handle everything pending.
+fn handle_events(cell: &RefCell<Worker>, events: &Events) {
+    {
+        let mut w = cell.borrow_mut();
+        for ev in events.iter() {
+            let peer_closed = ev.is_read_closed() || ev.is_error();
+            w.pending.push_back((ev.token().0, ev.is_readable() || peer_closed, ev.is_writable(), peer_closed));
+        }
+    }
+    loop {
+        let Some((t, readable, writable, peer_closed)) = cell.borrow_mut().pending.pop_front() else { break };
+        if t == WAKER.0 {
+            drain_queue(cell);
+        } else if t >= LISTENER_BASE {
+            cell.borrow_mut().accept(t - LISTENER_BASE);
+        } else {
+            {
+                let mut w = cell.borrow_mut();
+                if w.conns.is_checked_out(t) {
+                    if readable {
+                        w.missed.push(t);
+                    }
+                    continue;
+                }
+            }
+            // A bug met while serving one connection costs that connection, not
+            // the worker and every other client it serves.
+            let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                if readable {
+                    on_readable(cell, t, peer_closed);
+                }
+                let mut w = cell.borrow_mut();
+                if writable && w.conns.contains(t) {
+                    w.flush(t);
+                }
+            }));
+            if served.is_err() {
+                log::warning("internal error while serving a client; closing its connection");
+                if let Ok(mut w) = cell.try_borrow_mut() {
+                    w.close(t);
+                }
+            }
+        }
+    }
+}
+
+/// After a round of events (not while busy): read again what connections missed while
+/// they were checked out, queue their messages again, drop deferred WATCHes.
+fn after_busy(cell: &RefCell<Worker>) {
+    let (missed, requeue, unwatch, srv) = {
+        let mut w = cell.borrow_mut();
+        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && w.deferred_unwatch.is_empty()) {
+            return;
+        }
+        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), std::mem::take(&mut w.deferred_unwatch), w.srv.clone())
+    };
+    for watched in unwatch {
+        unwatch_closed(&srv, watched);
+    }
+    if !requeue.is_empty() {
+        let h = cell.borrow().handle.clone();
+        for m in requeue {
+            h.push_quiet(m);
+        }
+        drain_queue(cell);
+    }
+    for tok in missed {
+        if cell.borrow().conns.contains(tok) {
+            on_readable(cell, tok, false);
+        }
+    }
+}
+
+fn unwatch_closed(srv: &Server, mut watched: crate::commands::multi::Watched) {
+    for (db, key, _) in std::mem::take(&mut watched.keys) {
+        let s = srv.keyspace.shard_of(&key);
+        srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &watched.flag);
+    }
+}
+
+fn drain_queue(cell: &RefCell<Worker>) {
+    let msgs = {
+        let w = cell.borrow();
+        let m = std::mem::take(&mut *w.handle.queue.lock());
+        m
+    };
+    for m in msgs {
+        let tok = match &m {
+            WakeMsg::Outbox(t) | WakeMsg::Kill(t) | WakeMsg::Unblocked(t, _) => Some(*t),
+            _ => None,
+        };
+        if let Some(t) = tok {
+            let mut w = cell.borrow_mut();
+            if w.conns.is_checked_out(t) {
+                w.requeue.push(m);
+                continue;
+            }
+        }
+        match m {
+            WakeMsg::NewConn(s) => cell.borrow_mut().add_conn(s),
+            WakeMsg::Outbox(tok) => {
+                let mut w = cell.borrow_mut();
+                if let Some(c) = w.conns.get_mut(tok) {
+                    let mut ob = c.info.handle.outbox.lock();
+                    c.out.buf.extend_from_slice(&ob);
+                    ob.clear();
+                    drop(ob);
+                    w.flush(tok);
+                }
+            }
+            WakeMsg::Kill(tok) => {
+                let mut w = cell.borrow_mut();
+                if w.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
+                    w.close(tok);
+                }
+            }
+            WakeMsg::Unpause => resume_postponed(cell),
+            WakeMsg::Listeners(new) => cell.borrow_mut().replace_listeners(new),
+            WakeMsg::Unblocked(tok, id) => {
+                let resume = {
+                    let mut w = cell.borrow_mut();
+                    match w.conns.get_mut(tok) {
+                        Some(c) if c.info.id == id && c.info.blocked.is_some() => {
+                            let mut ob = c.info.handle.outbox.lock();
+                            c.out.buf.extend_from_slice(&ob);
+                            ob.clear();
+                            true
+                        }
+                        _ => false,
+                    }
+                };
+                if resume {
+                    resume_unblocked(cell, tok);
+                }
+            }
+        }
+    }
+}
+
+/// A blocked client got its reply: run the input that waited, then write.
+fn resume_unblocked(cell: &RefCell<Worker>, tok: usize) {
+    {
+        let mut w = cell.borrow_mut();
+        let Some(c) = w.conns.get_mut(tok) else { return };
+        let id = c.info.id;
+        if let Some(b) = c.info.blocked.take() {
+            w.block_timers.remove(&(b.deadline, tok, id));
+        }
+    }
+    if process_input(cell, tok) {
+        cell.borrow_mut().after_commands(tok);
+    }
+}
+
+/// Time out blocked clients whose deadline passed.
+fn expire_blocked(cell: &RefCell<Worker>) {
+    let now = now_ms();
+    loop {
+        let resume = {
+            let mut w = cell.borrow_mut();
+            let Some(&(deadline, tok, id)) = w.block_timers.first() else { return };
+            if deadline > now {
+                return;
+            }
+            w.block_timers.pop_first();
+            let srv = w.srv.clone();
+            match w.conns.get_mut(tok) {
+                Some(c) if c.info.id == id && c.info.blocked.is_some() => {
+                    crate::blocking::timeout(&srv, id, &mut c.out).then_some(tok)
+                }
+                _ => None,
+            }
+        };
+        if let Some(tok) = resume {
+            resume_unblocked(cell, tok);
+        }
+    }
+}
+
+/// Read and run what the socket has. `peer_closed`: the event also reported the peer's
+/// FIN, which an edge-triggered socket will not report again, so read until EOF.
+fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
+    loop {
+        let (n, spare) = {
+            let mut w = cell.borrow_mut();
+            let srv = w.srv.clone();
+            let Some(c) = w.conns.get_mut(tok) else { return };
+            if c.postponed {
+                return;
+            }
+            let need = READ_CHUNK.max(c.parser.pending_bulk(c.qbuf.len()).min(1 << 20));
+            if c.qbuf.capacity() - c.qbuf.len() < need {
+                c.qbuf.reserve(need);
+            }
+            let spare = c.qbuf.capacity() - c.qbuf.len();
+            let fd = c.sock.as_raw_fd();
+            // SAFETY: we read into the vector's spare capacity and set the length to what was read.
+            let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
+            if n == 0 {
+                // replies to what came before the EOF still go out, as far as they can
+                w.flush(tok);
+                w.close(tok);
+                return;
+            }
+            if n < 0 {
+                let err = std::io::Error::last_os_error();
+                match err.kind() {
+                    std::io::ErrorKind::WouldBlock => break,
+                    std::io::ErrorKind::Interrupted => continue,
+                    _ => {
+                        w.close(tok);
+                        return;
+                    }
+                }
+            }
+            let n = n as usize;
+            // SAFETY: the kernel initialised n bytes past len.
+            unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
+            srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
+            c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
+            (n, spare)
+        };
+        if !process_input(cell, tok) {
+            return;
+        }
+        if n < spare && !peer_closed {
+            break;
+        }
+    }
+    cell.borrow_mut().after_commands(tok);
+}
+
+/// A connection checked out of the slab for a batch of commands; back in its slot when
+/// dropped (also when a panic unwinds through the batch).
+struct CheckedOut<'a> {
+    cell: &'a RefCell<Worker>,
+    tok: usize,
+    conn: Option<Box<Conn>>,
+}
+
+impl Drop for CheckedOut<'_> {
+    fn drop(&mut self) {
+        if let (Some(c), Ok(mut w)) = (self.conn.take(), self.cell.try_borrow_mut()) {
+            if let Some(slot) = w.conns.0.get_mut(self.tok) {
+                *slot = Some(c);
+            }
+        }
+    }
+}
+
+/// Run every complete command in the query buffer. Returns false if the connection is gone.
+/// The connection is checked out of the slab while its commands run.
+fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
+    let (srv, handle, mut guard) = {
+        let mut w = cell.borrow_mut();
+        let Some(c) = w.conns.0.get_mut(tok).and_then(|s| s.take()) else { return false };
+        (w.srv.clone(), w.handle.clone(), CheckedOut { cell, tok, conn: Some(c) })
+    };
+    let srv = &*srv;
+    let stats = &handle.cmdstats;
+    let c = guard.conn.as_deref_mut().expect("checked out");
+    let Conn { qbuf, parser, info, out, postponed, sent, .. } = c;
+    let limits = Limits {
+        max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
+        unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
+    };
+    // What CLIENT LIST / INFO show for this client while its commands run.
+    info.handle.qbuf.store(qbuf.len(), Relaxed);
+    info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
+    // Lines other threads queued (MONITOR, messages) go before this batch's replies.
+    if info.handle.has_flag(cflags::MONITOR | cflags::PUBSUB) {
+        let mut ob = info.handle.outbox.lock();
+        out.buf.extend_from_slice(&ob);
+        ob.clear();
+    }
+    let hard_limit = srv.hot.obuf.read()[obuf_class(info)].0 as usize;
+    let was_postponed = std::mem::replace(postponed, false);
+    let mut drop_now = false;
+    loop {
+        if info.close_after_reply || info.blocked.is_some() {
+            break;
+        }
+        let start = parser.pos();
+        match parser.next(qbuf, &limits) {
+            Parsed::Command => {
+                let argv: smallvec::SmallVec<[&[u8]; 8]> = match &parser.owned {
+                    Some(owned) => owned.iter().map(|v| v.as_slice()).collect(),
+                    None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
+                };
+                out.resp = info.resp;
+                let outcome = dispatch::execute(srv, stats, info, out, &argv);
+                drop(argv);
+                if let Outcome::Postpone = outcome {
+                    parser.rewind(start);
+                    *postponed = true;
+                    break;
+                }
+                out.resp = info.resp;
+                if let Some(b) = info.blocked {
+                    // blocked: the rest of the input waits (forget the parsed args)
+                    parser.rewind(parser.pos());
+                    if b.deadline > 0 {
+                        cell.borrow_mut().block_timers.insert((b.deadline, tok, info.id));
+                    }
+                    break;
+                }
+                // Killed (CLIENT KILL, HTTP guard) or over the hard output limit in the
+                // middle of a pipeline: drop the connection now, as Redis frees it.
+                if info.handle.kill.load(Relaxed) {
+                    drop_now = true;
+                    break;
+                }
+                if hard_limit > 0 && out.buf.len() - *sent >= hard_limit {
+                    obuf_limit_reached(srv, info);
+                    drop_now = true;
+                    break;
+                }
+            }
+            Parsed::Empty => continue,
+            Parsed::Incomplete => break,
+            Parsed::Error(e) => {
+                out.error_bytes(&e);
+                let text = String::from_utf8_lossy(&e);
+                srv.count_error(&text);
+                log::verbose(&format!("Protocol error ({text}) from client: id={} addr={}", info.id, info.handle.addr));
+                info.close_after_reply = true;
+                break;
+            }
+        }
+    }
+    if was_postponed != *postponed {
+        // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
+        info.handle.set_flag(cflags::BLOCKED, *postponed);
+    }
+    if !drop_now {
+        let keep_from = parser.command_start();
+        if keep_from > 0 {
+            if keep_from >= qbuf.len() {
+                qbuf.clear();
+            } else {
+                qbuf.drain(..keep_from);
+            }
+            parser.shift(keep_from);
+        }
+        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
+            *qbuf = Vec::new();
+        }
+        let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
+        if qbuf.len() > limit {
+            log::warning(&format!(
+                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {})",
+                info.id,
+                info.handle.addr,
+                qbuf.len(),
+                crate::config::repr(&qbuf[..qbuf.len().min(64)])
+            ));
+            srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
+            drop_now = true;
+        }
+    }
+    let is_postponed = *postponed;
+    drop(guard); // back in the slab
+    let mut w = cell.borrow_mut();
+    if drop_now {
+        w.close(tok);
+        return false;
+    }
+    if is_postponed {
+        w.postponed.push(tok);
+    }
+    true
+}
+
+/// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
+/// paused are held again.
+fn resume_postponed(cell: &RefCell<Worker>) {
+    let list = std::mem::take(&mut cell.borrow_mut().postponed);
+    for tok in list {
+        if !cell.borrow().conns.get(tok).is_some_and(|c| c.postponed) || !process_input(cell, tok) {
+            continue;
+        }
+        if cell.borrow().conns.get(tok).is_some_and(|c| c.postponed) {
+            continue;
+        }
+        // input that arrived while it was held
+        on_readable(cell, tok, true);
+        cell.borrow_mut().after_commands(tok);
+    }
+}
+
+fn cron(cell: &RefCell<Worker>) {
+    if !cell.borrow().postponed.is_empty() {
+        resume_postponed(cell);
+    }
+    cell.borrow_mut().cron_clients();
 }
 
 pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> std::io::Result<(Worker, Arc<WorkerHandle>)> {
@@ -108,11 +581,16 @@ pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> 
         srv,
         handle: handle.clone(),
         poll,
-        conns: Slab::with_capacity(1024),
+        conns: Conns(Slab::with_capacity(1024)),
         listeners,
         rr: 0,
         postponed: Vec::new(),
         block_timers: Default::default(),
+        pending: Default::default(),
+        busy: 0,
+        missed: Vec::new(),
+        requeue: Vec::new(),
+        deferred_unwatch: Vec::new(),
     };
     for (i, l) in w.listeners.iter_mut().enumerate() {
         w.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
@@ -125,122 +603,50 @@ fn is_loopback(addr: &std::net::SocketAddr) -> bool {
 }
 
 impl Worker {
-    pub fn run(mut self) {
+    pub fn run(self) {
+        let idx = self.idx;
+        let cell = Rc::new(RefCell::new(self));
+        CURRENT.with(|c| *c.borrow_mut() = Some(cell.clone()));
         let mut events = Events::with_capacity(1024);
         let mut next_cron = Instant::now();
-        crate::blocking::set_current_worker(self.idx);
+        crate::blocking::set_current_worker(idx);
         loop {
-            let hz = self.srv.hot.hz.load(Relaxed).max(1) as u64;
+            let hz = cell.borrow().srv.hot.hz.load(Relaxed).max(1) as u64;
             let period = Duration::from_millis(1000 / hz);
             let now = Instant::now();
             let mut timeout = if next_cron > now { next_cron - now } else { Duration::ZERO };
-            if let Some(&(deadline, _, _)) = self.block_timers.first() {
+            if let Some(&(deadline, _, _)) = cell.borrow().block_timers.first() {
                 let ms = (deadline - now_ms()).max(0) as u64;
                 timeout = timeout.min(Duration::from_millis(ms));
             }
-            if let Err(e) = self.poll.poll(&mut events, Some(timeout)) {
+            if let Err(e) = cell.borrow_mut().poll.poll(&mut events, Some(timeout)) {
                 if e.kind() != std::io::ErrorKind::Interrupted {
                     log::warning(&format!("poll error: {e}"));
                 }
             }
-            for ev in events.iter() {
-                let t = ev.token();
-                if t == WAKER {
-                    self.drain_queue();
-                } else if t.0 >= LISTENER_BASE {
-                    self.accept(t.0 - LISTENER_BASE);
-                } else {
-                    let peer_closed = ev.is_read_closed() || ev.is_error();
-                    let (readable, writable) = (ev.is_readable() || peer_closed, ev.is_writable());
-                    // A bug met while serving one connection costs that connection, not
-                    // the worker and every other client it serves.
-                    let served = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                        if readable {
-                            self.on_readable(t.0, peer_closed);
-                        }
-                        if writable && self.conns.contains(t.0) {
-                            self.flush(t.0);
-                        }
-                    }));
-                    if served.is_err() {
-                        log::warning("internal error while serving a client; closing its connection");
-                        self.close(t.0);
-                    }
-                }
+            handle_events(&cell, &events);
+            after_busy(&cell);
+            let queued = !cell.borrow().handle.queue.lock().is_empty();
+            if queued {
+                drain_queue(&cell);
             }
-            if !self.handle.queue.lock().is_empty() {
-                self.drain_queue();
-            }
-            if !self.block_timers.is_empty() {
-                self.expire_blocked();
+            if !cell.borrow().block_timers.is_empty() {
+                expire_blocked(&cell);
             }
             if Instant::now() >= next_cron {
-                self.cron();
+                cron(&cell);
                 next_cron = Instant::now() + period;
             }
         }
     }
 
-    fn drain_queue(&mut self) {
-        let msgs = std::mem::take(&mut *self.handle.queue.lock());
-        for m in msgs {
-            match m {
-                WakeMsg::NewConn(s) => self.add_conn(s),
-                WakeMsg::Outbox(tok) => {
-                    if let Some(c) = self.conns.get_mut(tok) {
-                        let mut ob = c.info.handle.outbox.lock();
-                        c.out.buf.extend_from_slice(&ob);
-                        ob.clear();
-                        drop(ob);
-                        self.flush(tok);
-                    }
-                }
-                WakeMsg::Kill(tok) => {
-                    if self.conns.get(tok).is_some_and(|c| c.info.handle.kill.load(Relaxed)) {
-                        self.close(tok);
-                    }
-                }
-                WakeMsg::Unpause => self.resume_postponed(),
-                WakeMsg::Unblocked(tok, id) => {
-                    if let Some(c) = self.conns.get_mut(tok) {
-                        if c.info.id == id && c.info.blocked.is_some() {
-                            let mut ob = c.info.handle.outbox.lock();
-                            c.out.buf.extend_from_slice(&ob);
-                            ob.clear();
-                            drop(ob);
-                            self.resume_unblocked(tok);
-                        }
-                    }
-                }
-            }
+    fn replace_listeners(&mut self, new: Vec<TcpListener>) {
+        for mut l in std::mem::replace(&mut self.listeners, new) {
+            let _ = self.poll.registry().deregister(&mut l);
         }
-    }
-
-    /// A blocked client got its reply: run the input that waited, then write.
-    fn resume_unblocked(&mut self, tok: usize) {
-        let Some(c) = self.conns.get_mut(tok) else { return };
-        if let Some(b) = c.info.blocked.take() {
-            self.block_timers.remove(&(b.deadline, tok, c.info.id));
-        }
-        if self.process_input(tok) {
-            self.after_commands(tok);
-        }
-    }
-
-    /// Time out blocked clients whose deadline passed.
-    fn expire_blocked(&mut self) {
-        let now = now_ms();
-        while let Some(&(deadline, tok, id)) = self.block_timers.first() {
-            if deadline > now {
-                break;
-            }
-            self.block_timers.pop_first();
-            let Some(c) = self.conns.get_mut(tok) else { continue };
-            if c.info.id != id || c.info.blocked.is_none() {
-                continue;
-            }
-            if crate::blocking::timeout(&self.srv, id, &mut c.out) {
-                self.resume_unblocked(tok);
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            if let Err(e) = self.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE) {
+                log::warning(&format!("register listener: {e}"));
             }
         }
     }
@@ -290,7 +696,7 @@ impl Worker {
 
     fn add_conn(&mut self, mut sock: TcpStream) {
         let srv = self.srv.clone();
-        let entry = self.conns.vacant_entry();
+        let entry = self.conns.0.vacant_entry();
         let token = entry.key();
         if let Err(e) = self.poll.registry().register(&mut sock, Token(token), Interest::READABLE | Interest::WRITABLE) {
             log::warning(&format!("register: {e}"));
@@ -305,7 +711,7 @@ impl Worker {
         srv.clients.lock().insert(id, handle.clone());
         let local = peer.map(|a| is_loopback(&a)).unwrap_or(true);
         let authed = !srv.hot.has_password.load(Relaxed);
-        entry.insert(Conn {
+        entry.insert(Some(Box::new(Conn {
             sock,
             qbuf: Vec::new(),
             parser: RequestParser::new(),
@@ -314,14 +720,14 @@ impl Worker {
             sent: 0,
             postponed: false,
             soft_since: 0,
-        });
+        })));
     }
 
     fn close(&mut self, tok: usize) {
         if !self.conns.contains(tok) {
             return;
         }
-        let mut c = self.conns.remove(tok);
+        let Some(mut c) = self.conns.0.remove(tok) else { return };
         let _ = self.poll.registry().deregister(&mut c.sock);
         let srv = &self.srv;
         if let Some(b) = c.info.blocked.take() {
@@ -333,172 +739,15 @@ impl Worker {
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }
-        for (db, key, _) in std::mem::take(&mut c.info.watched.keys) {
-            let s = srv.keyspace.shard_of(&key);
-            srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &c.info.watched.flag);
-        }
-    }
-
-    /// Read and run what the socket has. `peer_closed`: the event also reported the peer's
-    /// FIN, which an edge-triggered socket will not report again, so read until EOF.
-    fn on_readable(&mut self, tok: usize, peer_closed: bool) {
-        let srv = self.srv.clone();
-        loop {
-            let Some(c) = self.conns.get_mut(tok) else { return };
-            if c.postponed {
-                return;
-            }
-            let need = READ_CHUNK.max(c.parser.pending_bulk(c.qbuf.len()).min(1 << 20));
-            if c.qbuf.capacity() - c.qbuf.len() < need {
-                c.qbuf.reserve(need);
-            }
-            let spare = c.qbuf.capacity() - c.qbuf.len();
-            let fd = c.sock.as_raw_fd();
-            // SAFETY: we read into the vector's spare capacity and set the length to what was read.
-            let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
-            if n == 0 {
-                // replies to what came before the EOF still go out, as far as they can
-                self.flush(tok);
-                self.close(tok);
-                return;
-            }
-            if n < 0 {
-                let err = std::io::Error::last_os_error();
-                match err.kind() {
-                    std::io::ErrorKind::WouldBlock => break,
-                    std::io::ErrorKind::Interrupted => continue,
-                    _ => {
-                        self.close(tok);
-                        return;
-                    }
-                }
-            }
-            let n = n as usize;
-            // SAFETY: the kernel initialised n bytes past len.
-            unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
-            srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
-            c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
-            if !self.process_input(tok) {
-                return;
-            }
-            if n < spare && !peer_closed {
-                break;
-            }
-        }
-        self.after_commands(tok);
-    }
-
-    /// Run every complete command in the query buffer. Returns false if the connection is gone.
-    fn process_input(&mut self, tok: usize) -> bool {
-        let srv = &*self.srv;
-        let stats = &self.handle.cmdstats;
-        let Some(c) = self.conns.get_mut(tok) else { return false };
-        let Conn { qbuf, parser, info, out, postponed, sent, .. } = c;
-        let limits = Limits {
-            max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
-            unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
-        };
-        // What CLIENT LIST / INFO show for this client while its commands run.
-        info.handle.qbuf.store(qbuf.len(), Relaxed);
-        info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
-        // Lines other threads queued (MONITOR, messages) go before this batch's replies.
-        if info.handle.has_flag(cflags::MONITOR | cflags::PUBSUB) {
-            let mut ob = info.handle.outbox.lock();
-            out.buf.extend_from_slice(&ob);
-            ob.clear();
-        }
-        let hard_limit = srv.hot.obuf.read()[obuf_class(info)].0 as usize;
-        let was_postponed = std::mem::replace(postponed, false);
-        let mut drop_now = false;
-        loop {
-            if info.close_after_reply || info.blocked.is_some() {
-                break;
-            }
-            let start = parser.pos();
-            match parser.next(qbuf, &limits) {
-                Parsed::Command => {
-                    let argv: smallvec::SmallVec<[&[u8]; 8]> = match &parser.owned {
-                        Some(owned) => owned.iter().map(|v| v.as_slice()).collect(),
-                        None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
-                    };
-                    out.resp = info.resp;
-                    let outcome = dispatch::execute(srv, stats, info, out, &argv);
-                    drop(argv);
-                    if let Outcome::Postpone = outcome {
-                        parser.rewind(start);
-                        *postponed = true;
-                        break;
-                    }
-                    out.resp = info.resp;
-                    if let Some(b) = info.blocked {
-                        // blocked: the rest of the input waits (forget the parsed args)
-                        parser.rewind(parser.pos());
-                        if b.deadline > 0 {
-                            self.block_timers.insert((b.deadline, tok, info.id));
-                        }
-                        break;
-                    }
-                    // Killed (CLIENT KILL, HTTP guard) or over the hard output limit in the
-                    // middle of a pipeline: drop the connection now, as Redis frees it.
-                    if info.handle.kill.load(Relaxed) {
-                        drop_now = true;
-                        break;
-                    }
-                    if hard_limit > 0 && out.buf.len() - *sent >= hard_limit {
-                        obuf_limit_reached(srv, info);
-                        drop_now = true;
-                        break;
-                    }
-                }
-                Parsed::Empty => continue,
-                Parsed::Incomplete => break,
-                Parsed::Error(e) => {
-                    out.error_bytes(&e);
-                    let text = String::from_utf8_lossy(&e);
-                    srv.count_error(&text);
-                    log::verbose(&format!("Protocol error ({text}) from client: id={} addr={}", info.id, info.handle.addr));
-                    info.close_after_reply = true;
-                    break;
-                }
-            }
-        }
-        if was_postponed != *postponed {
-            // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
-            info.handle.set_flag(cflags::BLOCKED, *postponed);
-        }
-        if drop_now {
-            self.close(tok);
-            return false;
-        }
-        let keep_from = parser.command_start();
-        if keep_from > 0 {
-            if keep_from >= qbuf.len() {
-                qbuf.clear();
+        if !c.info.watched.keys.is_empty() {
+            let watched = std::mem::take(&mut c.info.watched);
+            if self.busy > 0 {
+                // the running script holds the shard locks
+                self.deferred_unwatch.push(watched);
             } else {
-                qbuf.drain(..keep_from);
+                unwatch_closed(srv, watched);
             }
-            parser.shift(keep_from);
         }
-        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
-            *qbuf = Vec::new();
-        }
-        let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
-        if qbuf.len() > limit {
-            log::warning(&format!(
-                "Closing client that reached max query buffer length: id={} addr={} qbuf={} (qbuf initial bytes: {})",
-                info.id,
-                info.handle.addr,
-                qbuf.len(),
-                crate::config::repr(&qbuf[..qbuf.len().min(64)])
-            ));
-            srv.stats.client_qbuf_limit_disconnections.fetch_add(1, Relaxed);
-            self.close(tok);
-            return false;
-        }
-        if c_postponed(&self.conns, tok) {
-            self.postponed.push(tok);
-        }
-        true
     }
 
     /// After a batch of commands: output limits, then one write.
@@ -563,7 +812,7 @@ impl Worker {
 
     fn over_output_limit(&mut self, tok: usize, left: usize) -> bool {
         let srv = &self.srv;
-        let c = &mut self.conns[tok];
+        let Some(c) = self.conns.get_mut(tok) else { return false };
         let (hard, soft, soft_secs) = srv.hot.obuf.read()[obuf_class(&c.info)];
         let left = left as u64;
         let mut over = hard > 0 && left >= hard;
@@ -583,28 +832,8 @@ impl Worker {
         over
     }
 
-    /// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
-    /// paused are held again.
-    fn resume_postponed(&mut self) {
-        let list = std::mem::take(&mut self.postponed);
-        for tok in list {
-            if !c_postponed(&self.conns, tok) || !self.process_input(tok) {
-                continue;
-            }
-            if c_postponed(&self.conns, tok) {
-                continue;
-            }
-            // input that arrived while it was held
-            self.on_readable(tok, true);
-            self.after_commands(tok);
-        }
-    }
-
-    fn cron(&mut self) {
+    fn cron_clients(&mut self) {
         let srv = self.srv.clone();
-        if !self.postponed.is_empty() {
-            self.resume_postponed();
-        }
         // client timeouts and kills
         let timeout = srv.hot.timeout.load(Relaxed) as i64;
         let now = now_ms();
@@ -649,10 +878,6 @@ fn obuf_limit_reached(srv: &Server, info: &ClientInfo) {
         crate::commands::client::info_string(srv, &info.handle, None)
     ));
     srv.stats.client_outbuf_limit_disconnections.fetch_add(1, Relaxed);
-}
-
-fn c_postponed(conns: &Slab<Conn>, tok: usize) -> bool {
-    conns.get(tok).is_some_and(|c| c.postponed)
 }
 
 const PROTECTED_MSG: &str = "-DENIED Redis is running in protected mode because protected mode is enabled and no password is set for the default user. In this mode connections are only accepted from the loopback interface. If you want to connect from external computers to Redis you may adopt one of the following solutions: 1) Just disable protected mode sending the command 'CONFIG SET protected-mode no' from the loopback interface by connecting to Redis from the same host the server is running, however MAKE SURE Redis is not publicly accessible from internet if you do so. Use CONFIG REWRITE to make this change permanent. 2) Alternatively you can just disable the protected mode by editing the Redis configuration file, and setting the protected mode option to 'no', and then restarting the server. 3) If you started the server manually just for testing, restart it with the '--protected-mode no' option. 4) Setup an authentication password for the default user. NOTE: You only need to do one of the above things in order for the server to start accepting connections from the outside.\r\n";

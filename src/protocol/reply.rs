@@ -14,6 +14,9 @@ pub struct ReplyBuf {
     pub resp: u8,
     /// Error replies written since the last `take_errors` (for errorstats / counting).
     pub errors: u32,
+    /// Of `errors`, those already counted in the error stats where they were produced
+    /// (a script passing on the error of a command it called): not counted again.
+    pub counted_errors: u32,
 }
 
 #[inline]
@@ -24,7 +27,7 @@ fn push_int(buf: &mut Vec<u8>, v: i64) {
 
 impl ReplyBuf {
     pub fn new(resp: u8) -> ReplyBuf {
-        ReplyBuf { buf: Vec::with_capacity(16 * 1024), resp, errors: 0 }
+        ReplyBuf { buf: Vec::with_capacity(16 * 1024), resp, errors: 0, counted_errors: 0 }
     }
 
     #[inline]
@@ -76,6 +79,12 @@ impl ReplyBuf {
             self.buf.push(if c == b'\r' || c == b'\n' { b' ' } else { c });
         }
         self.buf.extend_from_slice(b"\r\n");
+    }
+
+    /// An error reply whose error stats were already updated (see `counted_errors`).
+    pub fn error_counted(&mut self, msg: &str) {
+        self.error(msg);
+        self.counted_errors += 1;
     }
 
     #[inline]

@@ -373,3 +373,46 @@ pub fn check_replies(c: &mut Raw, cases: &[(&str, &[u8])]) {
         assert_eq!(String::from_utf8_lossy(&got), String::from_utf8_lossy(expected), "reply to `{cmd}`");
     }
 }
+
+impl Raw {
+    /// PING until the reply is a -BUSY error (a script passed busy-reply-threshold);
+    /// returns that reply line. Panics after 10 seconds.
+    pub fn wait_busy(&mut self) -> Vec<u8> {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            self.cmd(&[b"PING"]);
+            let line = self.read_until_crlf();
+            if line.starts_with(b"-BUSY") {
+                return line;
+            }
+            assert!(Instant::now() < deadline, "the script never got busy");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Start redis-server (`real`) or ferrodis with the AOF on (appendfsync always), send
+/// `cmds`, and return the incremental AOF as text (CRLF shown as spaces). None when the
+/// real server is wanted but not installed.
+pub fn aof_after(real: bool, cmds: &[Vec<&[u8]>]) -> Option<String> {
+    let dir = std::env::temp_dir().join(format!("ferrodis-aof-diff-{}", free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--appendonly", "yes", "--appendfsync", "always"];
+    let (_redis, _srv, mut c);
+    if real {
+        let r = RealRedis::start(&dir, &args)?;
+        c = r.raw();
+        _redis = Some(r);
+    } else {
+        let s = Server::start(&[&["--dir", dir.to_str().unwrap()][..], &args].concat());
+        c = s.raw();
+        _srv = Some(s);
+    }
+    for args in cmds {
+        c.call(args);
+    }
+    std::thread::sleep(Duration::from_millis(200));
+    let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+    let _ = std::fs::remove_dir_all(&dir);
+    Some(String::from_utf8_lossy(&aof).replace("\r\n", " "))
+}
