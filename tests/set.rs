@@ -115,6 +115,18 @@ fn intsets_convert_past_the_limit_and_pop_propagates_nothing_wrong() {
         let _ = c.read_reply();
     }
     c.roundtrip(&[b"SCARD", b"s"], b":0\r\n");
+    // a few pops from a large set: distinct members, all gone from the set
+    let members: Vec<String> = (0..2000).map(|i| format!("m{i}")).collect();
+    let mut sadd: Vec<&[u8]> = vec![b"SADD", b"large"];
+    sadd.extend(members.iter().map(|m| m.as_bytes()));
+    c.roundtrip(&sadd, b":2000\r\n");
+    c.roundtrip(&[b"SPOP", b"large", b"10"], b"*10\r\n");
+    let popped: std::collections::HashSet<Vec<u8>> = (0..10).map(|_| c.read_bulk().unwrap()).collect();
+    assert_eq!(popped.len(), 10);
+    for m in &popped {
+        c.roundtrip(&[b"SISMEMBER", b"large", m], b":0\r\n");
+    }
+    c.roundtrip(&[b"SCARD", b"large"], b":1990\r\n");
 }
 
 #[test]

@@ -157,21 +157,32 @@ fn spop(ctx: &mut Ctx, argv: &[&[u8]]) {
     // Pop `count` random members, or when that is most of the set, keep `size - count`
     // random members in a fresh set (Redis re-creates it, so its encoding may change).
     let remaining = size - count;
-    let all: Vec<Vec<u8>> = s.elements().iter().map(|e| e.to_vec()).collect();
-    let keep = rand::seq::index::sample(&mut rng, size, remaining);
-    let mut kept = vec![false; size];
-    keep.iter().for_each(|i| kept[i] = true);
-    let popped: Vec<&Vec<u8>> = all.iter().zip(&kept).filter(|(_, k)| !**k).map(|(m, _)| m).collect();
-    if remaining * 5 > count {
-        let ms: Vec<&[u8]> = popped.iter().map(|m| m.as_slice()).collect();
-        s.remove_many(&ms);
+    let popped: Vec<Vec<u8>> = if remaining * 5 > count && size > 1024 {
+        // few from a large set: pick them one by one
+        (0..count)
+            .map(|_| {
+                let m = s.random(&mut rng).expect("set larger than count").to_vec();
+                s.remove(&m);
+                m
+            })
+            .collect()
     } else {
-        let max = crate::types::limits().intset;
-        let rest: Vec<&[u8]> = all.iter().zip(&kept).filter(|(_, k)| **k).map(|(m, _)| m.as_slice()).collect();
-        let mut fresh = SetValue::for_first(rest[0]);
-        fresh.add_many(&rest, max);
-        *s = fresh;
-    }
+        let all: Vec<Vec<u8>> = s.elements().iter().map(|e| e.to_vec()).collect();
+        let mut kept = vec![false; size];
+        rand::seq::index::sample(&mut rng, size, remaining).iter().for_each(|i| kept[i] = true);
+        let (keep, pop): (Vec<_>, Vec<_>) = all.into_iter().zip(kept).partition(|(_, k)| *k);
+        let pop: Vec<Vec<u8>> = pop.into_iter().map(|(m, _)| m).collect();
+        if remaining * 5 > count {
+            s.remove_many(&pop.iter().map(|m| m.as_slice()).collect::<Vec<_>>());
+        } else {
+            let max = crate::types::limits().intset;
+            let rest: Vec<&[u8]> = keep.iter().map(|(m, _)| m.as_slice()).collect();
+            let mut fresh = SetValue::for_first(rest[0]);
+            fresh.add_many(&rest, max);
+            *s = fresh;
+        }
+        pop
+    };
     ctx.out.set(popped.len());
     popped.iter().for_each(|m| ctx.out.bulk(m));
     let props = popped.iter().map(|m| vec![b"SREM".to_vec(), key.to_vec(), m.to_vec()]).collect();

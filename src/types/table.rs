@@ -159,6 +159,13 @@ fn hash(key: &[u8]) -> u64 {
 pub struct Table {
     buckets: Box<[*mut Hdr]>,
     len: usize,
+    /// Bytes of all nodes as malloc hands them out (for MEMORY USAGE in O(1)).
+    node_bytes: usize,
+}
+
+/// The malloc chunk a node of this size takes (glibc: 8 bytes of header, 16-byte steps).
+fn chunk(n: NodePtr) -> usize {
+    ((n.size() + 8 + 15) & !15).max(32)
 }
 
 // Tables are owned by values reached only through the shard lock.
@@ -190,7 +197,7 @@ impl Drop for Table {
 
 impl Table {
     pub fn new() -> Table {
-        Table { buckets: Box::new([]), len: 0 }
+        Table { buckets: Box::new([]), len: 0, node_bytes: 0 }
     }
 
     pub fn with_capacity(n: usize) -> Table {
@@ -282,7 +289,9 @@ impl Table {
         unsafe { (*p).next = self.buckets[b] };
         self.buckets[b] = p;
         self.len += 1;
-        NodePtr(unsafe { NonNull::new_unchecked(p) })
+        let n = NodePtr(unsafe { NonNull::new_unchecked(p) });
+        self.node_bytes += chunk(n);
+        n
     }
 
     /// Insert or overwrite; true if the key was new.
@@ -309,13 +318,16 @@ impl Table {
         let key = n.key().to_vec();
         let l = self.link(&key).expect("node in table");
         let fresh = new_node(&key, val);
+        self.node_bytes -= chunk(n);
         // SAFETY: l points at n's link; splice the new node in and free the old one.
-        unsafe {
+        let fresh = unsafe {
             (*fresh).next = (*n.0.as_ptr()).next;
             *l = fresh;
             free_node(n.0.as_ptr());
             NodePtr(NonNull::new_unchecked(fresh))
-        }
+        };
+        self.node_bytes += chunk(fresh);
+        fresh
     }
 
     /// Remove a key; true if it was there.
@@ -325,6 +337,7 @@ impl Table {
         unsafe {
             let p = *l;
             *l = (*p).next;
+            self.node_bytes -= chunk(NodePtr(NonNull::new_unchecked(p)));
             free_node(p);
         }
         self.len -= 1;
@@ -412,8 +425,7 @@ impl Table {
 
     /// Heap bytes used (approximate, with malloc's per-chunk overhead).
     pub fn mem_usage(&self) -> usize {
-        let nodes: usize = self.iter().map(|n| ((n.size() + 8 + 15) & !15).max(32)).sum();
-        nodes + self.buckets.len() * 8
+        self.node_bytes + self.buckets.len() * 8
     }
 }
 
@@ -438,6 +450,7 @@ mod tests {
         assert!(t.buckets.len() <= 64);
         assert_eq!(t.get(b"k999").unwrap().val(), b"v999");
         assert_eq!(t.iter().count(), 10);
+        assert_eq!(t.mem_usage(), t.iter().map(chunk).sum::<usize>() + t.buckets.len() * 8);
     }
 
     #[test]
