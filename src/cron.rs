@@ -24,6 +24,9 @@ const ACCEPTABLE_STALE: usize = 10;
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 pub fn server_cron(srv: &Server) {
+    if srv.introspect.cron_paused.load(Relaxed) {
+        return;
+    }
     srv.cron_loops.fetch_add(1, Relaxed);
     let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
     if srv.hot.active_expire_enabled() {

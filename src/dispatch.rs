@@ -21,6 +21,8 @@ pub struct CmdStat {
     pub usec: std::sync::atomic::AtomicU64,
     pub rejected: std::sync::atomic::AtomicU64,
     pub failed: std::sync::atomic::AtomicU64,
+    /// Latency histogram (`latency-tracking`), allocated at the first call.
+    pub hist: std::sync::OnceLock<crate::util::hdr::Hdr>,
 }
 
 pub enum Outcome {
@@ -150,7 +152,12 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let resolved = resolve(srv, argv, out);
     info.handle.last_cmd.store(resolved.map_or(0, |c| c.id + 1), Relaxed);
     let Some(cmd) = resolved else {
-        if let Some(c) = srv.table.lookup(argv[0]) {
+        // rejected_calls goes to the command row the call named (none for an unknown subcommand).
+        let row = srv.table.lookup(argv[0]).and_then(|c| match argv.get(1) {
+            Some(sub) if c.is_container() => srv.table.sub(c, sub),
+            _ => Some(c),
+        });
+        if let Some(c) = row {
             stats[c.id].rejected.fetch_add(1, Relaxed);
         }
         if let Some(m) = info.multi.as_mut() {
@@ -283,15 +290,13 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if dirty > 0 {
         srv.dirty.fetch_add(dirty, Relaxed);
     }
+    if srv.hot.latency_tracking.load(Relaxed) {
+        st.hist.get_or_init(Default::default).record(us * 1000);
+    }
     if !cmd.has(flags::SKIP_SLOWLOG) {
         slowlog_maybe(srv, info, argv, us);
     }
-    if us >= 1000 {
-        srv.latency_add("command", us / 1000);
-        if cmd.has(flags::FAST) {
-            srv.latency_add("fast-command", us / 1000);
-        }
-    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, info, out, argv);
     }
@@ -358,15 +363,23 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         crate::log::warning(&format!("command '{}' panicked", cmd.name));
     }
     ctx.ks.end_command(argv, dirty_before);
+    let us = start.elapsed().as_micros() as u64;
     if let Some(stats) = stats {
         let st = &stats[cmd.id];
         st.calls.fetch_add(1, Relaxed);
-        st.usec.fetch_add(start.elapsed().as_micros() as u64, Relaxed);
+        st.usec.fetch_add(us, Relaxed);
         if ctx.out.errors > errors_before {
             st.failed.fetch_add(1, Relaxed);
         }
+        if srv.hot.latency_tracking.load(Relaxed) {
+            st.hist.get_or_init(Default::default).record(us * 1000);
+        }
     }
     srv.stats.total_commands.fetch_add(1, Relaxed);
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        slowlog_maybe(srv, ctx.client, argv, us);
+    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
     }
@@ -377,24 +390,9 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
     if th < 0 || (us as i64) < th {
         return;
     }
-    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
-    let mut args: Vec<Vec<u8>> = Vec::new();
-    let n = argv.len().min(32);
-    for i in 0..n {
-        if n == 32 && i == 31 && argv.len() > 32 {
-            args.push(format!("... ({} more arguments)", argv.len() - 31).into_bytes());
-            break;
-        }
-        let a = info.shown_arg(argv, i);
-        if a.len() > 128 {
-            let mut v = a[..128].to_vec();
-            v.extend_from_slice(format!("... ({} more bytes)", a.len() - 128).as_bytes());
-            args.push(v);
-        } else {
-            args.push(a.to_vec());
-        }
-    }
+    let args = crate::commands::introspection::slowlog_args(argv, &info.redacted);
     let name = info.handle.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
     let mut sl = srv.slowlog.lock();
     let id = sl.next_id;
     sl.next_id += 1;

@@ -4,6 +4,9 @@ use ferrodis::config::Config;
 use ferrodis::log;
 use ferrodis::server::{Server, FERRODIS_VERSION, REDIS_VERSION};
 
+#[global_allocator]
+static ALLOC: ferrodis::util::alloc::Counting = ferrodis::util::alloc::Counting;
+
 fn usage() -> ! {
     eprintln!(
         "Usage: ./ferrodis-server [/path/to/redis.conf] [options] [-]\n       \
@@ -34,6 +37,8 @@ fn main() {
             _ => {}
         }
     }
+    ferrodis::util::alloc::mark_installed();
+    ferrodis::config::set_command_lookup(ferrodis::commands::server_cmds::command_exists);
     let config = match Config::from_args(&args) {
         Ok(c) => c,
         Err(e) => {
@@ -86,6 +91,7 @@ fn main() {
             log::warning(&format!("Failed to write PID file: {e}"));
         }
     }
+    srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
     if let Err(e) = ferrodis::persist::load_data(&srv) {
         log::warning(&e);

@@ -42,6 +42,7 @@ pub struct Hot {
     pub debug_command: RwLock<String>,
     pub tcp_keepalive: AtomicU64,
     pub notify_flags: AtomicU32,
+    pub latency_tracking: AtomicBool,
     /// maxmemory-policy as Redis's flag value (see `keyspace::lru::POLICY_FLAG_*`).
     pub maxmemory_policy: AtomicU32,
     pub lfu_log_factor: AtomicU32,
@@ -146,6 +147,8 @@ pub struct Server {
     pub executable: String,
     pub stat_peak_memory: AtomicU64,
     pub cron_loops: AtomicU64,
+    /// State of the server commands (INFO metrics, replication ids, DEBUG switches).
+    pub introspect: crate::commands::server_cmds::Introspect,
     pub pubsub: crate::pubsub::PubSub,
     /// Lua scripting engines, script cache, function libraries, the running script.
     pub scripting: crate::scripting::Scripting,
@@ -179,7 +182,7 @@ impl Server {
         let ndbs = config.get_i64("databases").max(1) as usize;
         let srv = Server {
             keyspace: Keyspace::new(ndbs, nshards),
-            table: CommandTable::build(),
+            table: CommandTable::build_renamed(&config.rename_commands()),
             hot: Hot::default(),
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
@@ -204,6 +207,7 @@ impl Server {
             executable: std::env::current_exe().map(|p| p.display().to_string()).unwrap_or_default(),
             stat_peak_memory: AtomicU64::new(0),
             cron_loops: AtomicU64::new(0),
+            introspect: Default::default(),
             pubsub: Default::default(),
             scripting: crate::scripting::Scripting::new(),
             persist: crate::persist::PersistState::new(),
@@ -237,6 +241,7 @@ impl Server {
         *h.debug_command.write() = c.get_str("enable-debug-command");
         h.tcp_keepalive.store(c.get_i64("tcp-keepalive") as u64, Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
+        h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
         h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
@@ -248,8 +253,6 @@ impl Server {
             (hard, soft, soft_seconds)
         };
         *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
-        drop(c);
-        crate::persist::aof::apply_config(self);
     }
 
     /// Wrap in an `Arc` and remember it (background threads need an owned handle).

@@ -1,6 +1,7 @@
 //! Orderly shutdown (SIGTERM/SIGINT and the SHUTDOWN command), as Redis's prepareForShutdown:
 //! final save when save points exist (unless NOSAVE), remove the pid file, log and exit.
 
+use crate::keyspace::LockSet;
 use crate::log;
 use crate::server::Server;
 
@@ -14,11 +15,24 @@ pub struct Mode {
 
 /// Prepare the process to exit. Ok(()) means the caller may exit(0).
 pub fn shutdown(srv: &Server, mode: Mode) -> Result<(), String> {
+    prepare(srv, mode, None)
+}
+
+/// `shutdown` from a command that already holds every shard lock (SHUTDOWN).
+pub fn shutdown_locked(srv: &Server, mode: Mode, locks: &LockSet) -> Result<(), String> {
+    prepare(srv, mode, Some(locks))
+}
+
+fn prepare(srv: &Server, mode: Mode, locks: Option<&LockSet>) -> Result<(), String> {
     log::warning("User requested shutdown...");
     let has_save_points = !srv.config.read().save_params().is_empty();
     if !mode.nosave && (mode.save || has_save_points) {
         log::notice("Saving the final RDB snapshot before exiting.");
-        if let Err(e) = crate::persist::save_on_shutdown(srv) {
+        let saved = match locks {
+            Some(l) => crate::persist::save_locked(srv, l),
+            None => crate::persist::save_on_shutdown(srv),
+        };
+        if let Err(e) = saved {
             if !mode.force {
                 log::warning(&format!("Error trying to save the DB, can't exit. {e}"));
                 return Err("Errors trying to SHUTDOWN. Check logs.".into());

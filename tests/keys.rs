@@ -302,3 +302,15 @@ fn multi_shard_keyspace_commands() {
     c.roundtrip(&[b"FLUSHALL", b"ASYNC"], b"+OK\r\n");
     c.roundtrip(&[b"DBSIZE"], b":0\r\n");
 }
+
+#[test]
+fn flushall_with_save_points_writes_the_empty_rdb() {
+    let srv = Server::start(&["--save", "3600 1"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    let rdb = srv.dir.join("dump.rdb");
+    assert!(!rdb.exists());
+    c.roundtrip(&[b"FLUSHALL"], b"+OK\r\n");
+    assert!(rdb.exists(), "FLUSHALL saves right away when save points are configured");
+    c.roundtrip(&[b"DBSIZE"], b":0\r\n");
+}

@@ -60,12 +60,12 @@ fn flag_on(flag: &std::sync::atomic::AtomicBool) -> bool {
     flag.load(std::sync::atomic::Ordering::Relaxed)
 }
 
-/// A database index argument (getIntFromObjectOrReply + selectDb): `not_int` is the error
-/// for a non-integer, the range error is Redis's "DB index is out of range".
-fn db_index(ctx: &mut Ctx, a: &[u8], not_int: &str) -> Option<usize> {
+/// A database index argument (getIntFromObjectOrReply + selectDb), replying Redis's
+/// errors.
+fn db_index(ctx: &mut Ctx, a: &[u8]) -> Option<usize> {
     match crate::util::numfmt::parse_i64(a).filter(|&i| i32::try_from(i).is_ok()) {
         None => {
-            ctx.out.error(not_int);
+            ctx.out.error(NOT_INT);
             None
         }
         Some(i) if i < 0 || i as usize >= ctx.srv.keyspace.ndbs => {
@@ -196,7 +196,7 @@ fn move_cmd(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR MOVE is not allowed in cluster mode");
     }
     let key = argv[1];
-    let Some(dst) = db_index(ctx, argv[2], NOT_INT) else {
+    let Some(dst) = db_index(ctx, argv[2]) else {
         return;
     };
     let src = ctx.ks.db;
@@ -234,7 +234,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
         if eq_ic(argv[j], "replace") {
             replace = true;
         } else if eq_ic(argv[j], "db") && j + 1 < argv.len() {
-            let Some(d) = db_index(ctx, argv[j + 1], NOT_INT) else {
+            let Some(d) = db_index(ctx, argv[j + 1]) else {
                 return;
             };
             dst = d;
@@ -267,7 +267,7 @@ fn copy(ctx: &mut Ctx, argv: &[&[u8]]) {
     if let Some(t) = expire {
         ctx.ks.db_at(dst, newkey).set_expire(newkey, t);
     }
-    ctx.ks.signal_modified(newkey);
+    ctx.ks.signal_modified_at(dst, newkey);
     ctx.ks.notify_at(dst, notify::GENERIC, "copy_to", newkey);
     ctx.ks.dirty(1);
     ctx.out.int(1);
@@ -291,20 +291,19 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(DB_RANGE);
     }
     let (lo, hi) = (a.min(b) as usize, a.max(b) as usize);
-    for s in ctx.ks.locks.iter_mut() {
-        if lo == hi {
-            break;
+    if lo != hi {
+        for s in ctx.ks.locks.iter_mut() {
+            let (left, right) = s.dbs.split_at_mut(hi);
+            let (x, y) = (&mut left[lo], &mut right[0]);
+            // WATCHes stay with the db index: the watched keys may now have other values.
+            x.touch_all_watched(true);
+            y.touch_all_watched(true);
+            x.swap(y);
         }
-        let (left, right) = s.dbs.split_at_mut(hi);
-        let (x, y) = (&mut left[lo], &mut right[0]);
-        // WATCHes stay with the db index: the watched keys may now have other values.
-        x.touch_all_watched(true);
-        y.touch_all_watched(true);
-        x.swap(y);
+        // Clients blocked on keys of either db may now find them (scanDatabaseForReadyKeys).
+        crate::blocking::signal_db(&mut ctx.ks, lo);
+        crate::blocking::signal_db(&mut ctx.ks, hi);
     }
-    // Clients blocked on keys of either db may now find them (scanDatabaseForReadyKeys).
-    crate::blocking::signal_db(&mut ctx.ks, lo);
-    crate::blocking::signal_db(&mut ctx.ks, hi);
     ctx.ks.dirty(1);
     ctx.out.ok();
 }
@@ -345,7 +344,13 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
     let Some(lazy) = flush_mode(ctx, argv) else {
         return;
     };
-    let removed = empty_dbs(ctx, dbi, lazy);
+    let mut removed = empty_dbs(ctx, dbi, lazy);
+    // FLUSHALL with save points also rewrites the RDB file (now empty) right away.
+    if dbi.is_none() && !ctx.srv.config.read().save_params().is_empty() {
+        if crate::persist::save_locked(ctx.srv, &ctx.ks.locks).is_ok() {
+            removed = 0;
+        }
+    }
     ctx.ks.dirty(removed);
     // Propagated even when nothing was removed (Redis's forceCommandPropagation).
     ctx.ks.force_propagate = true;

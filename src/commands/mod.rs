@@ -170,6 +170,21 @@ impl CommandTable {
         t
     }
 
+    /// The table with `rename-command` directives applied, in file order: a renamed
+    /// command is found under its new name only; an empty new name removes it.
+    /// (The command keeps its own name for stats, errors and COMMAND INFO, as in Redis.)
+    pub fn build_renamed(renames: &[(String, String)]) -> CommandTable {
+        let mut t = CommandTable::build();
+        for (from, to) in renames {
+            if let Some(id) = t.by_name.remove(from.to_ascii_lowercase().as_bytes()) {
+                if !to.is_empty() {
+                    t.by_name.insert(to.to_ascii_lowercase().into_bytes(), id);
+                }
+            }
+        }
+        t
+    }
+
     fn add(&mut self, name: &str, handler: Handler, extra: u32, parent: Option<usize>) -> usize {
         let m = match parent {
             None => meta::lookup(name),
@@ -621,4 +636,24 @@ pub fn arg_f64(ctx: &mut Ctx, a: &[u8]) -> Option<f64> {
 
 pub fn eq_ic(a: &[u8], b: &str) -> bool {
     a.eq_ignore_ascii_case(b.as_bytes())
+}
+
+/// Redis addReplyHelp: "<CMD> <subcommand> ..." header, the lines, then HELP, all as
+/// status replies. `argv0` is the command name as the client typed it.
+pub fn reply_help(out: &mut ReplyBuf, argv0: &[u8], lines: &[&str]) {
+    out.array(lines.len() + 3);
+    let name = String::from_utf8_lossy(argv0).to_ascii_uppercase();
+    out.simple(&format!("{name} <subcommand> [<arg> [value] [opt] ...]. Subcommands are:"));
+    for l in lines {
+        out.simple(l);
+    }
+    out.simple("HELP");
+    out.simple("    Prints this help.");
+}
+
+/// Redis addReplySubcommandSyntaxError (for commands that parse their own subcommands).
+pub fn reply_subcommand_syntax_error(out: &mut ReplyBuf, argv: &[&[u8]]) {
+    let sub = String::from_utf8_lossy(&argv[1][..argv[1].len().min(128)]).into_owned();
+    let name = String::from_utf8_lossy(argv[0]).to_ascii_uppercase();
+    out.error(&format!("ERR unknown subcommand or wrong number of arguments for '{sub}'. Try {name} HELP."));
 }

@@ -26,7 +26,8 @@ use std::sync::OnceLock;
 
 use crate::util::glob::glob_match;
 use table::{Kind, Num, Special, TABLE};
-use text::{cstr, memtoull, split_args, string2ll, strtoll_all};
+use text::{cstr, split_args, string2ll, strtoll_all};
+pub use text::memtoull;
 
 const REDIS_VERSION: &str = "7.0.15";
 const DEFAULT_BIND: [&str; 2] = ["127.0.0.1", "-::1"];

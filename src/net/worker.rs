@@ -54,6 +54,8 @@ pub enum WakeMsg {
     Unpause,
     /// A blocked client (token, client id) was served or unblocked; its reply is in its outbox.
     Unblocked(usize, u64),
+    /// Replace the listening sockets (CONFIG SET port / bind); sent to worker 0.
+    Listeners(Vec<TcpListener>),
 }
 
 pub struct WorkerHandle {
@@ -285,6 +287,7 @@ fn drain_queue(cell: &RefCell<Worker>) {
                 }
             }
             WakeMsg::Unpause => resume_postponed(cell),
+            WakeMsg::Listeners(new) => cell.borrow_mut().replace_listeners(new),
             WakeMsg::Unblocked(tok, id) => {
                 let resume = {
                     let mut w = cell.borrow_mut();
@@ -633,6 +636,17 @@ impl Worker {
             if Instant::now() >= next_cron {
                 cron(&cell);
                 next_cron = Instant::now() + period;
+            }
+        }
+    }
+
+    fn replace_listeners(&mut self, new: Vec<TcpListener>) {
+        for mut l in std::mem::replace(&mut self.listeners, new) {
+            let _ = self.poll.registry().deregister(&mut l);
+        }
+        for (i, l) in self.listeners.iter_mut().enumerate() {
+            if let Err(e) = self.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE) {
+                log::warning(&format!("register listener: {e}"));
             }
         }
     }

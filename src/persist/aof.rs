@@ -533,8 +533,9 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     Ok(())
 }
 
-/// CONFIG SET appendonly / appendfsync took effect: follow it.
-pub fn apply_config(srv: &Server) {
+/// CONFIG SET appendonly / appendfsync took effect: follow it. `all` is every shard,
+/// already locked by the caller (CONFIG SET runs with the keyspace locked).
+pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
     let aof = &srv.aof;
     if !aof.initialized.load(Relaxed) {
         return;
@@ -545,8 +546,7 @@ pub fn apply_config(srv: &Server) {
     };
     aof.policy.store(policy, Relaxed);
     if on && !aof.is_enabled() {
-        let mut all = srv.keyspace.lock_all();
-        if begin_rewrite(srv, &mut all, true).is_err() {
+        if begin_rewrite(srv, all, true).is_err() {
             aof.rewrite_scheduled.store(true, Relaxed);
         }
     } else if !on && aof.is_enabled() {

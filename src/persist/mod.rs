@@ -228,7 +228,8 @@ pub fn debug_reload(srv: &Server, all: &mut LockSet) -> Result<(), String> {
     load_into(srv, all).map(|_| ())
 }
 
-fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
+/// Load `dbfilename` into the locked keyspace (existing keys with the same name are replaced).
+pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
     let path = rdb_path(srv);
     let f = std::fs::File::open(&path).map_err(|e| format!("Error trying to load the RDB dump: {e}"))?;
     let ndbs = srv.keyspace.ndbs;
