@@ -102,7 +102,7 @@ pub fn deliver_raw(srv: &Server, h: &ClientHandle, bytes: &[u8]) {
     ob.extend_from_slice(bytes);
     // the limit of the client's class: pubsub, or normal for a MONITOR
     let class = if h.has_flag(cflags::PUBSUB) { 2 } else { 0 };
-    let hard = srv.hot.obuf.read()[class].0 as usize;
+    let hard = srv.hot.obuf_hard[class].load(Relaxed) as usize;
     if hard > 0 && ob.len() > hard {
         ob.clear();
         h.kill.store(true, Relaxed);

@@ -38,6 +38,8 @@ pub struct Hot {
     pub hz: AtomicU32,
     pub active_expire: AtomicBool,
     pub obuf: RwLock<[(u64, u64, u64); 3]>,
+    /// The hard limits of `obuf` (normal, replica, pubsub), read after every command.
+    pub obuf_hard: [AtomicU64; 3],
     pub protected_mode: AtomicBool,
     pub debug_command: RwLock<String>,
     pub tcp_keepalive: AtomicU64,
@@ -252,7 +254,11 @@ impl Server {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)
         };
-        *h.obuf.write() = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+        let limits = [o(ClientClass::Normal), o(ClientClass::Replica), o(ClientClass::Pubsub)];
+        for (a, l) in h.obuf_hard.iter().zip(&limits) {
+            a.store(l.0, Relaxed);
+        }
+        *h.obuf.write() = limits;
     }
 
     /// Wrap in an `Arc` and remember it (background threads need an owned handle).

@@ -275,3 +275,53 @@ fn ms_times_hidden(s: &str) -> String {
     }
     out
 }
+
+/// RESP3 clients: what scripts return, with and without redis.setresp(3), byte for byte
+/// as redis-server sends it (Lua snippets without spaces: the helper splits on spaces).
+#[test]
+fn resp3_replies_same_as_redis() {
+    let srv = Server::start(&[]);
+    let Some(redis) = common::RealRedis::start(&srv.dir, &[]) else { return };
+    let (mut ours, mut real) = (srv.raw(), redis.raw());
+    common::same_replies_resp3(
+        &mut ours,
+        &mut real,
+        "HSET h f v
+        EVAL return{1,2,{ok='x'},3.7,true,false,{double=3.5},{map={a=1}},{set={a=true}},{big_number='123'},{verbatim_string={format='txt',string='hi'}}} 0
+        EVAL redis.setresp(3);return{true,false,nil} 0
+        EVAL return{true,false} 0
+        EVAL return false 0
+        EVAL return nil 0
+        EVAL redis.setresp(3);return(false) 0
+        EVAL redis.setresp(3);return(redis.call('hgetall','h')) 0
+        EVAL redis.setresp(2);return(redis.call('hgetall','h')) 0
+        EVAL redis.setresp(3);return(redis.call('hgetall','nokey')) 0
+        EVAL redis.setresp(3);local(t)=redis.call('hgetall','h');return(t.map.f) 0
+        EVAL redis.setresp(3);return(redis.call('get','nokey')) 0
+        EVAL return(redis.call('get','nokey')) 0
+        EVAL return{err='My'} 0
+        EVAL return{big_number='1\\r\\n2'} 0",
+    );
+}
+
+/// With several workers the script's worker is busy running it: clients of the other
+/// workers get -BUSY from their own worker once the script is past the threshold, and
+/// SCRIPT KILL from there stops it.
+#[test]
+fn busy_script_with_several_workers() {
+    let srv = Server::start(&["--busy-reply-threshold", "50", "--io-threads", "2"]);
+    let mut runner = srv.raw();
+    // connections are dealt round-robin: one of these two is on the other worker
+    let mut others = [srv.raw(), srv.raw()];
+    runner.cmd(&[b"EVAL", b"local i = 0 while true do i = i + 1 end", b"0"]);
+    for o in others.iter_mut() {
+        assert_eq!(o.wait_busy(), b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+        o.roundtrip(&[b"SET", b"k", b"v"], b"-BUSY Redis is busy running a script. You can only call SCRIPT KILL or SHUTDOWN NOSAVE.\r\n");
+    }
+    others[1].roundtrip(&[b"SCRIPT", b"KILL"], b"+OK\r\n");
+    runner.expect(b"-ERR Script killed by user with SCRIPT KILL... script: ");
+    runner.read_until_crlf();
+    for o in others.iter_mut() {
+        o.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    }
+}

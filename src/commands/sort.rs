@@ -2,7 +2,7 @@
 //! numeric by default (strtod of the element or of the BY key, ties broken by comparing
 //! the elements' bytes; "One or more scores can't be converted into double"), ALPHA
 //! (byte order; elements with no BY value first), BY without `*` = no sorting (native
-//! order for lists and zsets; sets are then sorted ALPHA when STORE is used), LIMIT,
+//! order for lists and zsets; sets are then sorted ALPHA with STORE or in a script), LIMIT,
 //! GET `#` / `pattern*` / `pattern*->field`, ASC/DESC, STORE (a list; empty deletes).
 //! BY and GET read arbitrary keys, so SORT locks every shard.
 
@@ -114,8 +114,10 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
         Some(Value::Set(_)) => true,
         Some(_) => return ctx.out.error(WRONGTYPE),
     };
-    // A set has no order of its own: with STORE it is sorted ALPHA instead.
-    if dontsort && is_set && storekey.is_some() {
+    // A set has no order of its own: with STORE, or called from a script, it is sorted
+    // ALPHA instead (the result must be the same on replicas).
+    let from_script = ctx.client.flag(crate::net::client::cflags::SCRIPT);
+    if dontsort && is_set && (storekey.is_some() || from_script) {
         dontsort = false;
         alpha = true;
         sortby = None;

@@ -445,7 +445,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         out.buf.extend_from_slice(&ob);
         ob.clear();
     }
-    let hard_limit = srv.hot.obuf.read()[obuf_class(info)].0 as usize;
+    let hard_limit = srv.hot.obuf_hard[obuf_class(info)].load(Relaxed) as usize;
     let was_postponed = std::mem::replace(postponed, false);
     let mut drop_now = false;
     loop {

@@ -129,6 +129,9 @@ fn execute(run: &mut RunCtx, argv: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
     if run.flags & rflags::READ_ONLY != 0 && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
         return reject(run, Some(cmd), "Write commands are not allowed from read-only scripts.");
     }
+    if cmd.has(flags::WRITE) && run.flags & rflags::WRITE_DIRTY == 0 && super::not_enough_replicas(srv) {
+        return reject(run, Some(cmd), &format!("-{}", super::NOREPLICAS));
+    }
     if run.flags & (rflags::ALLOW_OOM | rflags::WRITE_DIRTY) == 0 && run.oom && cmd.has(flags::DENYOOM) {
         return reject(run, Some(cmd), "-OOM command not allowed when used memory > 'maxmemory'.");
     }

@@ -223,6 +223,21 @@ pub fn used_memory() -> u64 {
     crate::server::rss_bytes()
 }
 
+pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
+
+/// min-replicas-to-write is set and fewer replicas are connected (checkGoodReplicasStatus).
+pub fn not_enough_replicas(srv: &Server) -> bool {
+    let (to_write, max_lag) = {
+        let c = srv.config.read();
+        (c.get_i64("min-replicas-to-write"), c.get_i64("min-replicas-max-lag"))
+    };
+    if to_write <= 0 || max_lag <= 0 {
+        return false;
+    }
+    let replicas = srv.clients.lock().values().filter(|h| h.has_flag(crate::net::client::cflags::REPLICA)).count();
+    (replicas as i64) < to_write
+}
+
 /// scriptPrepareForRun's checks: may this script run now? Writes the error and returns
 /// false if not.
 pub fn check_can_run(ctx: &mut Ctx, script_flags: u64, ro: bool) -> bool {
@@ -235,6 +250,10 @@ pub fn check_can_run(ctx: &mut Ctx, script_flags: u64, ro: bool) -> bool {
         }
         if script_flags & NO_WRITES == 0 && ro {
             ctx.out.error("ERR Can not execute a script with write flag using *_ro command.");
+            return false;
+        }
+        if script_flags & NO_WRITES == 0 && not_enough_replicas(srv) {
+            ctx.out.error(NOREPLICAS);
             return false;
         }
         let maxmemory = srv.config.read().get_i64("maxmemory").max(0) as u64;

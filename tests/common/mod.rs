@@ -302,31 +302,11 @@ pub fn same_replies_resp3(ours: &mut Raw, real: &mut Raw, script: &str) {
 /// and assert the AOFs (what the write stream got) are byte-equal. False when
 /// redis-server is not installed.
 pub fn same_aof(script: &str) -> bool {
-    let mut aofs = Vec::new();
-    for real in [true, false] {
-        let dir = std::env::temp_dir().join(format!("ferrodis-aof-{}-{}", std::process::id(), free_port()));
-        std::fs::create_dir_all(&dir).unwrap();
-        let args = ["--appendonly", "yes", "--appendfsync", "always"];
-        let (_redis, _srv, mut c);
-        if real {
-            let Some(r) = RealRedis::start(&dir, &args) else { return false };
-            c = r.raw();
-            _redis = Some(r);
-        } else {
-            let s = Server::start(&[&["--dir", dir.to_str().unwrap()][..], &args].concat());
-            c = s.raw();
-            _srv = Some(s);
-        }
-        for line in script.lines().map(str::trim).filter(|l| !l.is_empty()) {
-            let args: Vec<&[u8]> = line.split(' ').map(str::as_bytes).collect();
-            c.call(&args);
-        }
-        std::thread::sleep(Duration::from_millis(200));
-        let aof = std::fs::read(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
-        aofs.push(String::from_utf8_lossy(&aof).replace("\r\n", " "));
-        let _ = std::fs::remove_dir_all(&dir);
-    }
-    assert_eq!(aofs[1], aofs[0], "AOF (left: ours, right: redis)");
+    let cmds: Vec<Vec<&[u8]>> =
+        script.lines().map(str::trim).filter(|l| !l.is_empty()).map(|l| l.split(' ').map(str::as_bytes).collect()).collect();
+    let Some(redis) = aof_after(true, &cmds) else { return false };
+    let ours = aof_after(false, &cmds).unwrap();
+    assert_eq!(ours, redis, "AOF (left: ours, right: redis)");
     true
 }
 
