@@ -241,3 +241,49 @@ fn write_stream_matches_redis() {
          sinterstore d s nokey",
     );
 }
+
+#[test]
+fn collections_survive_save_and_restart_with_their_encodings() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-coll-rdb-{}", common::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let args = ["--dir", dir.to_str().unwrap()];
+    let script = "sadd ints 5 1 3
+                  sadd strs a b 1
+                  zadd z 1.5 a -inf b 2 c
+                  hset h f v n 12
+                  object encoding ints
+                  object encoding strs
+                  object encoding big
+                  object encoding z
+                  object encoding zbig
+                  object encoding h
+                  object encoding hbig
+                  smembers ints
+                  scard big
+                  zrange z 0 -1 withscores
+                  zrange zbig 0 2 withscores
+                  hgetall h
+                  hlen hbig";
+    let run = |c: &mut common::Raw| -> Vec<Vec<u8>> {
+        script.lines().map(|l| c.call(&l.trim().split(' ').map(str::as_bytes).collect::<Vec<_>>())).collect()
+    };
+    let before = {
+        let srv = Server::start(&args);
+        let mut c = srv.raw();
+        for i in 0..600 {
+            c.call(&[b"SADD", b"big", i.to_string().as_bytes()]);
+            c.call(&[b"ZADD", b"zbig", i.to_string().as_bytes(), format!("m{i}").as_bytes()]);
+            c.call(&[b"HSET", b"hbig", format!("f{i}").as_bytes(), b"v"]);
+        }
+        let r = run(&mut c);
+        c.roundtrip(&[b"SAVE"], b"+OK\r\n");
+        r
+    };
+    let srv = Server::start(&args);
+    let after = run(&mut srv.raw());
+    assert_eq!(after[..4], [b":0\r\n"; 4], "the data was loaded");
+    assert_eq!(after[4..], before[4..]);
+    assert_eq!(before[6], b"$9\r\nhashtable\r\n");
+    assert_eq!(before[8], b"$8\r\nskiplist\r\n");
+    let _ = std::fs::remove_dir_all(&dir);
+}
