@@ -1260,7 +1260,8 @@ mod tests {
         assert!(s.delete(StreamId::new(5, 0)));
         assert!(!s.delete(StreamId::new(5, 0)));
         assert_eq!(s.len(), 249);
-        assert_eq!(s.trim(Trim::MaxLen(200), true, 0), 99);
+        assert_eq!(s.trim(Trim::MaxLen(200), true, 0), 0);
+        assert_eq!(s.trim(Trim::MaxLen(150), true, 0), 99);
         assert_eq!(s.len(), 150);
         assert_eq!(s.trim(Trim::MaxLen(140), false, 0), 10);
         assert_eq!(s.first_id, StreamId::new(111, 0));
