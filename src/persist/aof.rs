@@ -309,6 +309,26 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
     }
 }
 
+/// DEBUG LOADAOF: write and fsync what is pending, then replay the current AOF files into
+/// the (already emptied) keyspace. The caller holds no shard lock; the write stream is off
+/// meanwhile so the replayed commands are not appended again.
+pub fn reload(srv: &Server) -> Result<(), String> {
+    // a rewrite in flight switches files when done: let it finish first
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while srv.aof.rewrite_in_progress.load(Relaxed) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    srv.aof.flush_and_sync(srv);
+    let Some(m) = srv.aof.files.lock().as_ref().map(|f| f.manifest.clone()) else {
+        return Err("the AOF is off".into());
+    };
+    let (dir, _) = paths(srv);
+    let active = srv.wstream.active.swap(false, Relaxed);
+    let res = load_files(srv, &dir, &m);
+    srv.wstream.active.store(active, Relaxed);
+    res
+}
+
 /// Replay the files of a manifest into the keyspace.
 fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     let start = std::time::Instant::now();
