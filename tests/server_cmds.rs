@@ -431,3 +431,30 @@ fn rename_command_at_startup() {
         b"-ERR unknown command 'LASTSAVE', with args beginning with: \r\n",
     );
 }
+
+#[test]
+fn slowlog_records_blocked_command_when_served() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0"], b"+OK\r\n");
+    let mut blocked = srv.raw();
+    blocked.cmd(&[b"BLPOP", b"l", b"0"]);
+    // Wait until it is blocked.
+    for _ in 0..200 {
+        let info = raw_info(&mut c, "clients");
+        if field(&info, "blocked_clients").as_deref() == Some("1") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"LPUSH", b"l", b"foo"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"SLOWLOG", b"RESET"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"EXEC"], b"*2\r\n:1\r\n+OK\r\n");
+    blocked.expect(b"*2\r\n$1\r\nl\r\n$3\r\nfoo\r\n");
+    let mut con = srv.client();
+    let entries: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").query(&mut con).unwrap();
+    let redis::Value::Array(e) = &entries[0] else { panic!("{entries:?}") };
+    let args: Vec<String> = redis::from_redis_value(&e[3]).unwrap();
+    assert_eq!(args, ["BLPOP", "l", "0"]);
+}
