@@ -271,7 +271,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         }
         ctx.ks.end_command(argv, 0);
         if !ctx.ks.ops.is_empty() {
-            srv.wstream.feed(&ctx.ks.ops);
+            srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
         }
         let dirty = ctx.ks.dirty;
         // Serve clients blocked on keys this command made ready (after it, as Redis does).
