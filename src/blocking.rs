@@ -94,6 +94,12 @@ impl Registry {
         self.total.load(Relaxed)
     }
 
+    /// Is any client blocked on keys?
+    #[inline]
+    pub fn anyone_on_keys(&self) -> bool {
+        self.on_keys.load(Relaxed) > 0
+    }
+
     /// INFO clients: total_blocking_keys.
     pub fn blocking_keys(&self) -> usize {
         self.inner.lock().by_key.len()
@@ -282,9 +288,8 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         propagate_served(&mut sks);
     }
     for id in ids {
-        if !sks.exists(key) {
-            break;
-        }
+        // (a missing key still goes to the serve functions: XREADGROUP waiters get an
+        // error when their stream is deleted)
         let mut inner = reg.inner.lock();
         let Some(w) = inner.waiters.get(&id) else { continue };
         let mut out = ReplyBuf::new(w.resp);

@@ -623,7 +623,11 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
                 .store(atoi(argv[2]) != 0, Relaxed);
             ctx.out.ok();
         }
-        ("aof-flush-sleep", 3) | ("set-disable-deny-scripts", 3) => ctx.out.ok(),
+        ("aof-flush-sleep", 3) => ctx.out.ok(),
+        ("set-disable-deny-scripts", 3) => {
+            ctx.srv.scripting.deny_disabled.store(atoi(argv[2]) != 0, Relaxed);
+            ctx.out.ok();
+        }
         ("replicate", 3..) => ctx.out.ok(),
         ("error", 3) => ctx.out.error(&String::from_utf8_lossy(argv[2])),
         ("structsize", 2) => ctx.out.bulk(
@@ -866,9 +870,10 @@ fn crash(kind: &str, argv: &[&[u8]]) -> ! {
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the dataset, load it back.
 fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let (mut flush, mut save) = (true, true);
+    let (mut flush, mut save, mut merge) = (true, true, false);
     for opt in &argv[2..] {
         if eq_ic(opt, "merge") {
+            merge = true;
         } else if eq_ic(opt, "noflush") {
             flush = false;
         } else if eq_ic(opt, "nosave") {
@@ -885,8 +890,11 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
         for s in ctx.ks.locks.iter_mut() {
             s.dbs.iter_mut().for_each(|d| d.clear());
         }
+        crate::scripting::functions::flush(srv);
     }
-    if crate::persist::load_into(srv, &mut ctx.ks.locks).is_err() {
+    let loaded = crate::persist::load_into(srv, &mut ctx.ks.locks)
+        .and_then(|st| crate::scripting::functions::load_libraries(srv, &st.functions, merge));
+    if loaded.is_err() {
         return ctx.out.error("ERR Error trying to load the RDB dump");
     }
     log::warning("DB reloaded by DEBUG RELOAD");
@@ -1103,6 +1111,21 @@ fn type_code(t: ValueType) -> u32 {
 pub fn xor_object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
     use crate::persist::rdb::RdbValue;
     mix_digest(digest, &type_code(v.vtype()).to_be_bytes());
+    if let Value::Stream(st) = v {
+        // entries only ("ms.seq", then fields and values), as Redis
+        st.range(Default::default(), crate::types::stream::StreamId::MAX, false, |e| {
+            mix_digest(digest, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+            for (f, val) in e.fields() {
+                mix_digest(digest, f);
+                mix_digest(digest, val);
+            }
+            true
+        });
+        if has_expire {
+            xor_digest(digest, b"!!expire!!");
+        }
+        return;
+    }
     match crate::persist::value_to_rdb(v) {
         Some(RdbValue::Str(s)) => mix_digest(digest, &s),
         Some(RdbValue::List(items)) => items.iter().for_each(|i| mix_digest(digest, i)),
@@ -1123,7 +1146,7 @@ pub fn xor_object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 xor_digest(digest, &ele);
             }
         }
-        None => {}
+        Some(RdbValue::Stream(_)) | None => {}
     }
     if has_expire {
         xor_digest(digest, b"!!expire!!");

@@ -30,6 +30,7 @@ pub mod scripting;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod strings;
 #[cfg(test)]
 pub mod testkit;
@@ -156,6 +157,7 @@ impl CommandTable {
             scripting::COMMANDS,
             replication::COMMANDS,
             persist_cmds::COMMANDS,
+            stream::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
@@ -586,12 +588,30 @@ impl<'a> Ks<'a> {
     #[inline]
     pub fn signal_modified(&mut self, key: &[u8]) {
         self.db(key).touch_watched(key);
+        self.signal_gone_stream(self.db, key);
+    }
+
+    /// A key that is not (or no longer) a stream may have XREADGROUP waiters to answer
+    /// with an error (Redis signals deleted and overwritten streams as ready).
+    #[inline]
+    fn signal_gone_stream(&mut self, dbi: usize, key: &[u8]) {
+        if !self.srv.blocking.anyone_on_keys() {
+            return;
+        }
+        let saved = self.db;
+        self.db = dbi;
+        let stream = matches!(self.peek(key), Some(Value::Stream(_)));
+        self.db = saved;
+        if !stream {
+            crate::blocking::signal_ready(self.srv, dbi, key);
+        }
     }
 
     /// `signal_modified` for a key of database `dbi` (MOVE, COPY ... DB).
     #[inline]
     pub fn signal_modified_at(&mut self, dbi: usize, key: &[u8]) {
         self.db_at(dbi, key).touch_watched(key);
+        self.signal_gone_stream(dbi, key);
     }
 
     /// Emit a keyspace notification if the class is enabled.
