@@ -296,9 +296,12 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         let argv: smallvec::SmallVec<[&[u8]; 8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         sks.dirty = 0;
         sks.propagate = None;
+        let started = std::time::Instant::now();
         if !(w.serve)(&mut sks, &mut out, &argv, key) {
             continue;
         }
+        // Redis logs a blocked command in the slow log when it is served.
+        crate::dispatch::slowlog_maybe(srv, &w.client, &argv, &[], started.elapsed().as_micros() as u64);
         drop(argv);
         let w = reg.take(&mut inner, id).expect("waiter present");
         drop(inner);

@@ -562,7 +562,13 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.ok();
         }
         ("reload", _) => debug_reload(ctx, argv),
-        ("loadaof", 2) => debug_loadaof(ctx),
+        ("loadaof", 2) => match crate::persist::aof::reload(ctx) {
+            Ok(()) => ctx.out.ok(),
+            Err(e) => {
+                log::warning(&format!("DEBUG LOADAOF failed: {e}"));
+                ctx.out.error(&format!("ERR {e}"))
+            }
+        },
         ("object", 3) => debug_object(ctx, argv[2]),
         ("sdslen", 3) => debug_sdslen(ctx, argv[2]),
         ("listpack", 3) | ("quicklist", 3) | ("quicklist", 4) => {
@@ -863,32 +869,6 @@ fn crash(kind: &str, argv: &[&[u8]]) -> ! {
 }
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the dataset, load it back.
-/// DEBUG LOADAOF: flush the AOF, empty the dataset and load the AOF back. The locks are
-/// released while the files replay through the dispatcher, then taken again.
-fn debug_loadaof(ctx: &mut Ctx) {
-    let srv = ctx.srv;
-    if !srv.aof.is_enabled() {
-        return ctx.out.error("ERR");
-    }
-    for s in ctx.ks.locks.iter_mut() {
-        s.dbs.iter_mut().for_each(|d| d.clear());
-    }
-    crate::scripting::functions::flush(srv);
-    drop(std::mem::replace(&mut ctx.ks.locks, crate::keyspace::LockSet { guards: Default::default() }));
-    let res = crate::persist::aof::reload(srv);
-    ctx.ks.locks = srv.keyspace.lock_all();
-    match res {
-        Ok(()) => {
-            log::notice("Append Only File loaded by DEBUG LOADAOF");
-            ctx.out.ok();
-        }
-        Err(e) => {
-            log::warning(&format!("DEBUG LOADAOF failed: {e}"));
-            ctx.out.error("ERR");
-        }
-    }
-}
-
 fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
     let (mut flush, mut save, mut merge) = (true, true, false);
     for opt in &argv[2..] {
