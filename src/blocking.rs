@@ -307,6 +307,7 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         drop(inner);
         if out.errors > 0 {
             crate::dispatch::count_errors(srv, &out.buf);
+            count_failed(srv, &w);
         }
         if sks.dirty > 0 {
             srv.dirty.fetch_add(sks.dirty, Relaxed);
@@ -324,6 +325,17 @@ fn propagate_served(ks: &mut Ks) {
     if !ks.ops.is_empty() {
         ks.srv.wstream.feed(&ks.ops);
         ks.ops.clear();
+    }
+}
+
+/// The blocked command ended in an error (its failed_calls, as Redis's updateStatsOnUnblock).
+fn count_failed(srv: &Server, w: &Waiter) {
+    let Some(name) = w.argv.first() else { return };
+    let Some(cmd) = srv.table.lookup(name) else { return };
+    if let Some(wh) = srv.workers.get().and_then(|ws| ws.get(w.client.worker)) {
+        if let Some(st) = wh.cmdstats.get(cmd.id) {
+            st.failed.fetch_add(1, Relaxed);
+        }
     }
 }
 
@@ -373,6 +385,8 @@ pub fn unblock(srv: &Server, id: u64, error: bool) -> bool {
     } else {
         (w.on_timeout)(srv, &mut out, &w.argv);
     }
+    // (Redis counts a failed call for both forms: updateStatsOnUnblock(..., 1))
+    count_failed(srv, &w);
     deliver(srv, &w, out.buf);
     true
 }

@@ -555,6 +555,10 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     let old = g.as_ref().map(|f| f.manifest.clone()).unwrap_or_default();
     let next_seq = 1 + old.incrs.iter().map(|f| f.seq).max().unwrap_or(0);
     let incr_name = format!("{basename}.{next_seq}.incr.aof");
+    if g.is_none() {
+        // turning the AOF on: a file of that name left by an earlier AOF is stale
+        let _ = std::fs::File::create(dir.join(&incr_name));
+    }
     let incr = match open_append(&dir.join(&incr_name)) {
         Ok(f) => f,
         Err(e) => {
