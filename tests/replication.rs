@@ -124,3 +124,38 @@ fn real_redis_replica_follows() {
     rc.roundtrip(&[b"GET", b"a"], b"$1\r\n2\r\n");
     rc.roundtrip(&[b"LRANGE", b"l", b"0", b"-1"], b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
 }
+
+#[test]
+fn role_replicaof_cluster_lolwut_like_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let (mut ours, mut theirs) = (srv.raw(), real.raw());
+    common::same_replies(
+        &mut ours,
+        &mut theirs,
+        "ROLE
+         REPLICAOF NO ONE
+         SLAVEOF no one
+         REPLICAOF localhost 99999
+         REPLICAOF localhost x
+         REPLICAOF a
+         CLUSTER INFO
+         CLUSTER HELP
+         CLUSTER
+         CLUSTER nosuch
+         READONLY
+         READWRITE
+         ASKING
+         LOLWUT
+         LOLWUT 5 6 7 8
+         LOLWUT VERSION x
+         CLIENT
+         CONFIG",
+    );
+    // COMMAND without a subcommand lists every command.
+    let all = ours.call(&[b"COMMAND"]);
+    let count = String::from_utf8(ours.call(&[b"COMMAND", b"COUNT"])).unwrap();
+    assert_eq!(String::from_utf8_lossy(&all[..all.iter().position(|&b| b == b'\r').unwrap()]), format!("*{}", &count[1..count.len() - 2]));
+}
