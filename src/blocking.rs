@@ -234,7 +234,9 @@ pub fn has_ready() -> bool {
     READY.with(|r| !r.borrow().is_empty())
 }
 
-/// Signal every key of `db` that has waiters and exists (SWAPDB, Redis's scanDatabaseForReadyKeys).
+/// Signal every key of `db` that has waiters (SWAPDB, FLUSHDB: Redis's
+/// scanDatabaseForReadyKeys and scanDatabaseForDeletedStreams; a waiter's serve function
+/// decides whether the key, present or not, answers it).
 pub fn signal_db(ks: &mut Ks, db: usize) {
     let reg = &ks.srv.blocking;
     if reg.on_keys.load(Relaxed) == 0 {
@@ -244,9 +246,7 @@ pub fn signal_db(ks: &mut Ks, db: usize) {
     let saved = ks.db;
     ks.db = db;
     for k in keys {
-        if ks.exists(&k) {
-            signal_ready(ks.srv, db, &k);
-        }
+        signal_ready(ks.srv, db, &k);
     }
     ks.db = saved;
 }

@@ -345,6 +345,12 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
         return;
     };
     let mut removed = empty_dbs(ctx, dbi, lazy);
+    // blocked XREADGROUP clients of emptied streams get an error
+    for d in 0..ctx.srv.keyspace.ndbs {
+        if dbi.is_none_or(|x| x == d) {
+            crate::blocking::signal_db(&mut ctx.ks, d);
+        }
+    }
     // FLUSHALL with save points also rewrites the RDB file (now empty) right away.
     if dbi.is_none() && !ctx.srv.config.read().save_params().is_empty() {
         if crate::persist::save_locked(ctx.srv, &ctx.ks.locks).is_ok() {
