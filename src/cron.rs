@@ -38,8 +38,12 @@ pub fn server_cron(srv: &Server) {
             effort as usize,
         );
     }
+    // try_lock here and in the expiry cycle: the cron runs on worker 0, and a command of
+    // another worker may hold shard locks for long (a script past busy-reply-threshold
+    // holds them until it ends). Blocking here would leave worker 0's clients without
+    // their -BUSY replies (and SCRIPT KILL); a busy shard is simply done next time.
     for shard in srv.keyspace.shards.iter() {
-        let mut s = shard.lock();
+        let Some(mut s) = shard.try_lock() else { continue };
         for db in s.dbs.iter_mut() {
             db.dict.shrink_if_needed();
             if db.dict.is_rehashing() {
@@ -69,7 +73,7 @@ pub fn active_expire_cycle(srv: &Server, budget: Duration, effort: usize) {
         let idx = NEXT_DB.fetch_add(1, Relaxed) % pairs;
         let (si, dbi) = (idx / ks.ndbs, idx % ks.ndbs);
         loop {
-            let locks = ks.lock_some(smallvec::smallvec![si]);
+            let Some(locks) = ks.try_lock_one(si) else { continue 'dbs };
             let mut k = Ks::new(srv, locks, dbi, now_ms());
             let Some((sampled, expired)) = expire_round(&mut k, si, dbi, keys_per_loop) else {
                 break;
