@@ -234,7 +234,9 @@ pub fn has_ready() -> bool {
     READY.with(|r| !r.borrow().is_empty())
 }
 
-/// Signal every key of `db` that has waiters and exists (SWAPDB, Redis's scanDatabaseForReadyKeys).
+/// Signal every key of `db` that has waiters (SWAPDB, FLUSHDB: Redis's
+/// scanDatabaseForReadyKeys and scanDatabaseForDeletedStreams; a waiter's serve function
+/// decides whether the key, present or not, answers it).
 pub fn signal_db(ks: &mut Ks, db: usize) {
     let reg = &ks.srv.blocking;
     if reg.on_keys.load(Relaxed) == 0 {
@@ -244,9 +246,7 @@ pub fn signal_db(ks: &mut Ks, db: usize) {
     let saved = ks.db;
     ks.db = db;
     for k in keys {
-        if ks.exists(&k) {
-            signal_ready(ks.srv, db, &k);
-        }
+        signal_ready(ks.srv, db, &k);
     }
     ks.db = saved;
 }
@@ -296,9 +296,12 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         let argv: smallvec::SmallVec<[&[u8]; 8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         sks.dirty = 0;
         sks.propagate = None;
+        let started = std::time::Instant::now();
         if !(w.serve)(&mut sks, &mut out, &argv, key) {
             continue;
         }
+        // Redis logs a blocked command in the slow log when it is served.
+        crate::dispatch::slowlog_maybe(srv, &w.client, &argv, &[], started.elapsed().as_micros() as u64);
         drop(argv);
         let w = reg.take(&mut inner, id).expect("waiter present");
         drop(inner);

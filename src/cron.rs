@@ -54,6 +54,7 @@ pub fn server_cron(srv: &Server) {
     crate::commands::server_cmds::sample_ops(srv);
     crate::persist::cron(srv);
     crate::persist::aof::cron(srv);
+    crate::commands::replication::cron(srv);
 }
 
 /// One slow active-expiry cycle within `budget`; `effort` is active-expire-effort - 1.

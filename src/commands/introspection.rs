@@ -562,7 +562,13 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.ok();
         }
         ("reload", _) => debug_reload(ctx, argv),
-        ("loadaof", 2) => ctx.out.error("ERR"),
+        ("loadaof", 2) => match crate::persist::aof::reload(ctx) {
+            Ok(()) => ctx.out.ok(),
+            Err(e) => {
+                log::warning(&format!("DEBUG LOADAOF failed: {e}"));
+                ctx.out.error(&format!("ERR {e}"))
+            }
+        },
         ("object", 3) => debug_object(ctx, argv[2]),
         ("sdslen", 3) => debug_sdslen(ctx, argv[2]),
         ("listpack", 3) | ("quicklist", 3) | ("quicklist", 4) => {

@@ -25,6 +25,7 @@ pub mod meta;
 pub mod persist_cmds;
 pub mod multi;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server_cmds;
 pub mod set;
@@ -65,6 +66,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 16;
     /// ferrodis: the command reads or writes the whole keyspace (lock every shard).
     pub const ALL_SHARDS: u32 = 1 << 24;
+    /// Redis's CMD_TOUCHES_ARBITRARY_KEYS (SCAN, RANDOMKEY): the keys it expires on its
+    /// way are propagated one by one, never wrapped in MULTI/EXEC.
+    pub const ARBITRARY_KEYS: u32 = 1 << 25;
 
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> u32 {
         let mut f = 0;
@@ -151,6 +155,7 @@ impl CommandTable {
             pubsub::COMMANDS,
             multi::COMMANDS,
             scripting::COMMANDS,
+            replication::COMMANDS,
             persist_cmds::COMMANDS,
             stream::COMMANDS,
         ] {

@@ -130,6 +130,7 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
             if existed {
                 ctx.ks.notify(super::notify::GENERIC, "del", key);
                 ctx.ks.dirty(1);
+                ctx.ks.propagate_as(vec![vec![b"DEL".to_vec(), key.to_vec()]]);
             }
             return ctx.out.ok();
         }
@@ -137,6 +138,13 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.ks.add_key(key, value);
     if let Some(t) = expire {
         ctx.ks.set_expire(key, t);
+        if !absttl {
+            // A relative TTL is propagated as the absolute time (Redis appends ABSTTL).
+            let mut args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+            args[2] = t.to_string().into_bytes();
+            args.push(b"ABSTTL".to_vec());
+            ctx.ks.propagate_as(vec![args]);
+        }
     }
     ctx.ks.notify(super::notify::GENERIC, "restore", key);
     ctx.ks.dirty(1);
