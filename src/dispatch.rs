@@ -65,11 +65,8 @@ pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Optio
         out.error_bytes(&unknown_command_error(argv));
         return None;
     };
-    if cmd.is_container() {
-        if argv.len() < 2 {
-            out.error(&format!("ERR wrong number of arguments for '{}' command", cmd.name));
-            return None;
-        }
+    // Without a subcommand the container itself runs if its arity allows (COMMAND).
+    if cmd.is_container() && argv.len() >= 2 {
         match table.sub(cmd, argv[1]) {
             Some(s) => cmd = s,
             None => {

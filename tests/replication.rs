@@ -1,6 +1,6 @@
 //! Replication, master side: SYNC/PSYNC hand out an RDB payload and then the write stream
 //! (what Redis's test suite reads with attach_to_replication_stream), and a real
-//! redis-server replica follows ferrodis.
+//! redis-server replica follows ferrodis; MIGRATE moves keys to a real redis-server.
 mod common;
 use common::{RealRedis, Server};
 use std::time::{Duration, Instant};
@@ -123,4 +123,82 @@ fn real_redis_replica_follows() {
     rc.roundtrip(&[b"SELECT", b"0"], b"+OK\r\n");
     rc.roundtrip(&[b"GET", b"a"], b"$1\r\n2\r\n");
     rc.roundtrip(&[b"LRANGE", b"l", b"0", b"-1"], b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
+}
+
+#[test]
+fn role_replicaof_cluster_lolwut_like_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let (mut ours, mut theirs) = (srv.raw(), real.raw());
+    common::same_replies(
+        &mut ours,
+        &mut theirs,
+        "ROLE
+         REPLICAOF NO ONE
+         SLAVEOF no one
+         REPLICAOF localhost 99999
+         REPLICAOF localhost x
+         REPLICAOF a
+         CLUSTER INFO
+         CLUSTER HELP
+         CLUSTER
+         CLUSTER nosuch
+         READONLY
+         READWRITE
+         ASKING
+         LOLWUT
+         LOLWUT 5 6 7 8
+         LOLWUT VERSION x
+         CLIENT
+         CONFIG",
+    );
+    // COMMAND without a subcommand lists every command.
+    let all = ours.call(&[b"COMMAND"]);
+    let count = String::from_utf8(ours.call(&[b"COMMAND", b"COUNT"])).unwrap();
+    assert_eq!(String::from_utf8_lossy(&all[..all.iter().position(|&b| b == b'\r').unwrap()]), format!("*{}", &count[1..count.len() - 2]));
+}
+
+#[test]
+fn migrate_to_real_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let port = real.port.to_string();
+    let p = port.as_bytes();
+    let mut c = srv.raw();
+    let mut r = real.raw();
+    c.roundtrip(&[b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0"], b"+OK\r\n");
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"nosuch", b"3", b"1000"], b"+NOKEY\r\n");
+    c.roundtrip(&[b"SET", b"k1", b"v1"], b"+OK\r\n");
+    c.roundtrip(&[b"RPUSH", b"k2", b"a", b"b"], b":2\r\n");
+    c.roundtrip(&[b"EXPIRE", b"k2", b"100"], b":1\r\n");
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"", b"3", b"2000", b"KEYS", b"k1", b"k2", b"nosuch"], b"+OK\r\n");
+    c.roundtrip(&[b"EXISTS", b"k1", b"k2"], b":0\r\n");
+    r.roundtrip(&[b"SELECT", b"3"], b"+OK\r\n");
+    r.roundtrip(&[b"GET", b"k1"], b"$2\r\nv1\r\n");
+    r.roundtrip(&[b"LRANGE", b"k2", b"0", b"-1"], b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    let ttl = r.call(&[b"TTL", b"k2"]);
+    assert!(ttl == b":100\r\n" || ttl == b":99\r\n", "{}", String::from_utf8_lossy(&ttl));
+    // The target's errors come back; COPY keeps the key here; AUTH arguments are redacted.
+    c.roundtrip(&[b"SET", b"k1", b"x"], b"+OK\r\n");
+    c.roundtrip(
+        &[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000"],
+        b"-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
+    );
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000", b"COPY", b"REPLACE"], b"+OK\r\n");
+    c.roundtrip(&[b"EXISTS", b"k1"], b":1\r\n");
+    r.roundtrip(&[b"GET", b"k1"], b"$1\r\nx\r\n");
+    c.roundtrip(
+        &[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000", b"AUTH2", b"u", b"pw"],
+        b"-ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000", b"AUTH"], b"-ERR syntax error\r\n");
+    let mut con = srv.client();
+    let entries: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(3).query(&mut con).unwrap();
+    let redis::Value::Array(e) = &entries[1] else { panic!("{entries:?}") };
+    let args: Vec<String> = redis::from_redis_value(&e[3]).unwrap();
+    assert_eq!(args[6..], ["AUTH2", "(redacted)", "(redacted)"]);
 }

@@ -132,7 +132,11 @@ pub struct CommandTable {
     by_name: AHashMap<Vec<u8>, usize>,
 }
 
-fn container_handler(_: &mut Ctx, _: &[&[u8]]) {}
+/// A container command without a handler of its own, called without a subcommand.
+fn container_handler(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
+    ctx.out.error(&format!("ERR wrong number of arguments for '{name}' command"));
+}
 
 impl CommandTable {
     pub fn build() -> CommandTable {

@@ -1,4 +1,6 @@
-//! Replication, master side: SYNC and PSYNC attach a replica, REPLCONF configures it.
+//! Replication, master side: SYNC and PSYNC attach a replica, REPLCONF configures it,
+//! ROLE reports it; REPLICAOF/SLAVEOF accept only NO ONE (there is no replica side yet).
+//! CLUSTER and the cluster connection commands answer as a Redis without cluster support.
 //!
 //! A replica gets the whole dataset as an RDB payload (`$<len>\r\n<rdb>`, preceded by
 //! `+FULLRESYNC <replid> <offset>` for PSYNC; partial resynchronization is never offered)
@@ -17,7 +19,80 @@ pub const COMMANDS: &[Registration] = &[
     ("sync", sync, flags::ALL_SHARDS),
     ("psync", psync, flags::ALL_SHARDS),
     ("replconf", replconf, 0),
+    ("role", role, 0),
+    ("replicaof", replicaof, 0),
+    ("slaveof", replicaof, 0),
+    ("cluster|addslots", cluster_disabled, 0),
+    ("cluster|addslotsrange", cluster_disabled, 0),
+    ("cluster|bumpepoch", cluster_disabled, 0),
+    ("cluster|count-failure-reports", cluster_disabled, 0),
+    ("cluster|countkeysinslot", cluster_disabled, 0),
+    ("cluster|delslots", cluster_disabled, 0),
+    ("cluster|delslotsrange", cluster_disabled, 0),
+    ("cluster|failover", cluster_disabled, 0),
+    ("cluster|flushslots", cluster_disabled, 0),
+    ("cluster|forget", cluster_disabled, 0),
+    ("cluster|getkeysinslot", cluster_disabled, 0),
+    ("cluster|help", cluster_disabled, 0),
+    ("cluster|info", cluster_disabled, 0),
+    ("cluster|keyslot", cluster_disabled, 0),
+    ("cluster|links", cluster_disabled, 0),
+    ("cluster|meet", cluster_disabled, 0),
+    ("cluster|myid", cluster_disabled, 0),
+    ("cluster|nodes", cluster_disabled, 0),
+    ("cluster|replicas", cluster_disabled, 0),
+    ("cluster|replicate", cluster_disabled, 0),
+    ("cluster|reset", cluster_disabled, 0),
+    ("cluster|saveconfig", cluster_disabled, 0),
+    ("cluster|set-config-epoch", cluster_disabled, 0),
+    ("cluster|setslot", cluster_disabled, 0),
+    ("cluster|shards", cluster_disabled, 0),
+    ("cluster|slaves", cluster_disabled, 0),
+    ("cluster|slots", cluster_disabled, 0),
+    ("readonly", cluster_disabled, 0),
+    ("readwrite", cluster_disabled, 0),
+    ("asking", cluster_disabled, 0),
 ];
+
+/// CLUSTER *, READONLY, READWRITE, ASKING: this server runs without cluster support
+/// (cluster-enabled no), as Redis answers then.
+fn cluster_disabled(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    ctx.out.error("ERR This instance has cluster support disabled");
+}
+
+/// ROLE on a master: ["master", offset, [[ip, port, offset], ...]].
+fn role(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let offset = srv.wstream.offset.load(Relaxed) as i64;
+    let replicas = srv.wstream.replicas();
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(offset);
+    ctx.out.array(replicas.len());
+    for r in &replicas {
+        let addr = &r.client.addr;
+        let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
+        ctx.out.array(3);
+        ctx.out.bulk(ip.as_bytes());
+        ctx.out.bulk(b"0");
+        ctx.out.bulk_i64(offset);
+    }
+}
+
+/// REPLICAOF NO ONE (already a master: OK). Following a master is not supported yet.
+fn replicaof(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if eq_ic(argv[1], "no") && eq_ic(argv[2], "one") {
+        return ctx.out.ok();
+    }
+    if ctx.client.flag(cflags::REPLICA) {
+        return ctx.out.error("ERR Command is not valid when client is a replica.");
+    }
+    match std::str::from_utf8(argv[2]).ok().and_then(|s| s.parse::<i64>().ok()) {
+        Some(p) if (0..=65535).contains(&p) => {}
+        _ => return ctx.out.error("ERR Invalid master port"),
+    }
+    ctx.out.error("ERR REPLICAOF <host> <port> is not supported by this server (it can only be a master)");
+}
 
 fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) {
     attach(ctx, false);

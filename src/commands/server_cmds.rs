@@ -29,7 +29,17 @@ pub const COMMANDS: &[Registration] = &[
     ("memory|malloc-stats", memory_malloc_stats, 0),
     ("memory|purge", memory_purge, 0),
     ("memory|help", memory_help, 0),
+    ("lolwut", lolwut, 0),
 ];
+
+/// LOLWUT [VERSION v] [...]: the 7.0 output (the version line, a verbatim string). The
+/// art of versions 5 and 6 is not drawn: they get the same line.
+fn lolwut(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() >= 3 && eq_ic(argv[1], "version") && arg_i64(ctx, argv[2]).is_none() {
+        return;
+    }
+    ctx.out.verbatim(format!("Redis ver. {REDIS_VERSION}\n").as_bytes(), "txt");
+}
 
 // ---------------------------------------------------------------------------------------
 // State

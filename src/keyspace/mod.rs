@@ -375,12 +375,6 @@ impl Keyspace {
         LockSet { guards: self.shards.iter().enumerate().map(|(i, m)| (i, m.lock())).collect() }
     }
 
-    /// Lock one shard if nobody holds it (background work that can skip a busy shard).
-    pub fn try_lock_one(&self, i: usize) -> Option<LockSet<'_>> {
-        let g = self.shards[i].try_lock()?;
-        Some(LockSet { guards: smallvec::smallvec![(i, g)] })
-    }
-
     /// Lock the given shard indexes (sorted and deduplicated here).
     pub fn lock_some(&self, mut idx: smallvec::SmallVec<[usize; 4]>) -> LockSet<'_> {
         idx.sort_unstable();
