@@ -22,8 +22,13 @@ const SAFETY_LIMIT: usize = 8192;
 /// Elements at least this large get a chunk of their own (DEBUG QUICKLIST-PACKED-THRESHOLD).
 static PACKED_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 30);
 
-pub fn set_packed_threshold(bytes: u64) {
-    PACKED_THRESHOLD.store(bytes, Relaxed);
+/// DEBUG QUICKLIST-PACKED-THRESHOLD: false if out of range (at most 4 GiB - 1 MiB); 0 restores 1 GiB.
+pub fn set_packed_threshold(bytes: u64) -> bool {
+    if bytes > (1u64 << 32) - (1 << 20) {
+        return false;
+    }
+    PACKED_THRESHOLD.store(if bytes == 0 { 1 << 30 } else { bytes }, Relaxed);
+    true
 }
 
 /// list-max-listpack-size, for lists created from now on (set with the other type limits).
@@ -526,13 +531,18 @@ impl ListValue {
         self.chunks.len()
     }
 
-    /// May `e` (of encoded size `sz`) go into chunk `c`?
-    fn fits(&self, c: &Chunk, sz: usize) -> bool {
+    /// May `e` (of encoded size `sz`) go into chunk `c`? Elements at least as long as the
+    /// packed threshold get a chunk of their own (Redis's plain nodes).
+    fn fits(&self, c: &Chunk, e: &Elem, sz: usize) -> bool {
         if c.count == 0 {
             return true;
         }
         let big = PACKED_THRESHOLD.load(Relaxed) as usize;
-        if sz >= big || (c.count == 1 && c.bytes() >= big) {
+        let len = match e {
+            Elem::Str(s) => s.len(),
+            Elem::Int(i) => itoa::Buffer::new().format(*i).len(),
+        };
+        if len >= big || (c.count == 1 && c.bytes() > big) {
             return false;
         }
         let new_sz = c.bytes() + sz;
@@ -576,7 +586,7 @@ impl ListValue {
     pub fn push_elem(&mut self, e: &Elem, front: bool) {
         let sz = entry_size(e);
         let ci = if front { 0 } else { self.chunks.len().wrapping_sub(1) };
-        if self.chunks.is_empty() || !self.fits(&self.chunks[ci], sz) {
+        if self.chunks.is_empty() || !self.fits(&self.chunks[ci], e, sz) {
             let c = Chunk::default();
             if front {
                 self.chunks.insert(0, c);
