@@ -157,3 +157,72 @@ fn busy_function_is_killed() {
     runner.expect(b"-ERR Script killed by user with SCRIPT KILL... script: test, on @user_function:2.\r\n");
     runner.roundtrip(&[b"PING"], b"+PONG\r\n");
 }
+
+#[test]
+fn libraries_survive_debug_reload_and_restart() {
+    let srv = Server::start(&[]);
+    let mut r = srv.raw();
+    r.roundtrip(&[b"FUNCTION", b"LOAD", LIB], b"$5\r\nmylib\r\n");
+    r.roundtrip(&[b"DEBUG", b"RELOAD"], b"+OK\r\n");
+    r.roundtrip(&[b"FCALL", b"f1", b"0", b"back"], b"$4\r\nback\r\n");
+    r.roundtrip(&[b"DEBUG", b"RELOAD", b"NOFLUSH"], b"-ERR Error trying to load the RDB dump\r\n");
+    r.roundtrip(&[b"DEBUG", b"RELOAD", b"NOFLUSH", b"MERGE"], b"+OK\r\n");
+    r.roundtrip(
+        &[b"FUNCTION", b"STATS"],
+        b"*4\r\n$14\r\nrunning_script\r\n$-1\r\n$7\r\nengines\r\n*2\r\n$3\r\nLUA\r\n*4\r\n$15\r\nlibraries_count\r\n:1\r\n$15\r\nfunctions_count\r\n:2\r\n",
+    );
+    // the RDB file written by SAVE is loaded at start-up
+    r.roundtrip(&[b"SAVE"], b"+OK\r\n");
+    let dir = srv.dir.to_str().unwrap().to_string();
+    let srv2 = Server::start(&["--dir", &dir]);
+    let mut r2 = srv2.raw();
+    r2.roundtrip(&[b"FCALL", b"f1", b"0", b"again"], b"$5\r\nagain\r\n");
+}
+
+#[test]
+fn libraries_written_by_real_redis_load() {
+    let dir = std::env::temp_dir().join(format!("ferrodis-fn-interop-{}", common::free_port()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
+    let mut c = redis.raw();
+    c.roundtrip(&[b"FUNCTION", b"LOAD", LIB], b"$5\r\nmylib\r\n");
+    c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    c.roundtrip(&[b"SAVE"], b"+OK\r\n");
+    drop(redis);
+    let d = dir.to_str().unwrap().to_string();
+    let srv = Server::start(&["--dir", &d]);
+    let mut r = srv.raw();
+    r.roundtrip(&[b"FCALL", b"f1", b"0", b"hi"], b"$2\r\nhi\r\n");
+    r.roundtrip(&[b"GET", b"k"], b"$1\r\nv\r\n");
+    // and ours loads back into real Redis
+    r.roundtrip(&[b"FUNCTION", b"LOAD", b"#!lua name=two\nredis.register_function('f3', function() return 3 end)"], b"$3\r\ntwo\r\n");
+    r.roundtrip(&[b"SAVE"], b"+OK\r\n");
+    drop(srv);
+    let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
+    let mut c = redis.raw();
+    c.roundtrip(&[b"FCALL", b"f3", b"0"], b":3\r\n");
+    c.roundtrip(&[b"FCALL", b"f1", b"0", b"x"], b"$1\r\nx\r\n");
+    drop(redis);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn libraries_survive_in_the_aof_base() {
+    let srv = Server::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut r = srv.raw();
+    r.roundtrip(&[b"FUNCTION", b"LOAD", LIB], b"$5\r\nmylib\r\n");
+    r.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    let manifest = srv.dir.join("appendonlydir/appendonly.aof.manifest");
+    while !std::fs::read_to_string(&manifest).unwrap_or_default().contains("appendonly.aof.2.base.rdb") {
+        assert!(std::time::Instant::now() < deadline, "rewrite did not finish");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    // written after the rewrite: goes to the incr file
+    r.roundtrip(&[b"FUNCTION", b"LOAD", b"#!lua name=two\nredis.register_function('f3', function() return 3 end)"], b"$3\r\ntwo\r\n");
+    let dir = srv.dir.to_str().unwrap().to_string();
+    let srv2 = Server::start(&["--dir", &dir, "--appendonly", "yes"]);
+    let mut r2 = srv2.raw();
+    r2.roundtrip(&[b"FCALL", b"f1", b"0", b"again"], b"$5\r\nagain\r\n");
+    r2.roundtrip(&[b"FCALL", b"f3", b"0"], b":3\r\n");
+}

@@ -617,7 +617,11 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
                 .store(atoi(argv[2]) != 0, Relaxed);
             ctx.out.ok();
         }
-        ("aof-flush-sleep", 3) | ("set-disable-deny-scripts", 3) => ctx.out.ok(),
+        ("aof-flush-sleep", 3) => ctx.out.ok(),
+        ("set-disable-deny-scripts", 3) => {
+            ctx.srv.scripting.deny_disabled.store(atoi(argv[2]) != 0, Relaxed);
+            ctx.out.ok();
+        }
         ("replicate", 3..) => ctx.out.ok(),
         ("error", 3) => ctx.out.error(&String::from_utf8_lossy(argv[2])),
         ("structsize", 2) => ctx.out.bulk(
@@ -860,9 +864,10 @@ fn crash(kind: &str, argv: &[&[u8]]) -> ! {
 
 /// DEBUG RELOAD [MERGE] [NOFLUSH] [NOSAVE]: save the RDB, empty the dataset, load it back.
 fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let (mut flush, mut save) = (true, true);
+    let (mut flush, mut save, mut merge) = (true, true, false);
     for opt in &argv[2..] {
         if eq_ic(opt, "merge") {
+            merge = true;
         } else if eq_ic(opt, "noflush") {
             flush = false;
         } else if eq_ic(opt, "nosave") {
@@ -879,8 +884,11 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
         for s in ctx.ks.locks.iter_mut() {
             s.dbs.iter_mut().for_each(|d| d.clear());
         }
+        crate::scripting::functions::flush(srv);
     }
-    if crate::persist::load_into(srv, &mut ctx.ks.locks).is_err() {
+    let loaded = crate::persist::load_into(srv, &mut ctx.ks.locks)
+        .and_then(|st| crate::scripting::functions::load_libraries(srv, &st.functions, merge));
+    if loaded.is_err() {
         return ctx.out.error("ERR Error trying to load the RDB dump");
     }
     log::warning("DB reloaded by DEBUG RELOAD");

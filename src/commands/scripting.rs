@@ -187,11 +187,7 @@ fn function_flush(ctx: &mut Ctx, argv: &[&[u8]]) {
     if flush_mode(argv).is_none() {
         return ctx.out.error("ERR FUNCTION FLUSH only supports SYNC|ASYNC option");
     }
-    let srv = ctx.srv;
-    let mut libs = srv.scripting.libraries.lock();
-    libs.flush();
-    functions::collect_garbage(srv, &mut libs);
-    drop(libs);
+    functions::flush(ctx.srv);
     ctx.ks.dirty(1);
     ctx.out.ok();
 }

@@ -423,13 +423,27 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             m.dataset,
             m.dataset_perc(),
         );
+        let sc = ctx.srv.scripting.memory_info();
         let _ = write!(
             s,
-            "allocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:0\r\nused_memory_vm_eval:0\r\nused_memory_lua_human:0B\r\nused_memory_scripts_eval:0\r\nnumber_of_cached_scripts:0\r\nnumber_of_functions:0\r\nnumber_of_libraries:0\r\nused_memory_vm_functions:0\r\nused_memory_vm_total:0\r\nused_memory_vm_total_human:0B\r\nused_memory_functions:0\r\nused_memory_scripts:0\r\nused_memory_scripts_human:0B\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n",
+            "allocator_allocated:{}\r\nallocator_active:{}\r\nallocator_resident:{}\r\ntotal_system_memory:{sysmem}\r\ntotal_system_memory_human:{}\r\nused_memory_lua:{}\r\nused_memory_vm_eval:{}\r\nused_memory_lua_human:{}\r\nused_memory_scripts_eval:{}\r\nnumber_of_cached_scripts:{}\r\nnumber_of_functions:{}\r\nnumber_of_libraries:{}\r\nused_memory_vm_functions:{}\r\nused_memory_vm_total:{}\r\nused_memory_vm_total_human:{}\r\nused_memory_functions:{}\r\nused_memory_scripts:{}\r\nused_memory_scripts_human:{}\r\nmaxmemory:{maxmemory}\r\nmaxmemory_human:{}\r\nmaxmemory_policy:{}\r\n",
             m.used,
             m.used,
             m.rss,
             bytes_to_human(sysmem),
+            sc.vm_eval,
+            sc.vm_eval,
+            bytes_to_human(sc.vm_eval),
+            sc.scripts_eval,
+            sc.cached_scripts,
+            sc.number_of_functions,
+            sc.number_of_libraries,
+            sc.vm_functions,
+            sc.vm_eval + sc.vm_functions,
+            bytes_to_human(sc.vm_eval + sc.vm_functions),
+            sc.functions,
+            sc.scripts_eval + sc.functions,
+            bytes_to_human(sc.scripts_eval + sc.functions),
             bytes_to_human(maxmemory),
             cfg.get_str("maxmemory-policy"),
         );

@@ -369,7 +369,8 @@ fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) 
             d.set_expire(&key, t);
         }
     };
-    super::load_stream(data, &mut sink, crate::server::now_ms()).map(|_| ()).map_err(|e| e.to_string())
+    let st = super::load_stream(data, &mut sink, crate::server::now_ms()).map_err(|e| e.to_string())?;
+    crate::scripting::functions::load_libraries(srv, &st.functions, false)
 }
 
 /// Runs AOF commands through the dispatcher as a fake client.

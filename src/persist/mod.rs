@@ -98,6 +98,15 @@ fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool
     Ok(written)
 }
 
+/// The function libraries, right after the header like Redis.
+fn write_functions<W: std::io::Write>(codes: &[Vec<u8>], w: &mut rdb::Writer<W>) -> std::io::Result<()> {
+    for code in codes {
+        w.byte(rdb::OP_FUNCTION2)?;
+        w.string(code)?;
+    }
+    Ok(())
+}
+
 /// SAVE: write the whole dataset with every shard already locked by the caller.
 pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
     let dst = rdb_path(srv);
@@ -131,6 +140,7 @@ pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_ba
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
         w.header(&aux_fields(srv, aof_base))?;
+        write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
         let mut keys = 0u64;
         for db in 0..srv.keyspace.ndbs {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
@@ -225,7 +235,9 @@ pub fn debug_reload(srv: &Server, all: &mut LockSet) -> Result<(), String> {
             d.clear();
         }
     }
-    load_into(srv, all).map(|_| ())
+    crate::scripting::functions::flush(srv);
+    let st = load_into(srv, all)?;
+    crate::scripting::functions::load_libraries(srv, &st.functions, false)
 }
 
 /// Load `dbfilename` into the locked keyspace (existing keys with the same name are replaced).
@@ -256,6 +268,8 @@ const BUCKETS_PER_BATCH: usize = 512;
 pub struct Armed {
     list: Vec<(usize, Arc<SnapCtl>)>,
     sizes: Vec<(usize, usize)>,
+    /// The function libraries at arming time (written before the keys).
+    functions: Vec<Vec<u8>>,
 }
 
 /// Arm a snapshot on every non-empty db part. The caller holds every shard lock, so the
@@ -279,7 +293,7 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
         }
     }
     list.sort_by_key(|(si, c)| (c.db, *si));
-    Armed { list, sizes }
+    Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv) }
 }
 
 /// Walk an armed snapshot into an RDB file at `dst` (written to a temp name, fsynced,
@@ -293,6 +307,7 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), list.first().map_or(true, |a| a.1.compress));
         w.header(&aux_fields(srv, aof_base))?;
+        write_functions(&armed.functions, &mut w)?;
         let mut current_db = usize::MAX;
         let mut out = Vec::with_capacity(1 << 16);
         for (si, ctl) in list {
@@ -369,6 +384,8 @@ pub struct LoadStats {
     pub keys: u64,
     pub expired: u64,
     pub version: u16,
+    /// Function library payloads found (`scripting::functions::load_libraries` loads them).
+    pub functions: Vec<Vec<u8>>,
 }
 
 /// Read an RDB stream, handing each live key to `sink`.
@@ -382,7 +399,7 @@ pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new() };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -421,12 +438,10 @@ pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<
             rdb::OP_MODULE_AUX => {
                 return Err(rdb::RdbError { offset: rd.pos, msg: "The RDB file contains AUX module data I can't load: no matching module".into() });
             }
-            rdb::OP_FUNCTION2 => {
-                // Function libraries: kept for the scripting engine (not loaded yet).
-                let _code = rd.string()?;
-            }
-            rdb::OP_FUNCTION => {
-                return Err(rdb::RdbError { offset: rd.pos, msg: "Pre-release function format not supported".into() });
+            rdb::OP_FUNCTION2 | rdb::OP_FUNCTION => {
+                let code = crate::scripting::functions::read_function_record(&mut rd, op)
+                    .map_err(|msg| rdb::RdbError { offset: rd.pos, msg })?;
+                st.functions.push(code);
             }
             rdb::OP_EOF => {
                 if version >= 5 {
@@ -463,7 +478,9 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
     let start = std::time::Instant::now();
     srv.persist.loading.store(true, Relaxed);
     let mut all = srv.keyspace.lock_all();
-    let res = load_into(srv, &mut all);
+    let res = load_into(srv, &mut all).and_then(|st| {
+        crate::scripting::functions::load_libraries(srv, &st.functions, false).map(|()| st)
+    });
     drop(all);
     srv.persist.loading.store(false, Relaxed);
     match res {

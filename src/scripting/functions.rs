@@ -672,6 +672,30 @@ pub fn restore_payload(srv: &crate::server::Server, p: &[u8]) -> Result<Librarie
     }
 }
 
+/// The code of every library, for the RDB file.
+pub fn library_codes(srv: &crate::server::Server) -> Vec<Vec<u8>> {
+    srv.scripting.libraries.lock().iter().map(|l| l.code.clone()).collect()
+}
+
+/// Create the libraries of an RDB file (`replace`: DEBUG RELOAD MERGE replaces existing
+/// ones). The first failure stops the load.
+pub fn load_libraries(srv: &crate::server::Server, codes: &[Vec<u8>], replace: bool) -> Result<(), String> {
+    for code in codes {
+        load(srv, code, replace, 0).map_err(|e| {
+            crate::log::warning(&format!("Failed loading library from RDB: {e}"));
+            e
+        })?;
+    }
+    Ok(())
+}
+
+/// Drop every library (FUNCTION FLUSH, or before loading a dataset).
+pub fn flush(srv: &crate::server::Server) {
+    let mut libs = srv.scripting.libraries.lock();
+    libs.flush();
+    collect_garbage(srv, &mut libs);
+}
+
 /// Release references dropped from `libs` (callers hold the libraries lock).
 pub fn collect_garbage(srv: &crate::server::Server, libs: &mut Libraries) {
     let g = libs.take_garbage();
