@@ -94,6 +94,12 @@ impl Registry {
         self.total.load(Relaxed)
     }
 
+    /// Is any client blocked on keys?
+    #[inline]
+    pub fn anyone_on_keys(&self) -> bool {
+        self.on_keys.load(Relaxed) > 0
+    }
+
     /// INFO clients: total_blocking_keys.
     pub fn blocking_keys(&self) -> usize {
         self.inner.lock().by_key.len()
@@ -228,7 +234,9 @@ pub fn has_ready() -> bool {
     READY.with(|r| !r.borrow().is_empty())
 }
 
-/// Signal every key of `db` that has waiters and exists (SWAPDB, Redis's scanDatabaseForReadyKeys).
+/// Signal every key of `db` that has waiters (SWAPDB, FLUSHDB: Redis's
+/// scanDatabaseForReadyKeys and scanDatabaseForDeletedStreams; a waiter's serve function
+/// decides whether the key, present or not, answers it).
 pub fn signal_db(ks: &mut Ks, db: usize) {
     let reg = &ks.srv.blocking;
     if reg.on_keys.load(Relaxed) == 0 {
@@ -238,9 +246,7 @@ pub fn signal_db(ks: &mut Ks, db: usize) {
     let saved = ks.db;
     ks.db = db;
     for k in keys {
-        if ks.exists(&k) {
-            signal_ready(ks.srv, db, &k);
-        }
+        signal_ready(ks.srv, db, &k);
     }
     ks.db = saved;
 }
@@ -282,18 +288,20 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         propagate_served(&mut sks);
     }
     for id in ids {
-        if !sks.exists(key) {
-            break;
-        }
+        // (a missing key still goes to the serve functions: XREADGROUP waiters get an
+        // error when their stream is deleted)
         let mut inner = reg.inner.lock();
         let Some(w) = inner.waiters.get(&id) else { continue };
         let mut out = ReplyBuf::new(w.resp);
         let argv: smallvec::SmallVec<[&[u8]; 8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         sks.dirty = 0;
         sks.propagate = None;
+        let started = std::time::Instant::now();
         if !(w.serve)(&mut sks, &mut out, &argv, key) {
             continue;
         }
+        // Redis logs a blocked command in the slow log when it is served.
+        crate::dispatch::slowlog_maybe(srv, &w.client, &argv, &[], started.elapsed().as_micros() as u64);
         drop(argv);
         let w = reg.take(&mut inner, id).expect("waiter present");
         drop(inner);

@@ -8,7 +8,7 @@
 //! are not affected (parking_lot locks do not poison).
 
 use crate::commands::{eq_ic, flags, Command, Ctx, Ks};
-use crate::net::client::{cflags, ClientInfo, ReplyMode};
+use crate::net::client::{cflags, ClientHandle, ClientInfo, ReplyMode};
 use crate::protocol::ReplyBuf;
 use crate::server::{now_ms, Server, SlowlogEntry};
 use std::sync::atomic::Ordering::Relaxed;
@@ -65,11 +65,8 @@ pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Optio
         out.error_bytes(&unknown_command_error(argv));
         return None;
     };
-    if cmd.is_container() {
-        if argv.len() < 2 {
-            out.error(&format!("ERR wrong number of arguments for '{}' command", cmd.name));
-            return None;
-        }
+    // Without a subcommand the container itself runs if its arity allows (COMMAND).
+    if cmd.is_container() && argv.len() >= 2 {
         match table.sub(cmd, argv[1]) {
             Some(s) => cmd = s,
             None => {
@@ -271,7 +268,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         }
         ctx.ks.end_command(argv, 0);
         if !ctx.ks.ops.is_empty() {
-            srv.wstream.feed(&ctx.ks.ops);
+            srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
         }
         let dirty = ctx.ks.dirty;
         // Serve clients blocked on keys this command made ready (after it, as Redis does).
@@ -294,7 +291,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         st.hist.get_or_init(Default::default).record(us * 1000);
     }
     if !cmd.has(flags::SKIP_SLOWLOG) {
-        slowlog_maybe(srv, info, argv, us);
+        slowlog_maybe(srv, &info.handle, argv, &info.redacted, us);
     }
     srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
@@ -377,7 +374,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
     }
     srv.stats.total_commands.fetch_add(1, Relaxed);
     if !cmd.has(flags::SKIP_SLOWLOG) {
-        slowlog_maybe(srv, ctx.client, argv, us);
+        slowlog_maybe(srv, &ctx.client.handle, argv, &ctx.client.redacted, us);
     }
     srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
@@ -385,13 +382,16 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
     }
 }
 
-fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
+/// Add a slow log entry if the command took at least `slowlog-log-slower-than` µs
+/// (`redacted`: argv positions shown as "(redacted)"). Also used for blocked commands
+/// when they are served.
+pub fn slowlog_maybe(srv: &Server, client: &ClientHandle, argv: &[&[u8]], redacted: &[usize], us: u64) {
     let th = srv.hot.slowlog_slower_than.load(Relaxed);
     if th < 0 || (us as i64) < th {
         return;
     }
-    let args = crate::commands::introspection::slowlog_args(argv, &info.redacted);
-    let name = info.handle.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
+    let args = crate::commands::introspection::slowlog_args(argv, redacted);
+    let name = client.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
     let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;
     let mut sl = srv.slowlog.lock();
     let id = sl.next_id;
@@ -401,7 +401,7 @@ fn slowlog_maybe(srv: &Server, info: &ClientInfo, argv: &[&[u8]], us: u64) {
         time: now_ms() / 1000,
         duration_us: us,
         args,
-        peer: info.handle.addr.clone(),
+        peer: client.addr.clone(),
         name,
     });
     while sl.entries.len() > max {

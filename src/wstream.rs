@@ -5,13 +5,18 @@
 //! the command still holds its shard locks, so two commands touching the same key enter
 //! the stream in the order they ran. A top-level call with more than one effect (EXEC,
 //! scripts, a write that also expired a key) is wrapped in MULTI/EXEC, as Redis 7.0 does.
-//! SELECT is emitted whenever the db changes. Consumers: the AOF (`persist::aof`) and,
-//! later, replicas (they read from the same offset space: `offset` is master_repl_offset).
+//! SELECT is emitted whenever the db changes. Consumers: the AOF (`persist::aof`, which
+//! takes what accumulates in `aof_pending`) and replicas attached with SYNC/PSYNC
+//! (`commands::replication`: every fed chunk is appended to their outbox at once). Both
+//! read the same offset space: `offset` is master_repl_offset.
 //!
 //! When nothing consumes the stream `active` is false and commands record no effects.
 
+use crate::net::client::ClientHandle;
+use crate::net::worker::{WakeMsg, WorkerHandle};
 use parking_lot::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::Arc;
 
 pub struct WriteStream {
     /// Some consumer exists: commands must record their effects.
@@ -27,6 +32,37 @@ struct Inner {
     db: Option<usize>,
     /// Bytes fed but not yet taken by the AOF writer.
     aof_pending: Vec<u8>,
+    /// The AOF consumes the stream (`aof_pending` grows only then).
+    aof: bool,
+    /// Attached replicas: each fed chunk goes to their outbox.
+    replicas: Vec<Replica>,
+}
+
+/// A replica connection and the worker that owns it (woken when its outbox fills).
+#[derive(Clone)]
+pub struct Replica {
+    pub client: Arc<ClientHandle>,
+    pub worker: Arc<WorkerHandle>,
+}
+
+impl Replica {
+    /// Append a chunk of the stream to the replica's outbox; false once it is closing.
+    /// Output limits are the owner worker's business (it moves the outbox to the reply
+    /// buffer and applies the replica class limits there).
+    fn deliver(&self, chunk: &[u8]) -> bool {
+        let h = &self.client;
+        let mut ob = h.outbox.lock();
+        if h.kill.load(Relaxed) {
+            return false;
+        }
+        let was_empty = ob.is_empty();
+        ob.extend_from_slice(chunk);
+        drop(ob);
+        if was_empty {
+            self.worker.send(WakeMsg::Outbox(h.token));
+        }
+        true
+    }
 }
 
 pub type Op = (usize, Vec<Vec<u8>>);
@@ -56,16 +92,24 @@ impl WriteStream {
         self.active.load(Relaxed)
     }
 
-    /// Append the effects of one top-level call.
+    /// Append the effects of one top-level call (wrapped in MULTI/EXEC when there is more
+    /// than one).
     pub fn feed(&self, ops: &[Op]) {
+        self.feed_call(ops, true)
+    }
+
+    /// `feed`, with `multi` false for calls Redis never wraps (commands that touch
+    /// arbitrary keys, such as SCAN and RANDOMKEY expiring what they meet).
+    pub fn feed_call(&self, ops: &[Op], multi: bool) {
         if ops.is_empty() {
             return;
         }
         let mut g = self.inner.lock();
         let inner = &mut *g;
-        let out = &mut inner.aof_pending;
+        let mut local = Vec::new();
+        let out = if inner.aof { &mut inner.aof_pending } else { &mut local };
         let before = out.len();
-        let wrap = ops.len() > 1;
+        let wrap = multi && ops.len() > 1;
         let mut select = |db: usize, out: &mut Vec<u8>| {
             if inner.db != Some(db) {
                 encode_command(&[b"SELECT".to_vec(), itoa::Buffer::new().format(db).as_bytes().to_vec()], out);
@@ -84,6 +128,60 @@ impl WriteStream {
             encode_command(&[b"EXEC".to_vec()], out);
         }
         self.offset.fetch_add((out.len() - before) as u64, Relaxed);
+        if !inner.replicas.is_empty() {
+            let chunk = &out[before..];
+            inner.replicas.retain(|r| r.deliver(chunk));
+            if inner.replicas.is_empty() {
+                self.active.store(inner.aof, Relaxed);
+            }
+        }
+    }
+
+    /// Send a PING to the replicas only (the master's keepalive; not in the AOF).
+    pub fn ping_replicas(&self) {
+        let mut g = self.inner.lock();
+        if g.replicas.is_empty() {
+            return;
+        }
+        let mut ping = Vec::new();
+        encode_command(&[b"PING".to_vec()], &mut ping);
+        self.offset.fetch_add(ping.len() as u64, Relaxed);
+        g.replicas.retain(|r| r.deliver(&ping));
+        if g.replicas.is_empty() {
+            self.active.store(g.aof, Relaxed);
+        }
+    }
+
+    /// The AOF starts or stops consuming the stream.
+    pub fn set_aof(&self, on: bool) {
+        let mut g = self.inner.lock();
+        g.aof = on;
+        if !on {
+            g.aof_pending = Vec::new();
+        }
+        self.active.store(on || !g.replicas.is_empty(), Relaxed);
+    }
+
+    /// Attach a replica: from now on every fed chunk is appended to its outbox, starting
+    /// with a SELECT. The caller holds every shard lock, so no write falls between the
+    /// snapshot it sent and the first chunk.
+    pub fn add_replica(&self, r: Replica) {
+        let mut g = self.inner.lock();
+        g.db = None;
+        g.replicas.push(r);
+        self.active.store(true, Relaxed);
+    }
+
+    /// Detach a replica (its connection closed).
+    pub fn remove_replica(&self, id: u64) {
+        let mut g = self.inner.lock();
+        g.replicas.retain(|r| r.client.id != id);
+        self.active.store(g.aof || !g.replicas.is_empty(), Relaxed);
+    }
+
+    /// Attached replicas (INFO replication).
+    pub fn replicas(&self) -> Vec<Replica> {
+        self.inner.lock().replicas.clone()
     }
 
     /// Take what was fed since the last call (for the AOF writer).
@@ -109,6 +207,7 @@ mod tests {
     #[test]
     fn select_and_multi_wrapping() {
         let s = WriteStream::default();
+        s.set_aof(true);
         s.feed(&[(0, vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()])]);
         s.feed(&[(0, vec![b"DEL".to_vec(), b"a".to_vec()]), (1, vec![b"INCR".to_vec(), b"b".to_vec()])]);
         let out = String::from_utf8(s.take_pending()).unwrap();

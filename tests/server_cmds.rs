@@ -431,3 +431,55 @@ fn rename_command_at_startup() {
         b"-ERR unknown command 'LASTSAVE', with args beginning with: \r\n",
     );
 }
+
+#[test]
+fn slowlog_records_blocked_command_when_served() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0"], b"+OK\r\n");
+    let mut blocked = srv.raw();
+    blocked.cmd(&[b"BLPOP", b"l", b"0"]);
+    // Wait until it is blocked.
+    for _ in 0..200 {
+        let info = raw_info(&mut c, "clients");
+        if field(&info, "blocked_clients").as_deref() == Some("1") {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"LPUSH", b"l", b"foo"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"SLOWLOG", b"RESET"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"EXEC"], b"*2\r\n:1\r\n+OK\r\n");
+    blocked.expect(b"*2\r\n$1\r\nl\r\n$3\r\nfoo\r\n");
+    let mut con = srv.client();
+    let entries: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").query(&mut con).unwrap();
+    let redis::Value::Array(e) = &entries[0] else { panic!("{entries:?}") };
+    let args: Vec<String> = redis::from_redis_value(&e[3]).unwrap();
+    assert_eq!(args, ["BLPOP", "l", "0"]);
+}
+
+#[test]
+fn debug_loadaof_reloads_the_aof() {
+    let srv = Server::start(&["--appendonly", "yes", "--aof-use-rdb-preamble", "no"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"foo", b"bar", b"EX", b"100"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"foo", b"bar2", b"KEEPTTL"], b"+OK\r\n");
+    c.roundtrip(&[b"SELECT", b"3"], b"+OK\r\n");
+    c.roundtrip(&[b"RPUSH", b"l", b"a", b"b"], b":2\r\n");
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"INCR", b"n"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"INCR", b"n"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"EXEC"], b"*2\r\n:1\r\n:2\r\n");
+    // Something not in the AOF must disappear: the keyspace is emptied first.
+    c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"no"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"gone", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"DEBUG", b"LOADAOF"], b"+OK\r\n");
+    c.roundtrip(&[b"EXISTS", b"gone"], b":0\r\n");
+    c.roundtrip(&[b"GET", b"n"], b"$1\r\n2\r\n");
+    c.roundtrip(&[b"LRANGE", b"l", b"0", b"-1"], b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    c.roundtrip(&[b"SELECT", b"0"], b"+OK\r\n");
+    c.roundtrip(&[b"GET", b"foo"], b"$4\r\nbar2\r\n");
+    let ttl = c.call(&[b"TTL", b"foo"]);
+    assert!(ttl == b":100\r\n" || ttl == b":99\r\n", "{}", String::from_utf8_lossy(&ttl));
+}

@@ -562,7 +562,13 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.ok();
         }
         ("reload", _) => debug_reload(ctx, argv),
-        ("loadaof", 2) => ctx.out.error("ERR"),
+        ("loadaof", 2) => match crate::persist::aof::reload(ctx) {
+            Ok(()) => ctx.out.ok(),
+            Err(e) => {
+                log::warning(&format!("DEBUG LOADAOF failed: {e}"));
+                ctx.out.error(&format!("ERR {e}"))
+            }
+        },
         ("object", 3) => debug_object(ctx, argv[2]),
         ("sdslen", 3) => debug_sdslen(ctx, argv[2]),
         ("listpack", 3) | ("quicklist", 3) | ("quicklist", 4) => {
@@ -1105,6 +1111,21 @@ fn type_code(t: ValueType) -> u32 {
 pub fn xor_object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
     use crate::persist::rdb::RdbValue;
     mix_digest(digest, &type_code(v.vtype()).to_be_bytes());
+    if let Value::Stream(st) = v {
+        // entries only ("ms.seq", then fields and values), as Redis
+        st.range(Default::default(), crate::types::stream::StreamId::MAX, false, |e| {
+            mix_digest(digest, format!("{}.{}", e.id.ms, e.id.seq).as_bytes());
+            for (f, val) in e.fields() {
+                mix_digest(digest, f);
+                mix_digest(digest, val);
+            }
+            true
+        });
+        if has_expire {
+            xor_digest(digest, b"!!expire!!");
+        }
+        return;
+    }
     match crate::persist::value_to_rdb(v) {
         Some(RdbValue::Str(s)) => mix_digest(digest, &s),
         Some(RdbValue::List(items)) => items.iter().for_each(|i| mix_digest(digest, i)),
@@ -1125,7 +1146,7 @@ pub fn xor_object_digest(digest: &mut [u8; 20], v: &Value, has_expire: bool) {
                 xor_digest(digest, &ele);
             }
         }
-        None => {}
+        Some(RdbValue::Stream(_)) | None => {}
     }
     if has_expire {
         xor_digest(digest, b"!!expire!!");

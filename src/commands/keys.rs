@@ -30,9 +30,9 @@ pub const COMMANDS: &[Registration] = &[
     ("flushdb", flushdb, flags::ALL_SHARDS),
     ("flushall", flushall, flags::ALL_SHARDS),
     ("dbsize", dbsize, flags::ALL_SHARDS),
-    ("randomkey", randomkey, flags::ALL_SHARDS),
+    ("randomkey", randomkey, flags::ALL_SHARDS | flags::ARBITRARY_KEYS),
     ("keys", keys, flags::ALL_SHARDS),
-    ("scan", scan, flags::ALL_SHARDS),
+    ("scan", scan, flags::ALL_SHARDS | flags::ARBITRARY_KEYS),
     ("object|encoding", object_encoding, 0),
     ("object|refcount", object_refcount, 0),
     ("object|idletime", object_idletime, 0),
@@ -345,6 +345,12 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
         return;
     };
     let mut removed = empty_dbs(ctx, dbi, lazy);
+    // blocked XREADGROUP clients of emptied streams get an error
+    for d in 0..ctx.srv.keyspace.ndbs {
+        if dbi.is_none_or(|x| x == d) {
+            crate::blocking::signal_db(&mut ctx.ks, d);
+        }
+    }
     // FLUSHALL with save points also rewrites the RDB file (now empty) right away.
     if dbi.is_none() && !ctx.srv.config.read().save_params().is_empty() {
         if crate::persist::save_locked(ctx.srv, &ctx.ks.locks).is_ok() {

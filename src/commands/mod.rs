@@ -25,10 +25,12 @@ pub mod meta;
 pub mod persist_cmds;
 pub mod multi;
 pub mod pubsub;
+pub mod replication;
 pub mod scripting;
 pub mod server_cmds;
 pub mod set;
 pub mod sort;
+pub mod stream;
 pub mod strings;
 #[cfg(test)]
 pub mod testkit;
@@ -64,6 +66,9 @@ pub mod flags {
     pub const ALLOW_BUSY: u32 = 1 << 16;
     /// ferrodis: the command reads or writes the whole keyspace (lock every shard).
     pub const ALL_SHARDS: u32 = 1 << 24;
+    /// Redis's CMD_TOUCHES_ARBITRARY_KEYS (SCAN, RANDOMKEY): the keys it expires on its
+    /// way are propagated one by one, never wrapped in MULTI/EXEC.
+    pub const ARBITRARY_KEYS: u32 = 1 << 25;
 
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> u32 {
         let mut f = 0;
@@ -127,7 +132,11 @@ pub struct CommandTable {
     by_name: AHashMap<Vec<u8>, usize>,
 }
 
-fn container_handler(_: &mut Ctx, _: &[&[u8]]) {}
+/// A container command without a handler of its own, called without a subcommand.
+fn container_handler(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let name = String::from_utf8_lossy(argv[0]).to_ascii_lowercase();
+    ctx.out.error(&format!("ERR wrong number of arguments for '{name}' command"));
+}
 
 impl CommandTable {
     pub fn build() -> CommandTable {
@@ -150,7 +159,9 @@ impl CommandTable {
             pubsub::COMMANDS,
             multi::COMMANDS,
             scripting::COMMANDS,
+            replication::COMMANDS,
             persist_cmds::COMMANDS,
+            stream::COMMANDS,
         ] {
             regs.extend_from_slice(family);
         }
@@ -581,12 +592,30 @@ impl<'a> Ks<'a> {
     #[inline]
     pub fn signal_modified(&mut self, key: &[u8]) {
         self.db(key).touch_watched(key);
+        self.signal_gone_stream(self.db, key);
+    }
+
+    /// A key that is not (or no longer) a stream may have XREADGROUP waiters to answer
+    /// with an error (Redis signals deleted and overwritten streams as ready).
+    #[inline]
+    fn signal_gone_stream(&mut self, dbi: usize, key: &[u8]) {
+        if !self.srv.blocking.anyone_on_keys() {
+            return;
+        }
+        let saved = self.db;
+        self.db = dbi;
+        let stream = matches!(self.peek(key), Some(Value::Stream(_)));
+        self.db = saved;
+        if !stream {
+            crate::blocking::signal_ready(self.srv, dbi, key);
+        }
     }
 
     /// `signal_modified` for a key of database `dbi` (MOVE, COPY ... DB).
     #[inline]
     pub fn signal_modified_at(&mut self, dbi: usize, key: &[u8]) {
         self.db_at(dbi, key).touch_watched(key);
+        self.signal_gone_stream(dbi, key);
     }
 
     /// Emit a keyspace notification if the class is enabled.

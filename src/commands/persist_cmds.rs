@@ -1,5 +1,5 @@
-//! Persistence commands: SAVE, BGSAVE [SCHEDULE], DUMP, RESTORE.
-//! The work is done in `crate::persist`.
+//! Persistence commands: SAVE, BGSAVE [SCHEDULE], DUMP, RESTORE, and MIGRATE (DUMP to
+//! another server, RESTORE there, DEL here). The work is done in `crate::persist`.
 
 use super::{eq_ic, flags, Ctx, Registration};
 use crate::persist::{self, rdb};
@@ -10,6 +10,7 @@ pub const COMMANDS: &[Registration] = &[
     ("bgsave", bgsave, flags::ALL_SHARDS),
     ("dump", dump, 0),
     ("restore", restore, 0),
+    ("migrate", migrate, 0),
     ("bgrewriteaof", bgrewriteaof, flags::ALL_SHARDS),
 ];
 
@@ -130,6 +131,7 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
             if existed {
                 ctx.ks.notify(super::notify::GENERIC, "del", key);
                 ctx.ks.dirty(1);
+                ctx.ks.propagate_as(vec![vec![b"DEL".to_vec(), key.to_vec()]]);
             }
             return ctx.out.ok();
         }
@@ -137,8 +139,168 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     ctx.ks.add_key(key, value);
     if let Some(t) = expire {
         ctx.ks.set_expire(key, t);
+        if !absttl {
+            // A relative TTL is propagated as the absolute time (Redis appends ABSTTL).
+            let mut args: Vec<Vec<u8>> = argv.iter().map(|a| a.to_vec()).collect();
+            args[2] = t.to_string().into_bytes();
+            args.push(b"ABSTTL".to_vec());
+            ctx.ks.propagate_as(vec![args]);
+        }
     }
     ctx.ks.notify(super::notify::GENERIC, "restore", key);
     ctx.ks.dirty(1);
+    ctx.out.ok();
+}
+
+/// MIGRATE host port key|"" destination-db timeout [COPY] [REPLACE] [AUTH password]
+/// [AUTH2 username password] [KEYS key ...]. Synchronous, as in Redis: the worker waits for
+/// the target (up to `timeout` ms per step) while holding the keys' shards. One connection
+/// per call (Redis caches them); on success the moved keys are deleted and the command is
+/// propagated as DEL of them.
+fn migrate(ctx: &mut Ctx, argv: &[&[u8]]) {
+    use std::io::{BufRead, BufReader, Write};
+    let (mut copy, mut replace) = (false, false);
+    let (mut user, mut pass): (Option<&[u8]>, Option<&[u8]>) = (None, None);
+    let (mut first_key, mut num_keys) = (3, 1);
+    let mut j = 6;
+    while j < argv.len() {
+        let more = argv.len() - 1 - j;
+        let a = argv[j];
+        if eq_ic(a, "copy") {
+            copy = true;
+        } else if eq_ic(a, "replace") {
+            replace = true;
+        } else if eq_ic(a, "auth") {
+            if more == 0 {
+                return ctx.out.error(super::SYNTAX_ERR);
+            }
+            j += 1;
+            pass = Some(argv[j]);
+            ctx.client.redact_arg(j);
+        } else if eq_ic(a, "auth2") {
+            if more < 2 {
+                return ctx.out.error(super::SYNTAX_ERR);
+            }
+            user = Some(argv[j + 1]);
+            pass = Some(argv[j + 2]);
+            ctx.client.redact_arg(j + 1);
+            ctx.client.redact_arg(j + 2);
+            j += 2;
+        } else if eq_ic(a, "keys") {
+            if !argv[3].is_empty() {
+                return ctx.out.error("ERR When using MIGRATE KEYS option, the key argument must be set to the empty string");
+            }
+            first_key = j + 1;
+            num_keys = argv.len() - j - 1;
+            break;
+        } else {
+            return ctx.out.error(super::SYNTAX_ERR);
+        }
+        j += 1;
+    }
+    let Some(timeout) = super::arg_i64(ctx, argv[5]) else { return };
+    let Some(dbid) = super::arg_i64(ctx, argv[4]) else { return };
+    let timeout = std::time::Duration::from_millis(if timeout <= 0 { 1000 } else { timeout as u64 });
+    // Keys that exist, with their remaining TTL (expired ones are skipped).
+    let mut keys: Vec<(&[u8], Vec<u8>, i64)> = Vec::new();
+    let now = ctx.ks.now;
+    for &k in &argv[first_key..first_key + num_keys] {
+        let Some(v) = ctx.ks.get(k) else { continue };
+        let Some(r) = persist::value_to_rdb(v) else {
+            return ctx.out.error("ERR this value type cannot be dumped yet");
+        };
+        let payload = rdb::dump_payload(&r);
+        let ttl = match ctx.ks.get_expire(k) {
+            Some(at) if at - now < 0 => continue,
+            Some(at) => (at - now).max(1),
+            None => 0,
+        };
+        keys.push((k, payload, ttl));
+    }
+    if keys.is_empty() {
+        return ctx.out.simple("NOKEY");
+    }
+    let host = String::from_utf8_lossy(argv[1]).into_owned();
+    let port = String::from_utf8_lossy(argv[2]).into_owned();
+    let addr = format!("{host}:{port}");
+    use std::net::ToSocketAddrs;
+    let Some(sa) = addr.to_socket_addrs().ok().and_then(|mut a| a.next()) else {
+        return ctx.out.error("IOERR error or timeout connecting to the client");
+    };
+    let Ok(sock) = std::net::TcpStream::connect_timeout(&sa, timeout) else {
+        return ctx.out.error("IOERR error or timeout connecting to the client");
+    };
+    let _ = sock.set_read_timeout(Some(timeout));
+    let _ = sock.set_write_timeout(Some(timeout));
+    let _ = sock.set_nodelay(true);
+    let mut cmd = Vec::new();
+    let enc = |args: &[&[u8]], out: &mut Vec<u8>| {
+        crate::wstream::encode_command(&args.iter().map(|a| a.to_vec()).collect::<Vec<_>>(), out)
+    };
+    if let Some(p) = pass {
+        match user {
+            Some(u) => enc(&[b"AUTH", u, p], &mut cmd),
+            None => enc(&[b"AUTH", p], &mut cmd),
+        }
+    }
+    enc(&[b"SELECT", dbid.to_string().as_bytes()], &mut cmd);
+    for (k, payload, ttl) in &keys {
+        let ttl = ttl.to_string();
+        if replace {
+            enc(&[b"RESTORE", k, ttl.as_bytes(), payload, b"REPLACE"], &mut cmd);
+        } else {
+            enc(&[b"RESTORE", k, ttl.as_bytes(), payload], &mut cmd);
+        }
+    }
+    if (&sock).write_all(&cmd).is_err() {
+        return ctx.out.error("IOERR error or timeout writing to target instance");
+    }
+    let mut rd = BufReader::new(&sock);
+    let mut line = || -> Option<String> {
+        let mut l = String::new();
+        match rd.read_line(&mut l) {
+            Ok(n) if n > 0 => Some(l.trim_end_matches(['\r', '\n']).to_string()),
+            _ => None,
+        }
+    };
+    let mut target_err: Option<String> = None;
+    for _ in 0..(pass.is_some() as usize + 1) {
+        match line() {
+            Some(l) if l.starts_with('-') => target_err = target_err.or(Some(l)),
+            Some(_) => {}
+            None => return ctx.out.error("IOERR error or timeout reading to target instance"),
+        }
+    }
+    let mut moved: Vec<Vec<u8>> = vec![b"DEL".to_vec()];
+    let mut socket_error = false;
+    for (k, _, _) in &keys {
+        match line() {
+            None => {
+                socket_error = true;
+                break;
+            }
+            Some(l) if l.starts_with('-') || target_err.is_some() => {
+                target_err = target_err.or(Some(l));
+            }
+            Some(_) => {
+                if !copy && ctx.ks.delete(k) {
+                    ctx.ks.notify(super::notify::GENERIC, "del", k);
+                    ctx.ks.dirty(1);
+                    moved.push(k.to_vec());
+                }
+            }
+        }
+    }
+    if moved.len() > 1 {
+        ctx.ks.propagate_as(vec![moved]);
+    } else {
+        ctx.ks.propagate_as(vec![]);
+    }
+    if let Some(e) = target_err {
+        return ctx.out.error(&format!("ERR Target instance replied with error: {}", &e[1..]));
+    }
+    if socket_error {
+        return ctx.out.error("IOERR error or timeout reading to target instance");
+    }
     ctx.out.ok();
 }

@@ -29,7 +29,17 @@ pub const COMMANDS: &[Registration] = &[
     ("memory|malloc-stats", memory_malloc_stats, 0),
     ("memory|purge", memory_purge, 0),
     ("memory|help", memory_help, 0),
+    ("lolwut", lolwut, 0),
 ];
+
+/// LOLWUT [VERSION v] [...]: the 7.0 output (the version line, a verbatim string). The
+/// art of versions 5 and 6 is not drawn: they get the same line.
+fn lolwut(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() >= 3 && eq_ic(argv[1], "version") && arg_i64(ctx, argv[2]).is_none() {
+        return;
+    }
+    ctx.out.verbatim(format!("Redis ver. {REDIS_VERSION}\n").as_bytes(), "txt");
+}
 
 // ---------------------------------------------------------------------------------------
 // State
@@ -510,8 +520,14 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             .values()
             .filter(|h| h.has_flag(cflags::REPLICA))
             .count();
+        let mut slaves = String::new();
+        let offset = srv.wstream.offset.load(Relaxed);
+        for (i, r) in srv.wstream.replicas().iter().enumerate() {
+            let ip = r.client.addr.rsplit_once(':').map_or(r.client.addr.as_str(), |(ip, _)| ip);
+            let _ = write!(slaves, "slave{i}:ip={ip},port=0,state=online,offset={offset},lag=0\r\n");
+        }
         sections.push(format!(
-            "# Replication\r\nrole:master\r\nconnected_slaves:{replicas}\r\nmaster_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            "# Replication\r\nrole:master\r\nconnected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
             cfg.get_i64("repl-backlog-size"),
         ));
     }

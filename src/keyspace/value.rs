@@ -201,7 +201,7 @@ impl Value {
             Value::Set(s) => Value::Set(Box::new(s.clone_deep())),
             Value::ZSet(z) => Value::ZSet(Box::new(z.clone_deep())),
             Value::List(l) => Value::List(Box::new(l.duplicate())),
-            Value::Stream(_) => return None,
+            Value::Stream(s) => Value::Stream(Box::new(s.clone_deep())),
         })
     }
 
@@ -278,6 +278,6 @@ mod tests {
         let c = h.clone_deep().unwrap();
         h.make_heap().unwrap().push(b'!');
         assert_eq!(&*c.as_bytes().unwrap(), b"abcd");
-        assert!(Value::Stream(Box::default()).clone_deep().is_none());
+        assert!(Value::Stream(Box::default()).clone_deep().is_some());
     }
 }

@@ -736,6 +736,9 @@ impl Worker {
         }
         srv.unregister_client(&c.info.handle);
         c.info.handle.kill.store(true, Relaxed);
+        if c.info.flag(cflags::REPLICA) {
+            srv.wstream.remove_replica(c.info.id);
+        }
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }

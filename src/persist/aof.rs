@@ -276,7 +276,7 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
             *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
             srv.wstream.reset_db();
             srv.aof.enabled.store(true, Relaxed);
-            srv.wstream.active.store(true, Relaxed);
+            srv.wstream.set_aof(true);
             Ok(())
         }
         None => {
@@ -303,7 +303,7 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
             *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
             srv.wstream.reset_db();
             srv.aof.enabled.store(true, Relaxed);
-            srv.wstream.active.store(true, Relaxed);
+            srv.wstream.set_aof(true);
             Ok(())
         }
     }
@@ -371,6 +371,104 @@ fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) 
     };
     let st = super::load_stream(data, &mut sink, crate::server::now_ms()).map_err(|e| e.to_string())?;
     crate::scripting::functions::load_libraries(srv, &st.functions, false)
+}
+
+/// DEBUG LOADAOF: empty the keyspace and load the files the manifest on disk names, with
+/// every shard already locked by the DEBUG command (`ctx`). As Redis's fake AOF client, the
+/// commands run directly: no stats, no lazy expiry, nothing propagated; MULTI/EXEC markers
+/// are skipped (the whole load is atomic anyway).
+pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
+    use crate::protocol::parse::{Limits, Parsed, RequestParser};
+    let srv = ctx.srv;
+    if srv.aof.is_enabled() {
+        srv.aof.flush_and_sync(srv);
+    }
+    let (dir, basename) = paths(srv);
+    let mpath = dir.join(format!("{basename}.manifest"));
+    let text = std::fs::read_to_string(&mpath).map_err(|e| format!("Can't open the AOF manifest {}: {e}", mpath.display()))?;
+    let m = Manifest::parse(&text)?;
+    let files: Vec<ManifestFile> = m.base.iter().chain(m.incrs.iter()).cloned().collect();
+    for s in ctx.ks.locks.iter_mut() {
+        s.dbs.iter_mut().for_each(|d| d.clear());
+    }
+    let h = std::sync::Arc::new(crate::net::client::ClientHandle::new(
+        0,
+        "aof".into(),
+        String::new(),
+        -1,
+        0,
+        usize::MAX,
+        crate::server::now_ms(),
+    ));
+    let mut fake = crate::net::client::ClientInfo::new(h, true, true);
+    let mut scratch = crate::protocol::ReplyBuf::new(2);
+    std::mem::swap(ctx.client, &mut fake);
+    std::mem::swap(ctx.out, &mut scratch);
+    let (caller_db, record) = (ctx.ks.db, ctx.ks.record);
+    ctx.ks.record = false;
+    let limits = Limits { max_bulk_len: i64::MAX, unauthenticated: false };
+    let mut res = Ok(());
+    'files: for f in &files {
+        let data = match std::fs::read(dir.join(&f.name)) {
+            Ok(d) => d,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound && f.kind == 'i' => continue,
+            Err(e) => {
+                res = Err(format!("The AOF file {} doesn't exist: {e}", f.name));
+                break;
+            }
+        };
+        if data.starts_with(b"REDIS") {
+            if let Err(e) = load_rdb_into(srv, &mut ctx.ks.locks, &data) {
+                res = Err(format!("Bad file format reading the append only file {}: {e}", f.name));
+                break;
+            }
+            continue;
+        }
+        let mut p = RequestParser::new();
+        loop {
+            if p.pos() < data.len() && data[p.pos()] != b'*' {
+                res = Err(format!("Bad file format reading the append only file {}", f.name));
+                break 'files;
+            }
+            match p.next(&data, &limits) {
+                Parsed::Command => {
+                    let argv: Vec<&[u8]> = p.args.iter().map(|r| &data[r.clone()]).collect();
+                    if crate::commands::eq_ic(argv[0], "multi") || crate::commands::eq_ic(argv[0], "exec") {
+                        continue;
+                    }
+                    let Some(cmd) = crate::dispatch::resolve(srv, &argv, ctx.out) else {
+                        res = Err(format!("Unknown command '{}' reading the append only file {}", String::from_utf8_lossy(argv[0]), f.name));
+                        break 'files;
+                    };
+                    ctx.client.cmd = cmd.id;
+                    ctx.ks.db = ctx.client.db;
+                    ctx.ks.now = crate::server::now_ms();
+                    let handler = cmd.handler;
+                    let _ = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, &argv)));
+                    ctx.ks.propagate = None;
+                    ctx.ks.force_propagate = false;
+                    ctx.out.buf.clear();
+                }
+                Parsed::Empty => {}
+                // a truncated tail: what is complete is loaded (as aof-load-truncated)
+                Parsed::Incomplete => break,
+                Parsed::Error(_) => {
+                    res = Err(format!("Bad file format reading the append only file {}", f.name));
+                    break 'files;
+                }
+            }
+        }
+    }
+    ctx.ks.db = caller_db;
+    ctx.ks.record = record;
+    ctx.ks.ops.clear();
+    ctx.ks.dirty = 0;
+    std::mem::swap(ctx.out, &mut scratch);
+    std::mem::swap(ctx.client, &mut fake);
+    if res.is_ok() {
+        log::notice("Append Only File loaded by DEBUG LOADAOF");
+    }
+    res
 }
 
 /// Runs AOF commands through the dispatcher as a fake client.
@@ -480,7 +578,7 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     if enable {
         aof.policy.store(policy_of(&srv.config.read().get_str("appendfsync")), Relaxed);
         aof.enabled.store(true, Relaxed);
-        srv.wstream.active.store(true, Relaxed);
+        srv.wstream.set_aof(true);
     }
     // 2. snapshot of this instant becomes the new base
     let armed = super::arm(srv, all);
@@ -552,7 +650,7 @@ pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
         }
     } else if !on && aof.is_enabled() {
         aof.flush_and_sync(srv);
-        srv.wstream.active.store(false, Relaxed);
+        srv.wstream.set_aof(false);
         aof.enabled.store(false, Relaxed);
         *aof.files.lock() = None;
         srv.wstream.take_pending();

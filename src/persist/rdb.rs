@@ -71,6 +71,40 @@ pub enum RdbValue {
     Set(Vec<Vec<u8>>),
     ZSet(Vec<(Vec<u8>, f64)>),
     Hash(Vec<(Vec<u8>, Vec<u8>)>),
+    Stream(Box<RdbStream>),
+}
+
+/// A stream as RDB carries it (RDB_TYPE_STREAM_LISTPACKS*): its nodes as (master ID,
+/// listpack), the metadata and the consumer groups. IDs are (ms, seq).
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RdbStream {
+    pub nodes: Vec<([u8; 16], Vec<u8>)>,
+    pub length: u64,
+    pub last_id: (u64, u64),
+    pub first_id: (u64, u64),
+    pub max_deleted: (u64, u64),
+    pub entries_added: u64,
+    /// False when read from type 15 (first_id, max_deleted, entries_added and the groups'
+    /// entries_read are then to be derived).
+    pub has_v2_fields: bool,
+    pub groups: Vec<RdbGroup>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RdbGroup {
+    pub name: Vec<u8>,
+    pub last_id: (u64, u64),
+    pub entries_read: i64,
+    /// (id, delivery time, delivery count)
+    pub pel: Vec<([u8; 16], i64, u64)>,
+    pub consumers: Vec<RdbConsumer>,
+}
+
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RdbConsumer {
+    pub name: Vec<u8>,
+    pub seen_time: i64,
+    pub pel: Vec<[u8; 16]>,
 }
 
 // ---------------------------------------------------------------------------------------
@@ -207,6 +241,7 @@ pub fn type_byte(v: &RdbValue) -> u8 {
         RdbValue::Set(_) => T_SET,
         RdbValue::ZSet(_) => T_ZSET_2,
         RdbValue::Hash(_) => T_HASH,
+        RdbValue::Stream(_) => T_STREAM_LISTPACKS_2,
     }
 }
 
@@ -231,6 +266,41 @@ pub fn encode_value_body(v: &RdbValue, compress: bool, out: &mut Vec<u8>) {
             for (f, v) in items {
                 encode_string(f, compress, out);
                 encode_string(v, compress, out);
+            }
+        }
+        RdbValue::Stream(st) => encode_stream(st, compress, out),
+    }
+}
+
+/// RDB_TYPE_STREAM_LISTPACKS_2 body (what Redis 7.0 writes).
+fn encode_stream(st: &RdbStream, compress: bool, out: &mut Vec<u8>) {
+    encode_len(st.nodes.len() as u64, out);
+    for (k, lp) in &st.nodes {
+        encode_string(k, false, out);
+        encode_string(lp, compress, out);
+    }
+    for v in [st.length, st.last_id.0, st.last_id.1, st.first_id.0, st.first_id.1, st.max_deleted.0, st.max_deleted.1, st.entries_added] {
+        encode_len(v, out);
+    }
+    encode_len(st.groups.len() as u64, out);
+    for g in &st.groups {
+        encode_string(&g.name, compress, out);
+        encode_len(g.last_id.0, out);
+        encode_len(g.last_id.1, out);
+        encode_len(g.entries_read as u64, out);
+        encode_len(g.pel.len() as u64, out);
+        for (id, t, c) in &g.pel {
+            out.extend_from_slice(id);
+            out.extend_from_slice(&t.to_le_bytes());
+            encode_len(*c, out);
+        }
+        encode_len(g.consumers.len() as u64, out);
+        for c in &g.consumers {
+            encode_string(&c.name, compress, out);
+            out.extend_from_slice(&c.seen_time.to_le_bytes());
+            encode_len(c.pel.len() as u64, out);
+            for id in &c.pel {
+                out.extend_from_slice(id);
             }
         }
     }
@@ -442,6 +512,57 @@ impl<R: Read> Reader<R> {
         Ok(n as usize)
     }
 
+    fn id_pair(&mut self) -> RResult<(u64, u64)> {
+        Ok((self.len()?, self.len()?))
+    }
+
+    /// A stream of type 15, 19 or 21 (21 adds each consumer's active time).
+    fn stream(&mut self, t: u8) -> RResult<RdbValue> {
+        let mut st = RdbStream { has_v2_fields: t != T_STREAM_LISTPACKS, ..Default::default() };
+        let n = self.count()?;
+        for _ in 0..n {
+            let k = self.string()?;
+            let Ok(key) = <[u8; 16]>::try_from(k.as_slice()) else { return self.err("stream node key is not 128 bits") };
+            let lp = self.string()?;
+            st.nodes.push((key, lp));
+        }
+        st.length = self.len()?;
+        st.last_id = self.id_pair()?;
+        if st.has_v2_fields {
+            st.first_id = self.id_pair()?;
+            st.max_deleted = self.id_pair()?;
+            st.entries_added = self.len()?;
+        }
+        let ng = self.count()?;
+        for _ in 0..ng {
+            let mut g = RdbGroup { name: self.string()?, last_id: self.id_pair()?, entries_read: -1, ..Default::default() };
+            if st.has_v2_fields {
+                g.entries_read = self.len()? as i64;
+            }
+            let np = self.count()?;
+            for _ in 0..np {
+                let id = self.array::<16>()?;
+                let time = self.i64_le()?;
+                let count = self.len()?;
+                g.pel.push((id, time, count));
+            }
+            let nc = self.count()?;
+            for _ in 0..nc {
+                let mut c = RdbConsumer { name: self.string()?, seen_time: self.i64_le()?, pel: Vec::new() };
+                if t == T_STREAM_LISTPACKS_3 {
+                    self.i64_le()?; // active time
+                }
+                let np = self.count()?;
+                for _ in 0..np {
+                    c.pel.push(self.array::<16>()?);
+                }
+                g.consumers.push(c);
+            }
+            st.groups.push(g);
+        }
+        Ok(RdbValue::Stream(Box::new(st)))
+    }
+
     /// Decode a value of RDB type `t`.
     pub fn value(&mut self, t: u8) -> RResult<RdbValue> {
         let off = self.pos;
@@ -536,9 +657,7 @@ impl<R: Read> Reader<R> {
                 }
                 Ok(RdbValue::List(items))
             }
-            T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => {
-                self.err("stream values are not supported yet")
-            }
+            T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => self.stream(t),
             T_MODULE | T_MODULE_2 => self.err("module data types are not supported (no modules are loaded)"),
             t => self.err(format!("unknown RDB value type {t}")),
         }

@@ -218,9 +218,9 @@ pub(crate) unsafe fn current_run<'a>() -> Option<&'a mut RunCtx> {
     }
 }
 
-/// Used memory (for maxmemory checks before a script writes).
+/// Used memory (for maxmemory checks before a script writes): INFO's used_memory.
 pub fn used_memory() -> u64 {
-    crate::server::rss_bytes()
+    crate::commands::server_cmds::used_memory()
 }
 
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";

@@ -42,6 +42,7 @@ pub fn set_limits(c: &crate::config::Config) {
         a.store(c.get_i64(n).max(0) as usize, Relaxed);
     }
     list::set_fill(c.get_i64("list-max-listpack-size"));
+    stream::set_node_limits(c.get_i64("stream-node-max-bytes"), c.get_i64("stream-node-max-entries"));
 }
 
 /// The current thresholds.
@@ -69,6 +70,7 @@ pub fn to_rdb(v: &Value) -> Option<RdbValue> {
             let v = z.view();
             Some(RdbValue::ZSet((0..v.len()).map(|i| (v.at(i).0.to_vec(), v.at(i).1)).collect()))
         }
+        Value::Stream(s) => Some(RdbValue::Stream(Box::new(s.to_rdb()))),
         _ => None,
     }
 }
@@ -78,6 +80,7 @@ pub fn to_rdb(v: &Value) -> Option<RdbValue> {
 pub fn from_rdb(v: RdbValue) -> Result<Value, String> {
     let lim = limits();
     match v {
+        RdbValue::Stream(st) => Ok(Value::Stream(Box::new(StreamValue::from_rdb(*st)?))),
         RdbValue::Hash(pairs) => {
             let mut h = HashValue::new();
             if pairs.len() > lim.hash.entries {

@@ -1,0 +1,183 @@
+//! Replication, master side: SYNC and PSYNC attach a replica, REPLCONF configures it,
+//! ROLE reports it; REPLICAOF/SLAVEOF accept only NO ONE (there is no replica side yet).
+//! CLUSTER and the cluster connection commands answer as a Redis without cluster support.
+//!
+//! A replica gets the whole dataset as an RDB payload (`$<len>\r\n<rdb>`, preceded by
+//! `+FULLRESYNC <replid> <offset>` for PSYNC; partial resynchronization is never offered)
+//! and then the write stream (`crate::wstream`): every chunk fed after the snapshot is
+//! appended to its outbox. The snapshot is taken with every shard locked and the replica is
+//! registered before the locks are released, so no write is lost or doubled. The payload is
+//! written in the foreground (no fork, no background snapshot yet): the server stalls for
+//! the time it takes to serialize the dataset.
+
+use super::{eq_ic, flags, Ctx, Registration};
+use crate::log;
+use crate::net::client::cflags;
+use std::sync::atomic::Ordering::Relaxed;
+
+pub const COMMANDS: &[Registration] = &[
+    ("sync", sync, flags::ALL_SHARDS),
+    ("psync", psync, flags::ALL_SHARDS),
+    ("replconf", replconf, 0),
+    ("role", role, 0),
+    ("replicaof", replicaof, 0),
+    ("slaveof", replicaof, 0),
+    ("cluster|addslots", cluster_disabled, 0),
+    ("cluster|addslotsrange", cluster_disabled, 0),
+    ("cluster|bumpepoch", cluster_disabled, 0),
+    ("cluster|count-failure-reports", cluster_disabled, 0),
+    ("cluster|countkeysinslot", cluster_disabled, 0),
+    ("cluster|delslots", cluster_disabled, 0),
+    ("cluster|delslotsrange", cluster_disabled, 0),
+    ("cluster|failover", cluster_disabled, 0),
+    ("cluster|flushslots", cluster_disabled, 0),
+    ("cluster|forget", cluster_disabled, 0),
+    ("cluster|getkeysinslot", cluster_disabled, 0),
+    ("cluster|help", cluster_disabled, 0),
+    ("cluster|info", cluster_disabled, 0),
+    ("cluster|keyslot", cluster_disabled, 0),
+    ("cluster|links", cluster_disabled, 0),
+    ("cluster|meet", cluster_disabled, 0),
+    ("cluster|myid", cluster_disabled, 0),
+    ("cluster|nodes", cluster_disabled, 0),
+    ("cluster|replicas", cluster_disabled, 0),
+    ("cluster|replicate", cluster_disabled, 0),
+    ("cluster|reset", cluster_disabled, 0),
+    ("cluster|saveconfig", cluster_disabled, 0),
+    ("cluster|set-config-epoch", cluster_disabled, 0),
+    ("cluster|setslot", cluster_disabled, 0),
+    ("cluster|shards", cluster_disabled, 0),
+    ("cluster|slaves", cluster_disabled, 0),
+    ("cluster|slots", cluster_disabled, 0),
+    ("readonly", cluster_disabled, 0),
+    ("readwrite", cluster_disabled, 0),
+    ("asking", cluster_disabled, 0),
+];
+
+/// CLUSTER *, READONLY, READWRITE, ASKING: this server runs without cluster support
+/// (cluster-enabled no), as Redis answers then.
+fn cluster_disabled(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    ctx.out.error("ERR This instance has cluster support disabled");
+}
+
+/// ROLE on a master: ["master", offset, [[ip, port, offset], ...]].
+fn role(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    let offset = srv.wstream.offset.load(Relaxed) as i64;
+    let replicas = srv.wstream.replicas();
+    ctx.out.array(3);
+    ctx.out.bulk(b"master");
+    ctx.out.int(offset);
+    ctx.out.array(replicas.len());
+    for r in &replicas {
+        let addr = &r.client.addr;
+        let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
+        ctx.out.array(3);
+        ctx.out.bulk(ip.as_bytes());
+        ctx.out.bulk(b"0");
+        ctx.out.bulk_i64(offset);
+    }
+}
+
+/// REPLICAOF NO ONE (already a master: OK). Following a master is not supported yet.
+fn replicaof(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if eq_ic(argv[1], "no") && eq_ic(argv[2], "one") {
+        return ctx.out.ok();
+    }
+    if ctx.client.flag(cflags::REPLICA) {
+        return ctx.out.error("ERR Command is not valid when client is a replica.");
+    }
+    match std::str::from_utf8(argv[2]).ok().and_then(|s| s.parse::<i64>().ok()) {
+        Some(p) if (0..=65535).contains(&p) => {}
+        _ => return ctx.out.error("ERR Invalid master port"),
+    }
+    ctx.out.error("ERR REPLICAOF <host> <port> is not supported by this server (it can only be a master)");
+}
+
+fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    attach(ctx, false);
+}
+
+fn psync(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    attach(ctx, true);
+}
+
+fn attach(ctx: &mut Ctx, psync: bool) {
+    let srv = ctx.srv;
+    let h = ctx.client.handle.clone();
+    // Already a replica (or a MONITOR, which Redis flags as a replica too): ignored.
+    if h.has_flag(cflags::REPLICA | cflags::MONITOR) {
+        return;
+    }
+    let Some(worker) = srv.workers.get().and_then(|w| w.get(h.worker)).cloned() else {
+        return ctx.out.error("ERR Replication is not available on this connection");
+    };
+    log::notice(&format!("Replica {} asks for synchronization", h.addr));
+    let path = std::path::PathBuf::from(format!("temp-sync-{}-{}.rdb", std::process::id(), h.id));
+    let payload = crate::persist::write_locked(srv, &ctx.ks.locks, &path, false).and_then(|_| std::fs::read(&path));
+    let _ = std::fs::remove_file(&path);
+    let rdb = match payload {
+        Ok(b) => b,
+        Err(e) => {
+            log::warning(&format!("Can't produce the RDB for replica {}: {e}", h.addr));
+            return ctx.out.error("ERR Unable to perform background save");
+        }
+    };
+    if psync {
+        let replid = srv.introspect.replid.lock().0.clone();
+        let offset = srv.wstream.offset.load(Relaxed);
+        ctx.out.raw(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
+    }
+    ctx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
+    ctx.out.raw(&rdb);
+    h.set_flag(cflags::REPLICA, true);
+    srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
+    log::notice(&format!("Synchronization with replica {} succeeded", h.addr));
+}
+
+/// REPLCONF <option> <value> [<option> <value> ...]: listening-port, ip-address, capa,
+/// rdb-only are accepted; ACK (from an attached replica) gets no reply.
+fn replconf(ctx: &mut Ctx, argv: &[&[u8]]) {
+    if argv.len() % 2 == 0 {
+        return ctx.out.error(super::SYNTAX_ERR);
+    }
+    let mut i = 1;
+    while i < argv.len() {
+        let opt = argv[i];
+        if eq_ic(opt, "ack") || eq_ic(opt, "fack") {
+            // Offsets acknowledged by a replica: no reply.
+            return;
+        } else if eq_ic(opt, "getack") {
+            return;
+        } else if eq_ic(opt, "listening-port") {
+            if std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok()).is_none() {
+                return ctx.out.error("ERR value is not an integer or out of range");
+            }
+        } else if eq_ic(opt, "ip-address") || eq_ic(opt, "capa") || eq_ic(opt, "rdb-only") {
+        } else {
+            return ctx.out.error(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)));
+        }
+        i += 2;
+    }
+    ctx.out.ok();
+}
+
+/// Called by the server cron: every `repl-ping-replica-period` seconds the replicas get a
+/// PING, so they know the master is alive (a replica drops a silent master after
+/// `repl-timeout`).
+pub fn cron(srv: &crate::server::Server) {
+    use std::sync::atomic::AtomicI64;
+    static LAST_PING_MS: AtomicI64 = AtomicI64::new(0);
+    if !srv.wstream.is_active() {
+        return;
+    }
+    let period = srv.config.read().get_i64("repl-ping-replica-period").max(1);
+    let now = crate::server::now_ms();
+    let last = LAST_PING_MS.load(Relaxed);
+    if now - last >= period * 1000 {
+        LAST_PING_MS.store(now, Relaxed);
+        if last != 0 {
+            srv.wstream.ping_replicas();
+        }
+    }
+}

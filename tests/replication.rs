@@ -1,0 +1,204 @@
+//! Replication, master side: SYNC/PSYNC hand out an RDB payload and then the write stream
+//! (what Redis's test suite reads with attach_to_replication_stream), and a real
+//! redis-server replica follows ferrodis; MIGRATE moves keys to a real redis-server.
+mod common;
+use common::{RealRedis, Server};
+use std::time::{Duration, Instant};
+
+/// Send SYNC on a raw connection and consume the `$<len>\r\n<rdb>` payload; returns it.
+fn attach(srv: &Server) -> (common::Raw, Vec<u8>) {
+    let mut r = srv.raw();
+    r.send(b"SYNC\r\n");
+    let head = r.read_until_crlf();
+    assert_eq!(head[0], b'$', "{}", String::from_utf8_lossy(&head));
+    let n: usize = std::str::from_utf8(&head[1..head.len() - 2]).unwrap().parse().unwrap();
+    let rdb = r.read_n(n);
+    assert!(rdb.starts_with(b"REDIS0010"), "payload is an RDB");
+    (r, rdb)
+}
+
+/// Read one command of the stream as its arguments.
+fn next_cmd(r: &mut common::Raw) -> Vec<String> {
+    let head = r.read_until_crlf();
+    assert_eq!(head[0], b'*', "{}", String::from_utf8_lossy(&head));
+    let n: usize = std::str::from_utf8(&head[1..head.len() - 2]).unwrap().parse().unwrap();
+    (0..n).map(|_| String::from_utf8_lossy(&r.read_bulk().unwrap()).into_owned()).collect()
+}
+
+#[test]
+fn sync_sends_snapshot_then_stream() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"before", b"1"], b"+OK\r\n");
+    let (mut repl, rdb) = attach(&srv);
+    assert!(rdb.windows(6).any(|w| w == b"before"), "the snapshot has the existing key");
+    c.roundtrip(&[b"SET", b"foo", b"bar", b"EX", b"100"], b"+OK\r\n");
+    assert_eq!(next_cmd(&mut repl), ["SELECT", "0"]);
+    let set = next_cmd(&mut repl);
+    assert_eq!(set[..4], ["SET", "foo", "bar", "PXAT"]);
+    // RESTORE with a relative TTL goes out with the absolute time and ABSTTL.
+    let dump = c.call(&[b"DUMP", b"foo"]);
+    let payload = &dump[dump.iter().position(|&b| b == b'\n').unwrap() + 1..dump.len() - 2];
+    c.roundtrip(&[b"RESTORE", b"foo2", b"100000", payload], b"+OK\r\n");
+    let restore = next_cmd(&mut repl);
+    assert_eq!(restore[..2], ["RESTORE", "foo2"]);
+    assert!(restore[2].parse::<i64>().unwrap() > 1_600_000_000_000, "{restore:?}");
+    assert_eq!(restore[4], "ABSTTL");
+    // SCAN expiring keys on its way: one DEL each, no MULTI/EXEC around them.
+    c.roundtrip(&[b"DEBUG", b"SET-ACTIVE-EXPIRE", b"0"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"e1", b"x", b"PX", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"e2", b"x", b"PX", b"1"], b"+OK\r\n");
+    assert_eq!(next_cmd(&mut repl)[..2], ["SET", "e1"]);
+    assert_eq!(next_cmd(&mut repl)[..2], ["SET", "e2"]);
+    std::thread::sleep(Duration::from_millis(5));
+    let _ = c.call(&[b"SCAN", b"0"]);
+    let mut dels = vec![next_cmd(&mut repl), next_cmd(&mut repl)];
+    dels.sort();
+    assert_eq!(dels, [["DEL", "e1"], ["DEL", "e2"]]);
+    // The replica shows in INFO; a replica may not touch the keyspace.
+    let info = String::from_utf8(c.call(&[b"INFO", b"replication"])).unwrap();
+    assert!(info.contains("connected_slaves:1\r\nslave0:ip=127.0.0.1,"), "{info}");
+    repl.roundtrip(&[b"GET", b"foo"], b"-ERR Replica can't interact with the keyspace\r\n");
+    drop(repl);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let info = String::from_utf8(c.call(&[b"INFO", b"replication"])).unwrap();
+        if info.contains("connected_slaves:0") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "replica not dropped: {info}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn psync_full_resync_and_replconf() {
+    let srv = Server::start(&[]);
+    let mut r = srv.raw();
+    r.roundtrip(&[b"REPLCONF", b"listening-port", b"6380"], b"+OK\r\n");
+    r.roundtrip(&[b"REPLCONF", b"capa", b"eof", b"capa", b"psync2"], b"+OK\r\n");
+    r.roundtrip(&[b"REPLCONF", b"listening-port"], b"-ERR syntax error\r\n");
+    r.roundtrip(&[b"REPLCONF", b"nosuch", b"1"], b"-ERR Unrecognized REPLCONF option: nosuch\r\n");
+    r.roundtrip(&[b"REPLCONF", b"listening-port", b"x"], b"-ERR value is not an integer or out of range\r\n");
+    r.cmd(&[b"PSYNC", b"?", b"-1"]);
+    let line = String::from_utf8(r.read_until_crlf()).unwrap();
+    assert!(line.starts_with("+FULLRESYNC ") && line.split(' ').nth(1).unwrap().len() == 40, "{line}");
+    let head = r.read_until_crlf();
+    assert_eq!(head[0], b'$');
+    let mut c = srv.raw();
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"SYNC"], b"-ERR Command not allowed inside a transaction\r\n");
+}
+
+#[test]
+fn real_redis_replica_follows() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"a", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"RPUSH", b"l", b"x", b"y"], b":2\r\n");
+    let dir = srv.dir.join("replica");
+    std::fs::create_dir_all(&dir).unwrap();
+    let port = srv.port.to_string();
+    let Some(replica) = RealRedis::start(&dir, &["--replicaof", "127.0.0.1", &port]) else {
+        return;
+    };
+    let mut rc = replica.raw();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !String::from_utf8_lossy(&rc.call(&[b"INFO", b"replication"])).contains("master_link_status:up") {
+        assert!(Instant::now() < deadline, "replica did not sync");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    c.roundtrip(&[b"INCR", b"a"], b":2\r\n");
+    c.roundtrip(&[b"SELECT", b"2"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"b", b"v"], b"+OK\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        rc.roundtrip(&[b"SELECT", b"2"], b"+OK\r\n");
+        if rc.call(&[b"GET", b"b"]) == b"$1\r\nv\r\n" {
+            break;
+        }
+        assert!(Instant::now() < deadline, "write did not reach the replica");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    rc.roundtrip(&[b"SELECT", b"0"], b"+OK\r\n");
+    rc.roundtrip(&[b"GET", b"a"], b"$1\r\n2\r\n");
+    rc.roundtrip(&[b"LRANGE", b"l", b"0", b"-1"], b"*2\r\n$1\r\nx\r\n$1\r\ny\r\n");
+}
+
+#[test]
+fn role_replicaof_cluster_lolwut_like_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let (mut ours, mut theirs) = (srv.raw(), real.raw());
+    common::same_replies(
+        &mut ours,
+        &mut theirs,
+        "ROLE
+         REPLICAOF NO ONE
+         SLAVEOF no one
+         REPLICAOF localhost 99999
+         REPLICAOF localhost x
+         REPLICAOF a
+         CLUSTER INFO
+         CLUSTER HELP
+         CLUSTER
+         CLUSTER nosuch
+         READONLY
+         READWRITE
+         ASKING
+         LOLWUT
+         LOLWUT 5 6 7 8
+         LOLWUT VERSION x
+         CLIENT
+         CONFIG",
+    );
+    // COMMAND without a subcommand lists every command.
+    let all = ours.call(&[b"COMMAND"]);
+    let count = String::from_utf8(ours.call(&[b"COMMAND", b"COUNT"])).unwrap();
+    assert_eq!(String::from_utf8_lossy(&all[..all.iter().position(|&b| b == b'\r').unwrap()]), format!("*{}", &count[1..count.len() - 2]));
+}
+
+#[test]
+fn migrate_to_real_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let port = real.port.to_string();
+    let p = port.as_bytes();
+    let mut c = srv.raw();
+    let mut r = real.raw();
+    c.roundtrip(&[b"CONFIG", b"SET", b"slowlog-log-slower-than", b"0"], b"+OK\r\n");
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"nosuch", b"3", b"1000"], b"+NOKEY\r\n");
+    c.roundtrip(&[b"SET", b"k1", b"v1"], b"+OK\r\n");
+    c.roundtrip(&[b"RPUSH", b"k2", b"a", b"b"], b":2\r\n");
+    c.roundtrip(&[b"EXPIRE", b"k2", b"100"], b":1\r\n");
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"", b"3", b"2000", b"KEYS", b"k1", b"k2", b"nosuch"], b"+OK\r\n");
+    c.roundtrip(&[b"EXISTS", b"k1", b"k2"], b":0\r\n");
+    r.roundtrip(&[b"SELECT", b"3"], b"+OK\r\n");
+    r.roundtrip(&[b"GET", b"k1"], b"$2\r\nv1\r\n");
+    r.roundtrip(&[b"LRANGE", b"k2", b"0", b"-1"], b"*2\r\n$1\r\na\r\n$1\r\nb\r\n");
+    let ttl = r.call(&[b"TTL", b"k2"]);
+    assert!(ttl == b":100\r\n" || ttl == b":99\r\n", "{}", String::from_utf8_lossy(&ttl));
+    // The target's errors come back; COPY keeps the key here; AUTH arguments are redacted.
+    c.roundtrip(&[b"SET", b"k1", b"x"], b"+OK\r\n");
+    c.roundtrip(
+        &[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000"],
+        b"-ERR Target instance replied with error: BUSYKEY Target key name already exists.\r\n",
+    );
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000", b"COPY", b"REPLACE"], b"+OK\r\n");
+    c.roundtrip(&[b"EXISTS", b"k1"], b":1\r\n");
+    r.roundtrip(&[b"GET", b"k1"], b"$1\r\nx\r\n");
+    c.roundtrip(
+        &[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000", b"AUTH2", b"u", b"pw"],
+        b"-ERR Target instance replied with error: WRONGPASS invalid username-password pair or user is disabled.\r\n",
+    );
+    c.roundtrip(&[b"MIGRATE", b"127.0.0.1", p, b"k1", b"3", b"2000", b"AUTH"], b"-ERR syntax error\r\n");
+    let mut con = srv.client();
+    let entries: Vec<redis::Value> = redis::cmd("SLOWLOG").arg("GET").arg(3).query(&mut con).unwrap();
+    let redis::Value::Array(e) = &entries[1] else { panic!("{entries:?}") };
+    let args: Vec<String> = redis::from_redis_value(&e[3]).unwrap();
+    assert_eq!(args[6..], ["AUTH2", "(redacted)", "(redacted)"]);
+}
