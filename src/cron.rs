@@ -29,7 +29,11 @@ pub fn server_cron(srv: &Server) {
     }
     srv.cron_loops.fetch_add(1, Relaxed);
     let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
-    if srv.hot.active_expire_enabled() {
+    // A script holds every shard lock (possibly on another worker, possibly past
+    // busy-reply-threshold): the keyspace work waits for the next tick instead of blocking
+    // this worker, whose clients must keep getting -BUSY (and may send SCRIPT KILL).
+    let keyspace_free = !srv.scripting.is_running();
+    if keyspace_free && srv.hot.active_expire_enabled() {
         let effort = (srv.config.read().get_i64("active-expire-effort").clamp(1, 10) - 1) as u64;
         let perc = SLOW_TIME_PERC + 2 * effort;
         active_expire_cycle(
@@ -38,7 +42,7 @@ pub fn server_cron(srv: &Server) {
             effort as usize,
         );
     }
-    for shard in srv.keyspace.shards.iter() {
+    for shard in srv.keyspace.shards.iter().filter(|_| keyspace_free) {
         let mut s = shard.lock();
         for db in s.dbs.iter_mut() {
             db.dict.shrink_if_needed();
