@@ -20,20 +20,23 @@ const KEYS_PER_LOOP: usize = 20;
 const SLOW_TIME_PERC: u64 = 25;
 const ACCEPTABLE_STALE: usize = 10;
 
+/// How long the cron waits for a shard lock before leaving that shard for the next cycle
+/// (the cron must never wait for a long-running command: it serves worker 0's clients).
+const LOCK_WAIT: Duration = Duration::from_millis(2);
+
 /// Next (shard, db) pair to work on, as `shard * ndbs + db`.
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 pub fn server_cron(srv: &Server) {
-    if srv.introspect.cron_paused.load(Relaxed) {
+    // A running script holds the shard locks of its command for as long as it runs (until
+    // SCRIPT KILL): like Redis, whose cron does not run under a busy script, skip the
+    // cycle rather than block this worker's clients behind those locks.
+    if srv.introspect.cron_paused.load(Relaxed) || srv.scripting.run.running.load(Relaxed) {
         return;
     }
     srv.cron_loops.fetch_add(1, Relaxed);
     let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
-    // A script holds every shard lock (possibly on another worker, possibly past
-    // busy-reply-threshold): the keyspace work waits for the next tick instead of blocking
-    // this worker, whose clients must keep getting -BUSY (and may send SCRIPT KILL).
-    let keyspace_free = !srv.scripting.is_running();
-    if keyspace_free && srv.hot.active_expire_enabled() {
+    if srv.hot.active_expire_enabled() {
         let effort = (srv.config.read().get_i64("active-expire-effort").clamp(1, 10) - 1) as u64;
         let perc = SLOW_TIME_PERC + 2 * effort;
         active_expire_cycle(
@@ -42,8 +45,9 @@ pub fn server_cron(srv: &Server) {
             effort as usize,
         );
     }
-    for shard in srv.keyspace.shards.iter().filter(|_| keyspace_free) {
-        let mut s = shard.lock();
+    for shard in srv.keyspace.shards.iter() {
+        // a shard busy with a command (a script, EXEC) is left for the next cycle
+        let Some(mut s) = shard.try_lock_for(LOCK_WAIT) else { continue };
         for db in s.dbs.iter_mut() {
             db.dict.shrink_if_needed();
             if db.dict.is_rehashing() {
@@ -74,7 +78,8 @@ pub fn active_expire_cycle(srv: &Server, budget: Duration, effort: usize) {
         let idx = NEXT_DB.fetch_add(1, Relaxed) % pairs;
         let (si, dbi) = (idx / ks.ndbs, idx % ks.ndbs);
         loop {
-            let locks = ks.lock_some(smallvec::smallvec![si]);
+            let Some(g) = ks.shards[si].try_lock_for(LOCK_WAIT) else { break };
+            let locks = crate::keyspace::LockSet { guards: smallvec::smallvec![(si, g)] };
             let mut k = Ks::new(srv, locks, dbi, now_ms());
             let Some((sampled, expired)) = expire_round(&mut k, si, dbi, keys_per_loop) else {
                 break;

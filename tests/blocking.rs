@@ -57,7 +57,9 @@ fn timeout_is_honoured() {
     let t = Instant::now();
     a.roundtrip(&[b"BLPOP", b"nothing", b"0.15"], b"*-1\r\n");
     let el = t.elapsed();
-    assert!(el >= Duration::from_millis(150) && el < Duration::from_secs(5), "{el:?}");
+    // Deadlines are unix milliseconds taken when the command arrives (as in Redis), so the
+    // reply may come up to 1 ms before 150 ms counted from the client's own clock.
+    assert!(el >= Duration::from_millis(149) && el < Duration::from_secs(5), "{el:?}");
     let t = Instant::now();
     a.roundtrip(&[b"BLMOVE", b"nothing", b"dst", b"LEFT", b"RIGHT", b"0.01"], b"*-1\r\n");
     assert!(t.elapsed() < Duration::from_secs(5));
