@@ -179,3 +179,66 @@ fn transaction_serves_waiters_after_exec_only() {
     p.roundtrip(&[b"EXEC"], b"*3\r\n:1\r\n:2\r\n:3\r\n");
     a.expect(b"*2\r\n$1\r\nl\r\n$1\r\nc\r\n");
 }
+
+#[test]
+fn client_killed_while_blocked() {
+    let srv = Server::start(&[]);
+    let mut a = srv.raw();
+    let mut p = srv.raw();
+    let id = a.call(&[b"CLIENT", b"ID"]);
+    let id = String::from_utf8_lossy(&id[1..id.len() - 2]).into_owned();
+    blocked(&mut a, &[b"BLPOP", b"q", b"0"]);
+    p.roundtrip(&[b"CLIENT", b"KILL", b"ID", id.as_bytes()], b":1\r\n");
+    assert!(a.closed(), "a killed client's connection is closed");
+    // the killed waiter no longer takes what is pushed
+    p.roundtrip(&[b"RPUSH", b"q", b"v"], b":1\r\n");
+    p.roundtrip(&[b"LLEN", b"q"], b":1\r\n");
+    p.roundtrip(&[b"CLIENT", b"KILL", b"ID", id.as_bytes()], b":0\r\n");
+}
+
+#[test]
+fn several_clients_on_overlapping_keys() {
+    let srv = Server::start(&[]);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    let mut c = srv.raw();
+    let mut p = srv.raw();
+    blocked(&mut a, &[b"BLPOP", b"k1", b"k2", b"0"]);
+    blocked(&mut b, &[b"BLPOP", b"k2", b"k3", b"0"]);
+    blocked(&mut c, &[b"BRPOP", b"k3", b"k1", b"0"]);
+    // two elements on k3: its two waiters, in the order they blocked; a is not woken
+    p.roundtrip(&[b"RPUSH", b"k3", b"x", b"y"], b":2\r\n");
+    b.expect(b"*2\r\n$2\r\nk3\r\n$1\r\nx\r\n");
+    c.expect(b"*2\r\n$2\r\nk3\r\n$1\r\ny\r\n");
+    assert!(a.read_for(150).is_empty(), "a waits on k1/k2 only");
+    // b and c are no longer waiting on their other keys: k2 goes to a, k1 stays
+    p.roundtrip(&[b"RPUSH", b"k2", b"z"], b":1\r\n");
+    a.expect(b"*2\r\n$2\r\nk2\r\n$1\r\nz\r\n");
+    p.roundtrip(&[b"RPUSH", b"k1", b"w"], b":1\r\n");
+    p.roundtrip(&[b"LRANGE", b"k1", b"0", b"-1"], b"*1\r\n$1\r\nw\r\n");
+    assert!(b.read_for(100).is_empty() && c.read_for(100).is_empty());
+}
+
+#[test]
+fn zset_waiter_ignores_a_list_under_its_key() {
+    let srv = Server::start(&[]);
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    let mut p = srv.raw();
+    blocked(&mut a, &[b"BZPOPMIN", b"z", b"0"]);
+    // the key becomes a list: the zset waiter stays blocked, the list is left alone
+    p.roundtrip(&[b"RPUSH", b"z", b"x"], b":1\r\n");
+    assert!(a.read_for(150).is_empty(), "a list does not wake BZPOPMIN");
+    p.roundtrip(&[b"LLEN", b"z"], b":1\r\n");
+    // deleted and recreated as a zset: now it is served
+    p.roundtrip(&[b"DEL", b"z"], b":1\r\n");
+    p.roundtrip(&[b"ZADD", b"z", b"1", b"m"], b":1\r\n");
+    a.expect(b"*3\r\n$1\r\nz\r\n$1\r\nm\r\n$1\r\n1\r\n");
+    p.roundtrip(&[b"EXISTS", b"z"], b":0\r\n");
+    // a list waiter whose key becomes a zset times out normally
+    b.cmd(&[b"BLPOP", b"w", b"0.3"]);
+    settle();
+    p.roundtrip(&[b"ZADD", b"w", b"1", b"a"], b":1\r\n");
+    b.expect(b"*-1\r\n");
+    p.roundtrip(&[b"ZCARD", b"w"], b":1\r\n");
+}

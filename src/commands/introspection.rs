@@ -604,7 +604,7 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.ok();
         }
         ("quicklist-packed-threshold", 3) => match crate::config::memtoull(argv[2]) {
-            Some(v) if v <= (1u64 << 32) - (1 << 20) => {
+            Some(v) if crate::types::list::set_packed_threshold(v) => {
                 let v = if v == 0 { 1 << 30 } else { v };
                 ctx.srv
                     .introspect

@@ -22,8 +22,13 @@ const SAFETY_LIMIT: usize = 8192;
 /// Elements at least this large get a chunk of their own (DEBUG QUICKLIST-PACKED-THRESHOLD).
 static PACKED_THRESHOLD: AtomicU64 = AtomicU64::new(1 << 30);
 
-pub fn set_packed_threshold(bytes: u64) {
-    PACKED_THRESHOLD.store(bytes, Relaxed);
+/// DEBUG QUICKLIST-PACKED-THRESHOLD: false if out of range (at most 4 GiB - 1 MiB); 0 restores 1 GiB.
+pub fn set_packed_threshold(bytes: u64) -> bool {
+    if bytes > (1u64 << 32) - (1 << 20) {
+        return false;
+    }
+    PACKED_THRESHOLD.store(if bytes == 0 { 1 << 30 } else { bytes }, Relaxed);
+    true
 }
 
 /// list-max-listpack-size, for lists created from now on (set with the other type limits).
@@ -276,6 +281,18 @@ fn good_cap(n: usize) -> usize {
     }
 }
 
+/// Chunks below this size grow to fit exactly (as a listpack does); above it by 1/8.
+const EXACT_GROWTH: usize = 4096;
+
+#[inline]
+fn grown_cap(need: usize, cur: usize) -> usize {
+    if need < EXACT_GROWTH {
+        good_cap(need)
+    } else {
+        good_cap(need.max(cur + cur / 8))
+    }
+}
+
 impl Chunk {
     #[inline]
     fn bytes(&self) -> usize {
@@ -324,7 +341,7 @@ impl Chunk {
             self.start = 0;
             return;
         }
-        let want = good_cap(need.max(self.data.capacity() + self.data.capacity() / 8));
+        let want = grown_cap(need, self.data.capacity());
         self.data.reserve_exact(want - self.data.len());
     }
 
@@ -340,14 +357,24 @@ impl Chunk {
     fn push_front(&mut self, e: &Elem) {
         let n = entry_size(e);
         if (self.start as usize) < n {
-            // make room at the head: a quarter of the live size, at least this entry
+            // make room at the head: this entry, plus 1/8 of the live size for big chunks;
+            // all free bytes of the buffer go to the head
             let live = self.bytes();
-            let room = n + (live / 4).min(1024);
-            let mut nd = Vec::with_capacity(good_cap(room + live));
-            nd.resize(room, 0);
-            nd.extend_from_slice(&self.data[self.start as usize..]);
-            self.data = nd;
-            self.start = room as u32;
+            let (s, len, cap) = (self.start as usize, self.data.len(), self.data.capacity());
+            if s + cap - len >= n {
+                let shift = cap - len;
+                self.data.resize(cap, 0);
+                self.data.copy_within(s..len, s + shift);
+                self.start = (s + shift) as u32;
+            } else {
+                let want = if live < EXACT_GROWTH { n } else { n + (live / 8).min(1024) };
+                let cap = good_cap(want + live);
+                let mut nd = Vec::with_capacity(cap);
+                nd.resize(cap - live, 0);
+                nd.extend_from_slice(&self.data[s..]);
+                self.start = (cap - live) as u32;
+                self.data = nd;
+            }
         }
         self.start -= n as u32;
         let s = self.start as usize;
@@ -476,12 +503,22 @@ impl Chunk {
 
 // ---- list -------------------------------------------------------------------------------
 
-pub struct ListValue {
-    chunks: SmallVec<[Chunk; 1]>,
+/// A list: one chunk inline (most lists), or a vector of chunks with the total length.
+pub struct ListValue(Repr);
+
+enum Repr {
+    /// One chunk and list-max-listpack-size at creation.
+    One(Chunk, i32),
+    Many(Box<Many>),
+}
+
+struct Many {
+    chunks: Vec<Chunk>,
     len: usize,
-    /// list-max-listpack-size when the list was created.
     fill: i32,
 }
+
+const _: () = assert!(std::mem::size_of::<ListValue>() <= 40);
 
 /// Where an element is: chunk index and byte offset.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -498,17 +535,20 @@ impl Default for ListValue {
 
 impl ListValue {
     pub fn new(fill: i32) -> ListValue {
-        ListValue { chunks: SmallVec::new(), len: 0, fill: fill.clamp(-5, 1 << 15) }
+        ListValue(Repr::One(Chunk::default(), fill.clamp(-5, 1 << 15)))
     }
 
     #[inline]
     pub fn len(&self) -> usize {
-        self.len
+        match &self.0 {
+            Repr::One(c, _) => c.count as usize,
+            Repr::Many(m) => m.len,
+        }
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.len() == 0
     }
 
     pub fn encoding(&self) -> &'static str {
@@ -517,29 +557,103 @@ impl ListValue {
 
     /// Heap bytes held by the list (MEMORY USAGE).
     pub fn mem_usage(&self) -> usize {
-        let arr = if self.chunks.spilled() { self.chunks.capacity() * std::mem::size_of::<Chunk>() } else { 0 };
-        std::mem::size_of::<ListValue>() + arr + self.chunks.iter().map(|c| c.data.capacity()).sum::<usize>()
+        let arr = match &self.0 {
+            Repr::One(..) => 0,
+            Repr::Many(m) => std::mem::size_of::<Many>() + m.chunks.capacity() * std::mem::size_of::<Chunk>(),
+        };
+        std::mem::size_of::<ListValue>() + arr + self.chunks().iter().map(|c| c.data.capacity()).sum::<usize>()
+    }
+
+    #[inline]
+    fn chunks(&self) -> &[Chunk] {
+        match &self.0 {
+            Repr::One(c, _) if c.count == 0 => &[],
+            Repr::One(c, _) => std::slice::from_ref(c),
+            Repr::Many(m) => &m.chunks,
+        }
+    }
+
+    #[inline]
+    fn chunks_mut(&mut self) -> &mut [Chunk] {
+        match &mut self.0 {
+            Repr::One(c, _) if c.count == 0 => &mut [],
+            Repr::One(c, _) => std::slice::from_mut(c),
+            Repr::Many(m) => &mut m.chunks,
+        }
+    }
+
+    #[inline]
+    fn fill(&self) -> i32 {
+        match &self.0 {
+            Repr::One(_, f) => *f,
+            Repr::Many(m) => m.fill,
+        }
+    }
+
+    /// Elements were added (or removed, negative) outside the chunk counts' bookkeeping.
+    #[inline]
+    fn add_len(&mut self, d: isize) {
+        if let Repr::Many(m) = &mut self.0 {
+            m.len = (m.len as isize + d) as usize;
+        }
+    }
+
+    fn insert_chunk(&mut self, at: usize, c: Chunk) {
+        if let Repr::One(first, fill) = &mut self.0 {
+            if first.count == 0 {
+                *first = c;
+                return;
+            }
+            let first = std::mem::take(first);
+            let len = first.count as usize;
+            self.0 = Repr::Many(Box::new(Many { chunks: vec![first], len, fill: *fill }));
+        }
+        if let Repr::Many(m) = &mut self.0 {
+            m.len += c.count as usize;
+            m.chunks.insert(at, c);
+        }
+    }
+
+    /// Take chunk `at` out (its elements leave the length).
+    fn remove_chunk(&mut self, at: usize) -> Chunk {
+        match &mut self.0 {
+            Repr::One(c, _) => std::mem::take(c),
+            Repr::Many(m) => {
+                let c = m.chunks.remove(at);
+                m.len -= c.count as usize;
+                if m.chunks.len() <= 1 {
+                    let last = m.chunks.pop().unwrap_or_default();
+                    self.0 = Repr::One(last, m.fill);
+                }
+                c
+            }
+        }
     }
 
     /// Number of chunks (Redis's quicklist node count).
     pub fn chunk_count(&self) -> usize {
-        self.chunks.len()
+        self.chunks().len()
     }
 
-    /// May `e` (of encoded size `sz`) go into chunk `c`?
-    fn fits(&self, c: &Chunk, sz: usize) -> bool {
+    /// May `e` (of encoded size `sz`) go into chunk `c`? Elements at least as long as the
+    /// packed threshold get a chunk of their own (Redis's plain nodes).
+    fn fits(&self, c: &Chunk, e: &Elem, sz: usize) -> bool {
         if c.count == 0 {
             return true;
         }
         let big = PACKED_THRESHOLD.load(Relaxed) as usize;
-        if sz >= big || (c.count == 1 && c.bytes() >= big) {
+        let len = match e {
+            Elem::Str(s) => s.len(),
+            Elem::Int(i) => itoa::Buffer::new().format(*i).len(),
+        };
+        if len >= big || (c.count == 1 && c.bytes() > big) {
             return false;
         }
-        let new_sz = c.bytes() + sz;
-        if self.fill >= 0 {
-            (c.count as i64) < self.fill as i64 && new_sz <= SAFETY_LIMIT
+        let (new_sz, fill) = (c.bytes() + sz, self.fill());
+        if fill >= 0 {
+            (c.count as i64) < fill as i64 && new_sz <= SAFETY_LIMIT
         } else {
-            new_sz <= SIZE_LIMITS[(-self.fill - 1) as usize]
+            new_sz <= SIZE_LIMITS[(-fill - 1) as usize]
         }
     }
 
@@ -548,23 +662,26 @@ impl ListValue {
     }
 
     fn limit_ok(&self, count: usize, bytes: usize) -> bool {
+        let fill = self.fill();
         count <= 1
-            || if self.fill >= 0 {
-                count <= self.fill.max(1) as usize && bytes <= SAFETY_LIMIT
+            || if fill >= 0 {
+                count <= fill.max(1) as usize && bytes <= SAFETY_LIMIT
             } else {
-                bytes <= SIZE_LIMITS[(-self.fill - 1) as usize]
+                bytes <= SIZE_LIMITS[(-fill - 1) as usize]
             }
     }
 
     /// Split chunk `ci` while it is over the size limit.
     fn fix_chunk(&mut self, ci: usize) {
-        if self.within_limit(&self.chunks[ci]) {
+        if self.within_limit(&self.chunks()[ci]) {
             return;
         }
-        let c = &mut self.chunks[ci];
+        let c = &mut self.chunks_mut()[ci];
         let keep = (c.count / 2) as usize;
         let tail = c.split_off_entries(keep);
-        self.chunks.insert(ci + 1, tail);
+        let moved = tail.count as isize;
+        self.add_len(-moved); // insert_chunk counts them again
+        self.insert_chunk(ci + 1, tail);
         self.fix_chunk(ci + 1);
         self.fix_chunk(ci);
     }
@@ -575,32 +692,30 @@ impl ListValue {
 
     pub fn push_elem(&mut self, e: &Elem, front: bool) {
         let sz = entry_size(e);
-        let ci = if front { 0 } else { self.chunks.len().wrapping_sub(1) };
-        if self.chunks.is_empty() || !self.fits(&self.chunks[ci], sz) {
-            let c = Chunk::default();
-            if front {
-                self.chunks.insert(0, c);
-            } else {
-                self.chunks.push(c);
-            }
+        let n = self.chunks().len();
+        let ci = if front { 0 } else { n.wrapping_sub(1) };
+        if n == 0 || !self.fits(&self.chunks()[ci], e, sz) {
+            let mut c = Chunk::default();
+            c.push_back(e);
+            return self.insert_chunk(if front { 0 } else { n }, c);
         }
-        let ci = if front { 0 } else { self.chunks.len() - 1 };
-        let c = &mut self.chunks[ci];
+        let c = &mut self.chunks_mut()[ci];
         if front {
             c.push_front(e);
         } else {
             c.push_back(e);
         }
-        self.len += 1;
+        self.add_len(1);
     }
 
     /// Remove the head or tail element, handing it to `f` first.
     pub fn pop<R>(&mut self, front: bool, f: impl FnOnce(Elem) -> R) -> Option<R> {
-        if self.len == 0 {
+        let n = self.chunks().len();
+        if n == 0 {
             return None;
         }
-        let ci = if front { 0 } else { self.chunks.len() - 1 };
-        let c = &mut self.chunks[ci];
+        let ci = if front { 0 } else { n - 1 };
+        let c = &mut self.chunks_mut()[ci];
         let (a, b) = if front {
             let a = c.first();
             (a, c.next(a))
@@ -609,10 +724,11 @@ impl ListValue {
         };
         let r = f(c.get(a));
         c.remove_span(a, b, 1);
-        if c.count == 0 {
-            self.chunks.remove(ci);
+        let empty = c.count == 0;
+        self.add_len(-1);
+        if empty {
+            self.remove_chunk(ci);
         }
-        self.len -= 1;
         Some(r)
     }
 
@@ -622,18 +738,20 @@ impl ListValue {
 
     /// Position of element `idx` (0-based from the head; must be < len).
     fn locate(&self, idx: usize) -> Pos {
-        debug_assert!(idx < self.len);
-        if idx < self.len / 2 {
+        let len = self.len();
+        debug_assert!(idx < len);
+        let chunks = self.chunks();
+        if idx < len / 2 {
             let mut i = idx;
-            for (ci, c) in self.chunks.iter().enumerate() {
+            for (ci, c) in chunks.iter().enumerate() {
                 if i < c.count as usize {
                     return Pos { ci, off: Self::walk(c, i, true) };
                 }
                 i -= c.count as usize;
             }
         } else {
-            let mut i = self.len - 1 - idx; // distance from the tail
-            for (ci, c) in self.chunks.iter().enumerate().rev() {
+            let mut i = len - 1 - idx; // distance from the tail
+            for (ci, c) in chunks.iter().enumerate().rev() {
                 if i < c.count as usize {
                     return Pos { ci, off: Self::walk(c, i, false) };
                 }
@@ -664,29 +782,30 @@ impl ListValue {
 
     /// Redis index (negative counts from the tail) to a 0-based index, if in range.
     pub fn norm_index(&self, idx: i64) -> Option<usize> {
-        let i = if idx < 0 { self.len as i64 + idx } else { idx };
-        (i >= 0 && (i as usize) < self.len).then_some(i as usize)
+        let len = self.len() as i64;
+        let i = if idx < 0 { len + idx } else { idx };
+        (i >= 0 && i < len).then_some(i as usize)
     }
 
     pub fn get(&self, idx: usize) -> Option<Elem<'_>> {
-        if idx >= self.len {
+        if idx >= self.len() {
             return None;
         }
         let p = self.locate(idx);
-        Some(self.chunks[p.ci].get(p.off))
+        Some(self.chunks()[p.ci].get(p.off))
     }
 
     /// LSET: replace element `idx` (must be in range).
     pub fn set(&mut self, idx: usize, v: &[u8]) {
         let p = self.locate(idx);
-        self.chunks[p.ci].replace_at(p.off, &Elem::of(v));
+        self.chunks_mut()[p.ci].replace_at(p.off, &Elem::of(v));
         self.fix_chunk(p.ci);
     }
 
     /// Iterate from element `idx` towards the tail (or the head if `reverse`).
     pub fn iter_from(&self, idx: usize, reverse: bool) -> Iter<'_> {
-        let pos = (idx < self.len).then(|| self.locate(idx));
-        Iter { l: self, pos, reverse }
+        let pos = (idx < self.len()).then(|| self.locate(idx));
+        Iter { chunks: self.chunks(), pos, reverse }
     }
 
     pub fn iter(&self) -> Iter<'_> {
@@ -697,16 +816,16 @@ impl ListValue {
     pub fn insert(&mut self, pivot: &[u8], after: bool, v: &[u8]) -> bool {
         let p = Elem::of(pivot);
         let Some(pos) = self.find_pos(|e| e == p) else { return false };
-        let c = &self.chunks[pos.ci];
+        let c = &mut self.chunks_mut()[pos.ci];
         let at = if after { c.next(pos.off) } else { pos.off };
-        self.chunks[pos.ci].insert_at(at, &Elem::of(v));
-        self.len += 1;
+        c.insert_at(at, &Elem::of(v));
+        self.add_len(1);
         self.fix_chunk(pos.ci);
         true
     }
 
     fn find_pos(&self, mut pred: impl FnMut(Elem) -> bool) -> Option<Pos> {
-        for (ci, c) in self.chunks.iter().enumerate() {
+        for (ci, c) in self.chunks().iter().enumerate() {
             for (off, e) in c.iter() {
                 if pred(e) {
                     return Some(Pos { ci, off });
@@ -721,7 +840,7 @@ impl ListValue {
         let target = Elem::of(v);
         let limit = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
         let mut found: Vec<Pos> = Vec::new();
-        let mut it = self.iter_from(if count < 0 { self.len.wrapping_sub(1) } else { 0 }, count < 0);
+        let mut it = self.iter_from(if count < 0 { self.len().wrapping_sub(1) } else { 0 }, count < 0);
         while found.len() < limit {
             match it.next_pos() {
                 Some((p, e)) => {
@@ -745,29 +864,31 @@ impl ListValue {
                 j -= 1;
             }
             let offs: SmallVec<[usize; 16]> = found[j..i].iter().map(|p| p.off).collect();
-            self.chunks[ci].remove_offsets(&offs);
-            if self.chunks[ci].count == 0 {
-                self.chunks.remove(ci);
+            let c = &mut self.chunks_mut()[ci];
+            c.remove_offsets(&offs);
+            let empty = c.count == 0; // (a lone empty chunk is no longer in chunks())
+            self.add_len(-((i - j) as isize));
+            if empty {
+                self.remove_chunk(ci);
             }
             i = j;
         }
-        self.len -= removed;
         self.merge_small();
         removed
     }
 
     /// Remove `n` elements from the head (or the tail).
     pub fn trim_end(&mut self, mut n: usize, front: bool) {
-        n = n.min(self.len);
-        self.len -= n;
+        n = n.min(self.len());
         while n > 0 {
-            let ci = if front { 0 } else { self.chunks.len() - 1 };
-            let c = &mut self.chunks[ci];
-            if c.count as usize <= n {
-                n -= c.count as usize;
-                self.chunks.remove(ci);
+            let ci = if front { 0 } else { self.chunks().len() - 1 };
+            let cnt = self.chunks()[ci].count as usize;
+            if cnt <= n {
+                n -= cnt;
+                self.remove_chunk(ci);
                 continue;
             }
+            let c = &mut self.chunks_mut()[ci];
             if front {
                 let a = c.first();
                 let mut b = a;
@@ -783,52 +904,52 @@ impl ListValue {
                 }
                 c.remove_span(a, b, n);
             }
+            self.add_len(-(n as isize));
             n = 0;
-        }
-        if self.chunks.spilled() && self.chunks.len() <= 1 {
-            self.chunks.shrink_to_fit();
         }
     }
 
     /// Merge neighbouring chunks that fit together (after removals in the middle).
     fn merge_small(&mut self) {
         let mut ci = 0;
-        while ci + 1 < self.chunks.len() {
-            let (a, b) = (&self.chunks[ci], &self.chunks[ci + 1]);
+        while ci + 1 < self.chunks().len() {
+            let (a, b) = (&self.chunks()[ci], &self.chunks()[ci + 1]);
             let bytes = a.bytes() + b.bytes();
             let fits = self.limit_ok((a.count + b.count) as usize, bytes) && bytes <= self.byte_budget() / 2;
             if fits {
-                let b = self.chunks.remove(ci + 1);
-                let a = &mut self.chunks[ci];
+                let b = self.remove_chunk(ci + 1);
+                let a = &mut self.chunks_mut()[ci];
                 a.reserve_back(b.bytes());
                 a.data.extend_from_slice(&b.data[b.start as usize..]);
                 a.count += b.count;
+                self.add_len(b.count as isize);
             } else {
                 ci += 1;
             }
         }
-        if self.chunks.spilled() && self.chunks.len() <= 1 {
-            self.chunks.shrink_to_fit();
-        }
     }
 
     fn byte_budget(&self) -> usize {
-        if self.fill >= 0 {
+        let fill = self.fill();
+        if fill >= 0 {
             SAFETY_LIMIT
         } else {
-            SIZE_LIMITS[(-self.fill - 1) as usize]
+            SIZE_LIMITS[(-fill - 1) as usize]
         }
     }
 
-    /// A copy (COPY, SORT ... STORE sources are read-only so this is rare).
+    /// A copy (COPY).
     pub fn duplicate(&self) -> ListValue {
-        ListValue { chunks: self.chunks.clone(), len: self.len, fill: self.fill }
+        ListValue(match &self.0 {
+            Repr::One(c, f) => Repr::One(c.clone(), *f),
+            Repr::Many(m) => Repr::Many(Box::new(Many { chunks: m.chunks.clone(), len: m.len, fill: m.fill })),
+        })
     }
 }
 
 /// Walks a list one element at a time in either direction.
 pub struct Iter<'a> {
-    l: &'a ListValue,
+    chunks: &'a [Chunk],
     pos: Option<Pos>,
     reverse: bool,
 }
@@ -836,21 +957,22 @@ pub struct Iter<'a> {
 impl<'a> Iter<'a> {
     fn next_pos(&mut self) -> Option<(Pos, Elem<'a>)> {
         let p = self.pos?;
-        let c = &self.l.chunks[p.ci];
+        let chunks = self.chunks;
+        let c = &chunks[p.ci];
         let e = c.get(p.off);
         self.pos = if !self.reverse {
             let n = c.next(p.off);
             if n < c.data.len() {
                 Some(Pos { ci: p.ci, off: n })
-            } else if p.ci + 1 < self.l.chunks.len() {
-                Some(Pos { ci: p.ci + 1, off: self.l.chunks[p.ci + 1].first() })
+            } else if p.ci + 1 < chunks.len() {
+                Some(Pos { ci: p.ci + 1, off: chunks[p.ci + 1].first() })
             } else {
                 None
             }
         } else if p.off > c.first() {
             Some(Pos { ci: p.ci, off: c.prev(p.off) })
         } else if p.ci > 0 {
-            Some(Pos { ci: p.ci - 1, off: self.l.chunks[p.ci - 1].last() })
+            Some(Pos { ci: p.ci - 1, off: chunks[p.ci - 1].last() })
         } else {
             None
         };
@@ -975,6 +1097,99 @@ mod tests {
         assert_eq!(items(&l), vec![b"4".to_vec(), b"5".to_vec(), b"6".to_vec(), b"7".to_vec()]);
         l.trim_end(10, true);
         assert!(l.is_empty());
+    }
+
+    /// Random operations on lists of every fill against a VecDeque, emptying them often
+    /// (a list of one chunk and of many must behave the same).
+    #[test]
+    fn random_ops_match_a_model() {
+        use rand::{rngs::SmallRng, Rng, SeedableRng};
+        use std::collections::VecDeque;
+        let mut rng = SmallRng::seed_from_u64(3343);
+        for fill in [-5, -2, -1, 1, 2, 3, 16] {
+            let mut l = ListValue::new(fill);
+            let mut m: VecDeque<Vec<u8>> = VecDeque::new();
+            for step in 0..6000 {
+                let v: Vec<u8> = if rng.gen_bool(0.5) {
+                    rng.gen_range(0..8).to_string().into_bytes()
+                } else {
+                    let max = if rng.gen_bool(0.1) { 9000 } else { 40 };
+                    let mut s = vec![b'x'; rng.gen_range(0..max)];
+                    s.extend_from_slice(rng.gen_range(0..8).to_string().as_bytes());
+                    s
+                };
+                match rng.gen_range(0..9) {
+                    0 | 1 => {
+                        let front = rng.gen_bool(0.5);
+                        l.push(&v, front);
+                        if front { m.push_front(v) } else { m.push_back(v) }
+                    }
+                    2 | 3 => {
+                        let front = rng.gen_bool(0.5);
+                        let got = l.pop_owned(front).map(|o| o.as_elem().to_vec());
+                        assert_eq!(got, if front { m.pop_front() } else { m.pop_back() });
+                    }
+                    4 if !m.is_empty() => {
+                        let i = rng.gen_range(0..m.len());
+                        l.set(i, &v);
+                        m[i] = v;
+                    }
+                    5 if !m.is_empty() => {
+                        let pivot = m[rng.gen_range(0..m.len())].clone();
+                        let after = rng.gen_bool(0.5);
+                        assert!(l.insert(&pivot, after, &v));
+                        let at = m.iter().position(|x| *x == pivot).unwrap() + after as usize;
+                        m.insert(at, v);
+                    }
+                    6 if !m.is_empty() => {
+                        let target = m[rng.gen_range(0..m.len())].clone();
+                        let count: i64 = rng.gen_range(-3..4);
+                        let mut left = if count == 0 { usize::MAX } else { count.unsigned_abs() as usize };
+                        let mut idx: Vec<usize> = (0..m.len()).filter(|&i| m[i] == target).collect();
+                        if count < 0 {
+                            idx.reverse();
+                        }
+                        let mut gone = Vec::new();
+                        for i in idx {
+                            if left == 0 {
+                                break;
+                            }
+                            gone.push(i);
+                            left -= 1;
+                        }
+                        gone.sort_unstable();
+                        for i in gone.iter().rev() {
+                            m.remove(*i);
+                        }
+                        assert_eq!(l.remove(&target, count), gone.len());
+                    }
+                    7 => {
+                        let n = rng.gen_range(0..4);
+                        let front = rng.gen_bool(0.5);
+                        l.trim_end(n, front);
+                        for _ in 0..n.min(m.len()) {
+                            if front { m.pop_front(); } else { m.pop_back(); }
+                        }
+                    }
+                    _ => {
+                        if let Some(i) = (!m.is_empty()).then(|| rng.gen_range(0..m.len())) {
+                            assert_eq!(l.get(i).unwrap().to_vec(), m[i]);
+                        }
+                    }
+                }
+                assert_eq!(l.len(), m.len(), "fill {fill} step {step}");
+                if step % 50 == 0 || m.len() < 3 {
+                    assert_eq!(items(&l), m.iter().cloned().collect::<Vec<_>>(), "fill {fill} step {step}");
+                    let rev: Vec<Vec<u8>> = if m.is_empty() {
+                        vec![]
+                    } else {
+                        l.iter_from(m.len() - 1, true).map(|e| e.to_vec()).collect()
+                    };
+                    assert_eq!(rev, m.iter().rev().cloned().collect::<Vec<_>>());
+                }
+                assert_eq!(l.chunk_count() == 0, m.is_empty());
+            }
+        }
     }
 
     #[test]

@@ -48,11 +48,13 @@ fn node_cmp(n: NodePtr, s: f64, m: &[u8]) -> Ordering {
 const BLOCK_MAX: usize = 256;
 
 /// Node pointers in (score, member) order, in blocks of at most BLOCK_MAX;
-/// `starts[i]` is the rank of `blocks[i][0]`.
+/// `starts[i]` is the rank of `blocks[i][0]` and `lasts[i]` the score of its last element,
+/// so the search among blocks reads no node (only ties on the score do).
 #[derive(Default)]
 pub struct OrdIdx {
     blocks: Vec<Vec<NodePtr>>,
     starts: Vec<usize>,
+    lasts: Vec<f64>,
     len: usize,
 }
 
@@ -60,7 +62,19 @@ impl OrdIdx {
     /// Block and offset of the first element not less than (s, m).
     fn locate(&self, s: f64, m: &[u8]) -> (usize, usize) {
         let lt = |n: &NodePtr| node_cmp(*n, s, m) == Ordering::Less;
-        let bi = self.blocks.partition_point(|b| lt(b.last().unwrap()));
+        // the first block whose last element is not below (s, m); a node is read only
+        // when its block's last score equals s
+        let (mut lo, mut hi) = (0, self.blocks.len());
+        while lo < hi {
+            let mid = (lo + hi) / 2;
+            let l = self.lasts[mid];
+            if l < s || (l == s && lt(self.blocks[mid].last().unwrap())) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        let bi = lo;
         if bi == self.blocks.len() {
             return match self.blocks.len() {
                 0 => (0, 0),
@@ -68,6 +82,14 @@ impl OrdIdx {
             };
         }
         (bi, self.blocks[bi].partition_point(lt))
+    }
+
+    /// Refresh the cached last score of block `bi` (if it exists) after a change there.
+    #[inline]
+    fn fix_last(&mut self, bi: usize) {
+        if let Some(n) = self.blocks.get(bi).and_then(|b| b.last()) {
+            self.lasts[bi] = n.score();
+        }
     }
 
     fn shift_starts(&mut self, from: usize, up: bool) {
@@ -87,6 +109,7 @@ impl OrdIdx {
             b.push(n);
             self.blocks.push(b);
             self.starts.push(0);
+            self.lasts.push(n.score());
             self.len = 1;
             return;
         }
@@ -95,20 +118,24 @@ impl OrdIdx {
         // A full block is split before the insertion (so no block outgrows its capacity);
         // at either end of it the new element starts a block of its own, which keeps
         // blocks full under ascending or descending inserts.
-        if self.blocks[bi].len() == BLOCK_MAX {
+        let split = self.blocks[bi].len() == BLOCK_MAX;
+        if split {
             if off == BLOCK_MAX {
                 self.blocks.insert(bi + 1, new_block());
                 self.starts.insert(bi + 1, self.starts[bi] + BLOCK_MAX);
+                self.lasts.insert(bi + 1, 0.0);
                 (bi, off) = (bi + 1, 0);
             } else if off == 0 {
                 self.blocks.insert(bi, new_block());
                 self.starts.insert(bi, self.starts[bi]);
+                self.lasts.insert(bi, 0.0);
             } else {
                 let half = BLOCK_MAX / 2;
                 let mut tail = new_block();
                 tail.extend(self.blocks[bi].drain(half..));
                 self.blocks.insert(bi + 1, tail);
                 self.starts.insert(bi + 1, self.starts[bi] + half);
+                self.lasts.insert(bi + 1, 0.0);
                 if off > half {
                     (bi, off) = (bi + 1, off - half);
                 }
@@ -116,6 +143,12 @@ impl OrdIdx {
         }
         self.blocks[bi].insert(off, n);
         self.shift_starts(bi + 1, true);
+        if split {
+            // the full block became two: both neighbours of bi may have changed
+            self.fix_last(bi.wrapping_sub(1));
+            self.fix_last(bi + 1);
+        }
+        self.fix_last(bi);
         self.len += 1;
     }
 
@@ -133,11 +166,14 @@ impl OrdIdx {
         if n == 0 {
             self.blocks.remove(bi);
             self.starts.remove(bi);
+            self.lasts.remove(bi);
         } else if n < BLOCK_MAX / 4 && bi + 1 < self.blocks.len() && n + self.blocks[bi + 1].len() <= BLOCK_MAX {
             let next = self.blocks.remove(bi + 1);
             self.starts.remove(bi + 1);
+            self.lasts.remove(bi + 1);
             self.blocks[bi].extend(next);
         }
+        self.fix_last(bi);
     }
 
     /// (block, offset) of a rank < len.
@@ -158,6 +194,7 @@ impl OrdIdx {
 
     /// Number of leading elements for which `pred` holds (pred must be monotone).
     fn partition_point(&self, pred: impl Fn(NodePtr) -> bool) -> usize {
+        debug_assert_eq!(self.lasts.len(), self.blocks.len());
         let bi = self.blocks.partition_point(|b| pred(*b.last().unwrap()));
         if bi == self.blocks.len() {
             return self.len;
@@ -554,6 +591,48 @@ mod tests {
         z.remove_ranks(5, 50);
         model.drain(5..50);
         assert_eq!(order(&z), model);
+    }
+
+    /// Many blocks, many equal scores: the cached block scores and starts stay right.
+    #[test]
+    fn index_invariants_under_random_updates() {
+        use rand::{Rng, SeedableRng};
+        let lim = Limits { entries: 0, value: 64 };
+        let mut rng = rand::rngs::StdRng::seed_from_u64(11);
+        let mut z = ZSetValue::new_for(1, lim);
+        let mut model: std::collections::HashMap<Vec<u8>, f64> = Default::default();
+        for step in 0..40000 {
+            let m = format!("m{}", rng.gen_range(0..6000)).into_bytes();
+            let s = if rng.gen_bool(0.5) { 0.0 } else { rng.gen_range(-20..20) as f64 };
+            if rng.gen_range(0..5) == 0 {
+                assert_eq!(z.remove(&m), model.remove(&m).is_some());
+            } else if model.contains_key(&m) {
+                z.set_score(&m, s);
+                model.insert(m, s);
+            } else {
+                z.insert(&m, s, lim);
+                model.insert(m, s);
+            }
+            if step % 5000 == 4999 {
+                let Repr::Big(b) = &z.0 else { panic!("big form expected") };
+                let idx = &b.idx;
+                assert!(idx.blocks.len() > 4);
+                assert_eq!(idx.lasts.len(), idx.blocks.len());
+                let mut rank = 0;
+                for (i, blk) in idx.blocks.iter().enumerate() {
+                    assert!(!blk.is_empty());
+                    assert_eq!(idx.starts[i], rank);
+                    assert_eq!(idx.lasts[i].to_bits(), blk.last().unwrap().score().to_bits());
+                    rank += blk.len();
+                }
+                let mut want: Vec<(Vec<u8>, f64)> = model.iter().map(|(k, v)| (k.clone(), *v)).collect();
+                want.sort_by(|a, b| cmp_key(a.1, &a.0, b.1, &b.0));
+                assert_eq!(order(&z), want);
+                for (i, (m, s)) in want.iter().enumerate().step_by(7) {
+                    assert_eq!(z.rank(m), Some((i, *s)));
+                }
+            }
+        }
     }
 
     #[test]
