@@ -465,7 +465,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         ob.clear();
     }
     let hard_limit = srv.hot.obuf_hard[obuf_class(info)].load(Relaxed) as usize;
-    if !parser.in_progress() && qbuf.len() - parser.pos() >= 64 && srv.keyspace.nshards() == 1 {
+    if !parser.in_progress() && qbuf.len() - parser.pos() >= 64 && srv.keyspace.worth_prefetching(info.db) {
         prefetch_batch(srv, info.db, qbuf, parser.pos());
     }
     let was_postponed = std::mem::replace(postponed, false);
