@@ -324,7 +324,7 @@ impl Db {
     }
 }
 
-/// Dicts smaller than this stay in the CPU caches: no prefetching.
+/// Dicts (and collection tables) smaller than this stay in the CPU caches: no prefetching.
 const PREFETCH_MIN: usize = 16 * 1024;
 
 /// One shard: its part of every logical database.
@@ -378,28 +378,50 @@ impl Keyspace {
     /// other: used for the commands of a pipelined batch before they run. Only with one
     /// shard, whose lock is then free between commands; a busy lock means skip it. Small
     /// dicts stay in the cache anyway and are left alone.
-    /// Is `db` big enough for `prefetch` to pay (checked before the batch is scanned)?
-    pub fn worth_prefetching(&self, db: usize) -> bool {
-        self.shards.len() == 1
-            && self.shards[0].try_lock().is_some_and(|sh| sh.dbs.get(db).is_some_and(|d| d.dict.len() >= PREFETCH_MIN))
-    }
-
-    pub fn prefetch(&self, db: usize, keys: &[&[u8]]) {
+    /// `keys[i]` with, for commands on a member of a set, hash or sorted set,
+    /// `members[i]`: the member's bucket and chain head in the collection's table are
+    /// loaded too when the collection is large. Returns whether anything was big enough
+    /// to prefetch (callers back off when it is not).
+    pub fn prefetch(&self, db: usize, keys: &[&[u8]], members: &[Option<&[u8]>]) -> bool {
         if self.shards.len() != 1 || keys.len() < 2 {
-            return;
+            return false;
         }
-        let Some(sh) = self.shards[0].try_lock() else { return };
-        let Some(d) = sh.dbs.get(db) else { return };
-        if d.dict.len() < PREFETCH_MIN {
-            return;
+        let Some(sh) = self.shards[0].try_lock() else { return true };
+        let Some(d) = sh.dbs.get(db) else { return false };
+        let mut useful = false;
+        if d.dict.len() >= PREFETCH_MIN {
+            useful = true;
+            let hashes: smallvec::SmallVec<[u64; 16]> = keys.iter().map(|k| d.dict.hash(k)).collect();
+            for &h in &hashes {
+                d.dict.prefetch_bucket(h);
+            }
+            for &h in &hashes {
+                d.dict.prefetch_chain(h);
+            }
         }
-        let hashes: smallvec::SmallVec<[u64; 16]> = keys.iter().map(|k| d.dict.hash(k)).collect();
-        for &h in &hashes {
-            d.dict.prefetch_bucket(h);
+        if members.iter().all(|m| m.is_none()) {
+            return useful;
         }
-        for &h in &hashes {
-            d.dict.prefetch_chain(h);
+        let mut inner: smallvec::SmallVec<[(&crate::types::table::Table, u64); 16]> = smallvec::SmallVec::new();
+        for (k, m) in keys.iter().zip(members) {
+            let Some(m) = m else { continue };
+            let table = match d.dict.get(k).map(|e| &e.value) {
+                Some(Value::Set(v)) => v.table(),
+                Some(Value::Hash(v)) => v.table(),
+                Some(Value::ZSet(v)) => v.table(),
+                _ => None,
+            };
+            if let Some(t) = table.filter(|t| t.len() >= PREFETCH_MIN) {
+                if let Some(h) = t.prefetch_bucket(m) {
+                    inner.push((t, h));
+                }
+            }
         }
+        useful |= !inner.is_empty();
+        for (t, h) in inner {
+            t.prefetch_chain(h);
+        }
+        useful
     }
 
     /// Lock every shard, in order.
