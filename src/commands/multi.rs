@@ -17,7 +17,7 @@ pub const COMMANDS: &[Registration] = &[
     ("multi", multi, 0),
     ("exec", exec, flags::ALL_SHARDS),
     ("discard", discard, 0),
-    ("watch", watch, 0),
+    ("watch", watch, flags::NO_EXPIRE),
     ("unwatch", unwatch, 0),
 ];
 
@@ -31,14 +31,18 @@ pub struct MultiState {
     pub queue: Vec<(usize, Vec<Vec<u8>>)>,
     /// A queued command was rejected: EXEC must fail with EXECABORT.
     pub error: bool,
+    /// OR of the flags of the queued commands (Redis's mstate.cmd_flags): the checks
+    /// before EXEC look at them.
+    pub flags: u32,
 }
 
 /// A client's watched keys.
 #[derive(Default)]
 pub struct Watched {
     pub flag: WatchFlag,
-    /// (db, key, expired-at-watch-time)
-    pub keys: Vec<(usize, Vec<u8>, bool)>,
+    /// (db, key); whether the key was already expired when watched is kept with the
+    /// registration in the db (`keyspace::WatchReg`).
+    pub keys: Vec<(usize, Vec<u8>)>,
 }
 
 fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -66,7 +70,7 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let db = ctx.ks.db;
     for key in &argv[1..] {
-        if ctx.client.watched.keys.iter().any(|(d, k, _)| *d == db && k == key) {
+        if ctx.client.watched.keys.iter().any(|(d, k)| *d == db && k == key) {
             continue;
         }
         let expired = {
@@ -75,8 +79,8 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
             d.get(key).is_some_and(|e| d.is_expired(e, now))
         };
         let flag = ctx.client.watched.flag.clone();
-        ctx.ks.db(key).watch(key, flag);
-        ctx.client.watched.keys.push((db, key.to_vec(), expired));
+        ctx.ks.db(key).watch(key, flag, expired);
+        ctx.client.watched.keys.push((db, key.to_vec()));
     }
     ctx.out.ok();
 }
@@ -90,7 +94,7 @@ fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) {
 pub fn unwatch_all(ctx: &mut Ctx) {
     let w = std::mem::take(&mut ctx.client.watched.keys);
     let flag = ctx.client.watched.flag.clone();
-    for (db, key, _) in w {
+    for (db, key) in w {
         ctx.ks.db_at(db, &key).unwatch(&key, &flag);
     }
     ctx.client.watched.flag = WatchFlag::default();
@@ -98,13 +102,11 @@ pub fn unwatch_all(ctx: &mut Ctx) {
 
 /// Did a watched key expire since WATCH (Redis 7.0 isWatchedKeyExpired)?
 fn watched_key_expired(ctx: &Ctx) -> bool {
-    ctx.client.watched.keys.iter().any(|(db, key, expired_at_watch)| {
-        if *expired_at_watch {
-            return false;
-        }
+    let flag = &ctx.client.watched.flag;
+    ctx.client.watched.keys.iter().any(|(db, key)| {
         let s = ctx.srv.keyspace.shard_of(key);
         let d = &ctx.ks.locks.shard_ref(s).dbs[*db];
-        d.get(key).is_some_and(|e| d.is_expired(e, ctx.ks.now))
+        !d.watched_as_expired(key, flag) && d.get(key).is_some_and(|e| d.is_expired(e, ctx.ks.now))
     })
 }
 

@@ -243,8 +243,25 @@ fn after_busy(cell: &RefCell<Worker>) {
     }
 }
 
+/// Drop a client's WATCHes outside a command (EXEC refused before it ran): at once, or,
+/// while a script holds the shard locks, once this worker is no longer busy.
+pub fn release_watches(srv: &Server, watched: crate::commands::multi::Watched) {
+    if watched.keys.is_empty() {
+        return;
+    }
+    if srv.scripting.is_running() {
+        if let Some(cell) = CURRENT.with(|c| c.borrow().clone()) {
+            if let Ok(mut w) = cell.try_borrow_mut() {
+                w.deferred_unwatch.push(watched);
+                return;
+            }
+        }
+    }
+    unwatch_closed(srv, watched);
+}
+
 fn unwatch_closed(srv: &Server, mut watched: crate::commands::multi::Watched) {
-    for (db, key, _) in std::mem::take(&mut watched.keys) {
+    for (db, key) in std::mem::take(&mut watched.keys) {
         let s = srv.keyspace.shard_of(&key);
         srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &watched.flag);
     }
