@@ -270,3 +270,43 @@ fn swapdb_and_watched_stale_keys() {
     c.roundtrip(&[b"PING"], b"+QUEUED\r\n");
     c.roundtrip(&[b"EXEC"], b"*-1\r\n");
 }
+
+/// WATCH, UNWATCH and DISCARD are served while a script is busy (allow-busy): a key
+/// watched then still fails the EXEC when it is written afterwards, and not otherwise.
+#[test]
+fn watch_and_unwatch_while_a_script_is_busy() {
+    let srv = Server::start(&["--busy-reply-threshold", "50"]);
+    let mut runner = srv.raw();
+    let mut other = srv.raw();
+    let mut a = srv.raw();
+    let mut b = srv.raw();
+    b.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n");
+    runner.cmd(&[b"EVAL", b"while true do end", b"0"]);
+    other.wait_busy();
+    a.roundtrip(&[b"WATCH", b"k", b"j"], b"+OK\r\n");
+    b.roundtrip(&[b"UNWATCH"], b"+OK\r\n");
+    b.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    b.roundtrip(&[b"DISCARD"], b"+OK\r\n");
+    other.roundtrip(&[b"SCRIPT", b"KILL"], b"+OK\r\n");
+    runner.expect(b"-ERR Script killed by user with SCRIPT KILL... script: ");
+    runner.read_until_crlf();
+    // nothing written since: EXEC runs
+    a.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    a.roundtrip(&[b"PING"], b"+QUEUED\r\n");
+    a.roundtrip(&[b"EXEC"], b"*1\r\n+PONG\r\n");
+    // written since: EXEC fails; b no longer watches k
+    a.roundtrip(&[b"WATCH", b"k"], b"+OK\r\n");
+    runner.cmd(&[b"EVAL", b"while true do end", b"0"]);
+    other.wait_busy();
+    a.roundtrip(&[b"WATCH", b"j"], b"+OK\r\n");
+    other.roundtrip(&[b"SCRIPT", b"KILL"], b"+OK\r\n");
+    runner.expect(b"-ERR Script killed by user with SCRIPT KILL... script: ");
+    runner.read_until_crlf();
+    other.roundtrip(&[b"SET", b"k", b"1"], b"+OK\r\n");
+    a.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    a.roundtrip(&[b"PING"], b"+QUEUED\r\n");
+    a.roundtrip(&[b"EXEC"], b"*-1\r\n");
+    b.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    b.roundtrip(&[b"PING"], b"+QUEUED\r\n");
+    b.roundtrip(&[b"EXEC"], b"*1\r\n+PONG\r\n");
+}

@@ -43,6 +43,11 @@ pub struct Watched {
     /// (db, key); whether the key was already expired when watched is kept with the
     /// registration in the db (`keyspace::WatchReg`).
     pub keys: Vec<(usize, Vec<u8>)>,
+    /// Keys watched while a script held the shard locks (WATCH is allow-busy): they
+    /// cannot be registered, so EXEC fails if anything was written since
+    /// (`pending_dirty`: the server's dirty counter at that WATCH).
+    pub pending: Vec<(usize, Vec<u8>)>,
+    pub pending_dirty: u64,
 }
 
 fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -69,6 +74,19 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR WATCH inside MULTI is not allowed");
     }
     let db = ctx.ks.db;
+    if ctx.ks.locks.guards.is_empty() {
+        // A script holds the shards (this is the busy path): remember the keys.
+        let w = &mut ctx.client.watched;
+        if w.pending.is_empty() {
+            w.pending_dirty = ctx.srv.dirty.load(Relaxed);
+        }
+        for key in &argv[1..] {
+            if !w.keys.iter().chain(w.pending.iter()).any(|(d, k)| *d == db && k == key) {
+                w.pending.push((db, key.to_vec()));
+            }
+        }
+        return ctx.out.ok();
+    }
     for key in &argv[1..] {
         if ctx.client.watched.keys.iter().any(|(d, k)| *d == db && k == key) {
             continue;
@@ -92,6 +110,13 @@ fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) {
 
 /// Remove every watch of the client (EXEC, DISCARD, UNWATCH, RESET).
 pub fn unwatch_all(ctx: &mut Ctx) {
+    if ctx.ks.locks.guards.is_empty() {
+        // No shard locked (UNWATCH / DISCARD / RESET while a script holds them): drop
+        // the registrations later.
+        crate::net::worker::release_watches(ctx.srv, std::mem::take(&mut ctx.client.watched));
+        return;
+    }
+    ctx.client.watched.pending.clear();
     let w = std::mem::take(&mut ctx.client.watched.keys);
     let flag = ctx.client.watched.flag.clone();
     for (db, key) in w {
@@ -119,7 +144,9 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         unwatch_all(ctx);
         return ctx.out.error("EXECABORT Transaction discarded because of previous errors.");
     }
-    if ctx.client.watched.flag.load(Relaxed) || watched_key_expired(ctx) {
+    let w = &ctx.client.watched;
+    let written_since_busy_watch = !w.pending.is_empty() && ctx.srv.dirty.load(Relaxed) != w.pending_dirty;
+    if w.flag.load(Relaxed) || written_since_busy_watch || watched_key_expired(ctx) {
         unwatch_all(ctx);
         return ctx.out.null_array();
     }
