@@ -534,6 +534,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
             *qbuf = Vec::new();
         }
+        parser.release_large_args();
         let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
         if qbuf.len() > limit {
             log::warning(&format!(
