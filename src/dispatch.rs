@@ -1,9 +1,14 @@
 //! Command execution: from a parsed argv to a reply in the client's buffer.
 //!
 //! The path of one command (Redis's processCommand + call):
-//! lookup in the command table -> subcommand -> arity -> auth -> pause check ->
+//! lookup in the command table -> subcommand -> arity -> auth -> not-in-MULTI ->
+//! maxmemory -> min-replicas-to-write -> RESP2 subscribed context -> busy script ->
+//! replica/MONITOR -> pause check -> queue (inside MULTI) or
 //! lock the shards of its keys -> lazy-expire those keys -> run the handler ->
 //! stats, slow log, latency, MONITOR feed, write stream.
+//! A refused command (`reject`) flags the transaction being queued, so its EXEC fails; a
+//! refused EXEC discards the transaction with `-EXECABORT Transaction discarded because
+//! of: <error>`. EXEC is checked with the flags of the commands it queued.
 //! A handler that panics is answered with an error; the server and the other clients
 //! are not affected (parking_lot locks do not poison).
 
@@ -185,8 +190,11 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     // maxmemory (no eviction policy is built: over the limit, commands that may use
     // memory are refused as under noeviction). Queueing inside MULTI may use any amount
     // of memory, so there everything but EXEC, DISCARD, QUIT and RESET counts.
+    // The AOF replay and a master's link are obeyed (Redis's mustObeyClient; a replica
+    // ignores maxmemory by default).
+    let obey = info.flag(cflags::MASTER | cflags::AOF);
     let maxmemory = srv.hot.maxmemory.load(Relaxed);
-    if maxmemory > 0 && !busy {
+    if maxmemory > 0 && !busy && !obey {
         let reject_on_oom = is_denyoom
             || (info.multi.is_some() && !matches!(cmd.name.as_str(), "exec" | "discard" | "quit" | "reset"));
         if reject_on_oom && crate::commands::server_cmds::used_memory() > maxmemory {
@@ -194,7 +202,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         }
     }
     // min-replicas-to-write
-    if is_write && srv.hot.min_replicas_to_write.load(Relaxed) > 0 && crate::scripting::not_enough_replicas(srv) {
+    if is_write && !obey && srv.hot.min_replicas_to_write.load(Relaxed) > 0 && crate::scripting::not_enough_replicas(srv) {
         return reject(srv, stats, info, out, cmd, argv, crate::scripting::NOREPLICAS);
     }
     // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.

@@ -1,7 +1,10 @@
 //! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
-//! While a client is in MULTI the dispatcher queues its commands (after checking they
-//! exist and have the right arity; a rejected command makes EXEC fail with EXECABORT).
+//! While a client is in MULTI the dispatcher queues its commands after the checks of
+//! `dispatch::run` (existence, arity, maxmemory, busy script...); a refused command makes
+//! EXEC fail with EXECABORT. MULTI, DISCARD and WATCH are served while a script is busy;
+//! without the shard locks then, WATCH keeps its keys pending (EXEC fails if anything was
+//! written since) and UNWATCH/DISCARD hand the registrations to the worker to drop later.
 //! EXEC runs with every shard locked (the command is registered ALL_SHARDS), so the queued
 //! commands execute back to back with no other client in between, whatever keys they touch.
 //!
