@@ -105,7 +105,6 @@ pub fn execute(
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
-    let started = Instant::now();
     let ran = run(srv, stats, info, out, argv);
     if matches!(ran, Outcome::Postpone) {
         if info.reply_mode == ReplyMode::Skip {
@@ -125,7 +124,6 @@ pub fn execute(
         }
         _ => {}
     }
-    let _ = started;
     Outcome::Done
 }
 
@@ -272,8 +270,8 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     } else {
         ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
     };
-    let now = now_ms();
     let start = Instant::now();
+    let now = crate::server::ms_at(start);
     let errors_before = out.errors;
     let dirty = {
         let mut ctx = Ctx {
