@@ -310,3 +310,21 @@ fn watch_and_unwatch_while_a_script_is_busy() {
     b.roundtrip(&[b"PING"], b"+QUEUED\r\n");
     b.roundtrip(&[b"EXEC"], b"*1\r\n+PONG\r\n");
 }
+
+/// The AOF replay is not refused by maxmemory or min-replicas-to-write (Redis loads the
+/// file without those checks), transactions included.
+#[test]
+fn aof_replay_ignores_maxmemory_and_min_replicas() {
+    let srv = Server::start(&["--appendonly", "yes", "--appendfsync", "always"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"a", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"INCR", b"a"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"INCR", b"a"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"EXEC"], b"*2\r\n:2\r\n:3\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"min-replicas-to-write", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"maxmemory", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"DEBUG", b"LOADAOF"], b"+OK\r\n");
+    c.roundtrip(&[b"GET", b"a"], b"$1\r\n3\r\n");
+    c.roundtrip(&[b"INCR", b"a"], b"-OOM command not allowed when used memory > 'maxmemory'.\r\n");
+}
