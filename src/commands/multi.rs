@@ -47,10 +47,10 @@ pub struct Watched {
     /// registration in the db (`keyspace::WatchReg`).
     pub keys: Vec<(usize, Vec<u8>)>,
     /// Keys watched while a script held the shard locks (WATCH is allow-busy): they
-    /// cannot be registered, so EXEC fails if anything was written since
-    /// (`pending_dirty`: the server's dirty counter at that WATCH).
+    /// cannot be registered, so EXEC fails if any key was written or expired since
+    /// (`pending_mark`: `change_mark` at that WATCH).
     pub pending: Vec<(usize, Vec<u8>)>,
-    pub pending_dirty: u64,
+    pub pending_mark: u64,
 }
 
 fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -81,7 +81,7 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
         // A script holds the shards (this is the busy path): remember the keys.
         let w = &mut ctx.client.watched;
         if w.pending.is_empty() {
-            w.pending_dirty = ctx.srv.dirty.load(Relaxed);
+            w.pending_mark = change_mark(ctx.srv);
         }
         for key in &argv[1..] {
             if !w.keys.iter().chain(w.pending.iter()).any(|(d, k)| *d == db && k == key) {
@@ -128,6 +128,11 @@ pub fn unwatch_all(ctx: &mut Ctx) {
     ctx.client.watched.flag = WatchFlag::default();
 }
 
+/// Moves whenever a key may have changed: writes (the dirty counter) and expired keys.
+fn change_mark(srv: &crate::server::Server) -> u64 {
+    srv.dirty.load(Relaxed).wrapping_add(srv.stats.expired_keys.load(Relaxed))
+}
+
 /// Did a watched key expire since WATCH (Redis 7.0 isWatchedKeyExpired)?
 fn watched_key_expired(ctx: &Ctx) -> bool {
     let flag = &ctx.client.watched.flag;
@@ -148,7 +153,7 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         return ctx.out.error("EXECABORT Transaction discarded because of previous errors.");
     }
     let w = &ctx.client.watched;
-    let written_since_busy_watch = !w.pending.is_empty() && ctx.srv.dirty.load(Relaxed) != w.pending_dirty;
+    let written_since_busy_watch = !w.pending.is_empty() && change_mark(ctx.srv) != w.pending_mark;
     if w.flag.load(Relaxed) || written_since_busy_watch || watched_key_expired(ctx) {
         unwatch_all(ctx);
         return ctx.out.null_array();
