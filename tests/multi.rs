@@ -153,7 +153,20 @@ fn busy_script_flags_the_transaction_being_queued() {
 /// the WATCHes): none of the queued commands runs, before or after SCRIPT KILL.
 #[test]
 fn exec_refused_while_busy_discards_the_transaction() {
-    let srv = Server::start(&["--busy-reply-threshold", "50"]);
+    exec_refused_while_busy(&[]);
+}
+
+/// The same with the clients spread over several workers (the script runs on one of
+/// them, the others answer -BUSY without the shard locks).
+#[test]
+fn exec_refused_while_busy_with_several_workers() {
+    exec_refused_while_busy(&["--io-threads", "4"]);
+}
+
+fn exec_refused_while_busy(extra: &[&str]) {
+    let mut args = vec!["--busy-reply-threshold", "50"];
+    args.extend_from_slice(extra);
+    let srv = Server::start(&args);
     let mut runner = srv.raw();
     let mut other = srv.raw();
     let mut tx = srv.raw();

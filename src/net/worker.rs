@@ -240,10 +240,13 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
 fn after_busy(cell: &RefCell<Worker>) {
     let (missed, requeue, unwatch, srv) = {
         let mut w = cell.borrow_mut();
-        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && w.deferred_unwatch.is_empty()) {
+        // WATCHes wait while a script (maybe on another worker) holds the shard locks.
+        let unwatch_now = !w.deferred_unwatch.is_empty() && !w.srv.scripting.is_running();
+        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && !unwatch_now) {
             return;
         }
-        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), std::mem::take(&mut w.deferred_unwatch), w.srv.clone())
+        let unwatch = if unwatch_now { std::mem::take(&mut w.deferred_unwatch) } else { Vec::new() };
+        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), unwatch, w.srv.clone())
     };
     for watched in unwatch {
         unwatch_closed(&srv, watched);
@@ -786,8 +789,8 @@ impl Worker {
         }
         if !c.info.watched.keys.is_empty() {
             let watched = std::mem::take(&mut c.info.watched);
-            if self.busy > 0 {
-                // the running script holds the shard locks
+            if self.busy > 0 || srv.scripting.is_running() {
+                // the running script (here or on another worker) holds the shard locks
                 self.deferred_unwatch.push(watched);
             } else {
                 unwatch_closed(srv, watched);
