@@ -248,10 +248,17 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
     let all_shards = ks.nshards() > 1 && (keys.is_empty() || cmd.has(flags::ALL_SHARDS));
+    let no_locks = || crate::keyspace::LockSet { guards: smallvec::SmallVec::new() };
     let locks = if script_running && cmd.has(flags::ALLOW_BUSY) {
         // SCRIPT KILL & co. while a script holds the shards: they need none.
-        crate::keyspace::LockSet { guards: smallvec::SmallVec::new() }
-    } else if script_running {
+        no_locks()
+    } else if ks.nshards() == 1 && !script_running {
+        // One worker: no script can hold the shard while this command runs.
+        ks.lock_some(smallvec::smallvec![0])
+    } else {
+        // A script may hold the shards, or start on another worker at any moment and keep
+        // them: wait in slices and give up once it is busy (-BUSY; an allow-busy command
+        // then runs without them) instead of blocking behind it.
         let shards: smallvec::SmallVec<[usize; 4]> = if ks.nshards() == 1 {
             smallvec::smallvec![0]
         } else if all_shards {
@@ -261,14 +268,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         };
         match lock_unless_busy(srv, shards) {
             Some(l) => l,
+            None if cmd.has(flags::ALLOW_BUSY) => no_locks(),
             None => return reject_busy(srv, stats, info, out, cmd, argv),
         }
-    } else if ks.nshards() == 1 {
-        ks.lock_some(smallvec::smallvec![0])
-    } else if all_shards {
-        ks.lock_all()
-    } else {
-        ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
     };
     let start = Instant::now();
     let now = crate::server::ms_at(start);

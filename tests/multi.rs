@@ -341,3 +341,32 @@ fn aof_replay_ignores_maxmemory_and_min_replicas() {
     c.roundtrip(&[b"GET", b"a"], b"$1\r\n3\r\n");
     c.roundtrip(&[b"INCR", b"a"], b"-OOM command not allowed when used memory > 'maxmemory'.\r\n");
 }
+
+/// With several workers, a command that arrives while a script is starting on another
+/// worker must not block behind the script's locks: it is served, or refused with -BUSY
+/// once the script is busy. SCRIPT KILL always gets through.
+#[test]
+fn commands_never_wait_behind_a_busy_script_on_another_worker() {
+    let srv = Server::start(&["--busy-reply-threshold", "50", "--io-threads", "4"]);
+    for _ in 0..20 {
+        let mut runner = srv.raw();
+        let mut other = srv.raw();
+        let mut killer = srv.raw();
+        runner.cmd(&[b"EVAL", b"while true do end", b"0"]);
+        other.cmd(&[b"PING"]);
+        let reply = other.read_until_crlf();
+        assert!(reply == b"+PONG\r\n" || reply == BUSY, "{:?}", String::from_utf8_lossy(&reply));
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            let r = killer.call(&[b"SCRIPT", b"KILL"]);
+            if r == b"+OK\r\n" {
+                break;
+            }
+            assert!(r.starts_with(b"-NOTBUSY"), "{:?}", String::from_utf8_lossy(&r));
+            assert!(std::time::Instant::now() < deadline, "the script never started");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        runner.expect(b"-ERR Script killed by user with SCRIPT KILL... script: ");
+        runner.read_until_crlf();
+    }
+}
