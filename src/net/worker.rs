@@ -485,8 +485,12 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         ob.clear();
     }
     let hard_limit = srv.hot.obuf_hard[obuf_class(info)].load(Relaxed) as usize;
+    if !parser.in_progress() && qbuf.len() - parser.pos() >= 64 && srv.keyspace.worth_prefetching(info.db) {
+        prefetch_batch(srv, info.db, qbuf, parser.pos());
+    }
     let was_postponed = std::mem::replace(postponed, false);
     let mut drop_now = false;
+    dispatch::batch_clock(true);
     loop {
         if info.close_after_reply || info.blocked.is_some() {
             break;
@@ -539,6 +543,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
             }
         }
     }
+    dispatch::batch_clock(false);
     if was_postponed != *postponed {
         // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
         info.handle.set_flag(cflags::BLOCKED, *postponed);
@@ -581,6 +586,26 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         w.postponed.push(tok);
     }
     true
+}
+
+/// A pipelined batch: start loading the dict buckets and entries of its commands' first
+/// keys before the first one runs, so that their cache misses overlap (see
+/// `Keyspace::prefetch`). Only commands whose first key is their first argument count.
+fn prefetch_batch(srv: &Server, db: usize, buf: &[u8], from: usize) {
+    let mut cmds = smallvec::SmallVec::new();
+    crate::protocol::parse::peek_commands(buf, from, 16, &mut cmds);
+    if cmds.len() < 2 {
+        return;
+    }
+    let mut keys: smallvec::SmallVec<[&[u8]; 16]> = smallvec::SmallVec::new();
+    for (name, first) in &cmds {
+        if let Some(cmd) = srv.table.lookup(&buf[name.clone()]) {
+            if cmd.first_key == 1 && !cmd.has(crate::commands::flags::MOVABLE_KEYS) {
+                keys.push(&buf[first.clone()]);
+            }
+        }
+    }
+    srv.keyspace.prefetch(db, &keys);
 }
 
 /// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
