@@ -24,6 +24,15 @@ use crate::persist::snapshot::SnapCtl;
 use std::ptr::NonNull;
 pub use value::{Value, ValueType};
 
+/// One client's WATCH of one key (Redis's watchedKey).
+pub struct WatchReg {
+    /// The client's dirty-CAS flag.
+    pub flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The key was logically expired (still present, past its TTL) when watched, or a
+    /// SWAPDB replaced an absent key with such a key: it counts as absent.
+    pub expired: bool,
+}
+
 pub struct Db {
     pub dict: Dict,
     expires: AHashMap<usize, (i64, u32)>,
@@ -33,8 +42,8 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Where the active-expiry cycle resumes sampling in `volatile` (Redis's expires_cursor).
     pub expires_cursor: usize,
-    /// WATCHed keys of this db part -> the flags of the clients watching them.
-    watched: AHashMap<Box<[u8]>, Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
+    /// WATCHed keys of this db part -> the clients watching them, in WATCH order.
+    watched: AHashMap<Box<[u8]>, Vec<WatchReg>>,
     /// Armed while a snapshot is being written (see `persist::snapshot`): entries are
     /// captured before they change. Mutate entries only through `Db` methods.
     pub snap: Option<std::sync::Arc<SnapCtl>>,
@@ -77,41 +86,86 @@ impl Db {
         }
     }
 
-    /// Register a WATCH of `key` by the client owning `flag`.
-    pub fn watch(&mut self, key: &[u8], flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-        self.watched.entry(key.into()).or_default().push(flag);
+    /// Register a WATCH of `key` by the client owning `flag` (`expired`: the key is
+    /// present but past its TTL).
+    pub fn watch(&mut self, key: &[u8], flag: std::sync::Arc<std::sync::atomic::AtomicBool>, expired: bool) {
+        self.watched.entry(key.into()).or_default().push(WatchReg { flag, expired });
     }
 
     pub fn unwatch(&mut self, key: &[u8], flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) {
         if let Some(v) = self.watched.get_mut(key) {
-            v.retain(|f| !std::sync::Arc::ptr_eq(f, flag));
+            v.retain(|r| !std::sync::Arc::ptr_eq(&r.flag, flag));
             if v.is_empty() {
                 self.watched.remove(key);
             }
         }
     }
 
-    /// A key changed: every client watching it will fail its EXEC.
+    /// Is the client's WATCH of `key` one of an already expired key (EXEC ignores those
+    /// when it checks for watched keys that expired since)?
+    pub fn watched_as_expired(&self, key: &[u8], flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> bool {
+        self.watched
+            .get(key)
+            .and_then(|v| v.iter().find(|r| std::sync::Arc::ptr_eq(&r.flag, flag)))
+            .is_some_and(|r| r.expired)
+    }
+
+    /// A key changed: every client watching it will fail its EXEC (touchWatchedKey).
+    /// A watch of a key that was already expired is not touched when that key is now
+    /// deleted (no logical change); as in Redis 7.0, such a watch that is touched by a
+    /// real change ends the walk over the key's watchers.
     #[inline]
     pub fn touch_watched(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }
-        if let Some(v) = self.watched.get(key) {
-            for f in v {
-                f.store(true, std::sync::atomic::Ordering::Relaxed);
+        let present = self.dict.get(key).is_some();
+        if let Some(v) = self.watched.get_mut(key) {
+            for r in v.iter_mut() {
+                if r.expired {
+                    if !present {
+                        r.expired = false;
+                        continue;
+                    }
+                    break;
+                }
+                r.flag.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
 
-    /// FLUSHDB / FLUSHALL / SWAPDB: touch watched keys that exist here (or, with
-    /// `also_missing`, every watched key: SWAPDB changes the answer for absent keys too).
-    pub fn touch_all_watched(&mut self, also_missing: bool) {
-        for (k, v) in self.watched.iter() {
-            if also_missing || self.dict.get(k).is_some() {
-                for f in v {
-                    f.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// FLUSHDB / FLUSHALL (`replaced_with` None) and SWAPDB (the db whose contents come
+    /// here): touch the watches of keys whose logical state may change
+    /// (touchAllWatchedKeysInDb). Call before the contents change.
+    pub fn touch_all_watched(&mut self, replaced_with: Option<&Db>, now: i64) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let dict = &self.dict;
+        for (k, v) in self.watched.iter_mut() {
+            let in_emptied = dict.get(k).is_some();
+            let incoming = replaced_with.and_then(|d| d.get(k).map(|e| d.is_expired(e, now)));
+            if !in_emptied && incoming.is_none() {
+                continue;
+            }
+            for r in v.iter_mut() {
+                if r.expired {
+                    match incoming {
+                        // The expired key is now gone: no logical change.
+                        None => {
+                            r.expired = false;
+                            continue;
+                        }
+                        // It stays expired.
+                        Some(true) => continue,
+                        Some(false) => {}
+                    }
+                } else if !in_emptied && incoming == Some(true) {
+                    // An absent key replaced with an expired one.
+                    r.expired = true;
+                    continue;
                 }
+                r.flag.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
@@ -252,7 +306,7 @@ impl Db {
 
     /// Empty the db (FLUSHDB/FLUSHALL): watchers of keys that existed are notified.
     pub fn clear(&mut self) {
-        self.touch_all_watched(false);
+        self.touch_all_watched(None, 0);
         if let Some(ctl) = self.snap.clone() {
             // The snapshot keeps the old contents as they are: hand them over, no copy.
             let mut st = ctl.state.lock();
@@ -283,7 +337,7 @@ impl Db {
             self.clear();
             return None;
         }
-        self.touch_all_watched(false);
+        self.touch_all_watched(None, 0);
         let mut old = Db::new();
         std::mem::swap(&mut old.dict, &mut self.dict);
         std::mem::swap(&mut old.expires, &mut self.expires);

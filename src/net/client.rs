@@ -26,6 +26,9 @@ pub mod cflags {
     pub const DENY_BLOCKING: u32 = 1 << 12;
     /// The client scripts run commands as (MONITOR shows it as "lua").
     pub const SCRIPT: u32 = 1 << 13;
+    /// The fake client replaying the AOF at startup: like a master's link, it is obeyed
+    /// (no maxmemory / min-replicas-to-write refusals).
+    pub const AOF: u32 = 1 << 14;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

@@ -244,10 +244,13 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
 fn after_busy(cell: &RefCell<Worker>) {
     let (missed, requeue, unwatch, srv) = {
         let mut w = cell.borrow_mut();
-        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && w.deferred_unwatch.is_empty()) {
+        // WATCHes wait while a script (maybe on another worker) holds the shard locks.
+        let unwatch_now = !w.deferred_unwatch.is_empty() && !w.srv.scripting.is_running();
+        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && !unwatch_now) {
             return;
         }
-        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), std::mem::take(&mut w.deferred_unwatch), w.srv.clone())
+        let unwatch = if unwatch_now { std::mem::take(&mut w.deferred_unwatch) } else { Vec::new() };
+        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), unwatch, w.srv.clone())
     };
     for watched in unwatch {
         unwatch_closed(&srv, watched);
@@ -266,8 +269,25 @@ fn after_busy(cell: &RefCell<Worker>) {
     }
 }
 
+/// Drop a client's WATCHes outside a command (EXEC refused before it ran): at once, or,
+/// while a script holds the shard locks, once this worker is no longer busy.
+pub fn release_watches(srv: &Server, watched: crate::commands::multi::Watched) {
+    if watched.keys.is_empty() {
+        return;
+    }
+    if srv.scripting.is_running() {
+        if let Some(cell) = CURRENT.with(|c| c.borrow().clone()) {
+            if let Ok(mut w) = cell.try_borrow_mut() {
+                w.deferred_unwatch.push(watched);
+                return;
+            }
+        }
+    }
+    unwatch_closed(srv, watched);
+}
+
 fn unwatch_closed(srv: &Server, mut watched: crate::commands::multi::Watched) {
-    for (db, key, _) in std::mem::take(&mut watched.keys) {
+    for (db, key) in std::mem::take(&mut watched.keys) {
         let s = srv.keyspace.shard_of(&key);
         srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &watched.flag);
     }
@@ -549,6 +569,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
             *qbuf = Vec::new();
         }
+        parser.release_large_args();
         let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
         if qbuf.len() > limit {
             log::warning(&format!(
@@ -817,8 +838,8 @@ impl Worker {
         }
         if !c.info.watched.keys.is_empty() {
             let watched = std::mem::take(&mut c.info.watched);
-            if self.busy > 0 {
-                // the running script holds the shard locks
+            if self.busy > 0 || srv.scripting.is_running() {
+                // the running script (here or on another worker) holds the shard locks
                 self.deferred_unwatch.push(watched);
             } else {
                 unwatch_closed(srv, watched);

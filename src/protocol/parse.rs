@@ -119,6 +119,14 @@ impl RequestParser {
         self.owned = None;
     }
 
+    /// Between commands, give back the argument list of a command with many arguments
+    /// (Redis frees such an argv after the command instead of keeping it for the next).
+    pub fn release_large_args(&mut self) {
+        if !self.in_multibulk && self.args.capacity() > 1024 {
+            self.args = Vec::new();
+        }
+    }
+
     /// True while half a command has been received.
     pub fn in_progress(&self) -> bool {
         self.in_multibulk
