@@ -100,6 +100,7 @@ pub fn execute(
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
+    out.pushed.clear();
     let started = Instant::now();
     let ran = run(srv, stats, info, out, argv);
     if matches!(ran, Outcome::Postpone) {
@@ -113,13 +114,14 @@ pub fn execute(
         count_errors(srv, &out.buf[out_start..]);
     }
     match info.reply_mode {
-        ReplyMode::Off => out.buf.truncate(out_start),
+        ReplyMode::Off => out.truncate_keep_pushed(out_start),
         ReplyMode::Skip => {
-            out.buf.truncate(out_start);
+            out.truncate_keep_pushed(out_start);
             info.reply_mode = ReplyMode::On;
         }
         _ => {}
     }
+    out.pushed.clear();
     let _ = started;
     Outcome::Done
 }
@@ -189,23 +191,30 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             return Outcome::Done;
         }
     }
-    // EXEC counts as a write when it would run one.
-    let may_replicate = cmd.has(flags::WRITE | flags::MAY_REPLICATE)
-        || (cmd.name == "exec"
-            && info.multi.as_ref().is_some_and(|m| {
-                m.queue.iter().any(|(id, _)| srv.table.cmds[*id].has(flags::WRITE | flags::MAY_REPLICATE))
-            }));
+    // EXEC counts as a write when it would run one; scripts by their declared flags.
+    let repl_flags = flags::WRITE | flags::MAY_REPLICATE;
+    let may_replicate = || if cmd.name == "exec" {
+        info.multi.as_ref().is_some_and(|m| {
+            m.queue.iter().any(|(id, args)| {
+                let c = &srv.table.cmds[*id];
+                let args: smallvec::SmallVec<[&[u8]; 8]> = args.iter().map(|a| a.as_slice()).collect();
+                crate::scripting::effective_flags(srv, c, &args) & repl_flags != 0
+            })
+        })
+    } else {
+        cmd.has(repl_flags) && crate::scripting::effective_flags(srv, cmd, argv) & repl_flags != 0
+    };
     // Replicas and MONITOR clients (Redis flags both CLIENT_SLAVE) may not touch the
     // keyspace; in exchange they are never paused.
     if info.flag(cflags::REPLICA | cflags::MONITOR) {
-        if may_replicate || cmd.has(flags::READONLY) {
+        if may_replicate() || cmd.has(flags::READONLY) {
             stats[cmd.id].rejected.fetch_add(1, Relaxed);
             out.error("ERR Replica can't interact with the keyspace");
             return Outcome::Done;
         }
     } else if let Some(all) = srv.paused() {
         // CLIENT PAUSE: hold back everything, or only what may be replicated.
-        if all || may_replicate {
+        if all || may_replicate() {
             return Outcome::Postpone;
         }
     }

@@ -326,3 +326,72 @@ fn monitor_fans_out_to_every_worker() {
         }
     }
 }
+
+/// CLIENT PAUSE WRITE holds what may replicate (PFCOUNT, PUBLISH, scripts that may write,
+/// EXEC of such commands) and lets read-only scripts run; all held replies come after
+/// CLIENT UNPAUSE.
+#[test]
+fn client_pause_write_holds_may_replicate_commands_and_write_scripts() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.raw();
+    admin.roundtrip(&[b"PFADD", b"hll", b"a"], b":1\r\n");
+    admin.cmd(&[
+        b"FUNCTION",
+        b"LOAD",
+        b"#!lua name=lib\nredis.register_function{function_name='ro', callback=function() return 'ro' end, flags={'no-writes'}}\nredis.register_function('rw', function() return 'rw' end)",
+    ]);
+    admin.expect(b"$3\r\nlib\r\n");
+    // queued before the pause (queueing a write is held too, as in Redis)
+    let mut in_multi = srv.raw();
+    let multi_id = id_of(&mut in_multi);
+    in_multi.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    in_multi.roundtrip(&[b"EVAL", b"#!lua\nreturn 12", b"0"], b"+QUEUED\r\n");
+    admin.roundtrip(&[b"CLIENT", b"PAUSE", b"100000", b"WRITE"], b"+OK\r\n");
+
+    // read-only scripts run at once
+    let mut r = srv.raw();
+    r.roundtrip(&[b"EVAL", b"#!lua flags=no-writes\nreturn 7", b"0"], b":7\r\n");
+    r.roundtrip(&[b"EVAL_RO", b"return 8", b"0"], b":8\r\n");
+    r.roundtrip(&[b"FCALL", b"ro", b"0"], b"$2\r\nro\r\n");
+    r.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    r.roundtrip(&[b"EVAL", b"#!lua flags=no-writes\nreturn 9", b"0"], b"+QUEUED\r\n");
+    r.roundtrip(&[b"EXEC"], b"*1\r\n:9\r\n");
+    // a script may not call a may-replicate command in read-only mode
+    r.roundtrip(
+        &[b"EVAL_RO", b"return redis.call('publish','ch','msg')", b"0"],
+        b"-ERR Write commands are not allowed from read-only scripts. script: 182a3b6a9baccb64fbda951faab9575c9707d126, on @user_script:1.\r\n",
+    );
+
+
+    let held: Vec<(&[&[u8]], &[u8])> = vec![
+        (&[b"PFCOUNT", b"hll"], b":1\r\n"),
+        (&[b"PUBLISH", b"foo", b"bar"], b":0\r\n"),
+        (&[b"EVAL", b"return 1", b"0"], b":1\r\n"),
+        (&[b"EVAL", b"#!lua\nreturn 2", b"0"], b":2\r\n"),
+        (&[b"FCALL", b"rw", b"0"], b"$2\r\nrw\r\n"),
+        (&[b"EXEC"], b"*1\r\n:12\r\n"),
+    ];
+    let mut clients = Vec::new();
+    for (i, (args, _)) in held.iter().enumerate() {
+        let (mut c, id) = if args[0] == b"EXEC" {
+            (std::mem::replace(&mut in_multi, srv.raw()), multi_id)
+        } else {
+            let mut c = srv.raw();
+            let id = id_of(&mut c);
+            (c, id)
+        };
+        c.cmd(args);
+        wait_for(|| has_flag_b(&mut admin, id), "a held client");
+        let info = admin.bulk_text(&[b"INFO", b"clients"]);
+        assert!(info.contains(&format!("blocked_clients:{}\r\n", i + 1)), "{info}");
+        clients.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    for c in clients.iter_mut() {
+        assert!(c.read_for(10).is_empty(), "a held client got a reply while paused");
+    }
+    admin.roundtrip(&[b"CLIENT", b"UNPAUSE"], b"+OK\r\n");
+    for (c, (_, want)) in clients.iter_mut().zip(&held) {
+        c.expect(want);
+    }
+}

@@ -470,6 +470,23 @@ pub fn shebang_flags(body: &[u8]) -> Result<(u64, usize), String> {
     Ok((flags, end))
 }
 
+/// Redis's getCommandFlags: the flags a command runs with. For EVAL / EVALSHA / FCALL (and
+/// the _RO forms) they come from the script's shebang or the function's flags when those
+/// are known; otherwise (and for every other command) the table's flags.
+pub fn effective_flags(srv: &Server, cmd: &crate::commands::Command, argv: &[&[u8]]) -> u32 {
+    let script_flags = match cmd.name.as_str() {
+        "eval" | "eval_ro" => argv.get(1).and_then(|body| shebang_flags(body).ok()).map(|f| f.0),
+        // a script running on another worker holds these locks: keep the table's flags then
+        "evalsha" | "evalsha_ro" => argv.get(1).and_then(|sha| srv.scripting.eval.try_lock()?.get(sha).map(|s| s.flags)),
+        "fcall" | "fcall_ro" => argv.get(1).and_then(|n| srv.scripting.libraries.try_lock()?.find(n).map(|c| c.flags)),
+        _ => None,
+    };
+    match script_flags {
+        Some(f) => command_flags(cmd.flags, f),
+        None => cmd.flags,
+    }
+}
+
 /// The command flags a script command behaves with (evalGetCommandFlags /
 /// fcallGetCommandFlags): with declared script flags, write / deny-oom / stale come from
 /// the script instead of the command table.
