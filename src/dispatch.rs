@@ -191,6 +191,32 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             return Outcome::Done;
         }
     }
+    // maxmemory: evict first; when that cannot bring memory under the limit, deny-oom
+    // commands (and anything queued into a MULTI) are refused.
+    if srv.hot.maxmemory.load(Relaxed) > 0
+        && !script_running
+        && crate::evict::perform_evictions(srv) == crate::evict::Verdict::Fail
+    {
+        let denyoom = if cmd.name == "exec" {
+            info.multi.as_ref().is_some_and(|m| {
+                m.queue.iter().any(|(id, args)| {
+                    let args: smallvec::SmallVec<[&[u8]; 8]> = args.iter().map(|a| a.as_slice()).collect();
+                    crate::scripting::effective_flags(srv, &srv.table.cmds[*id], &args) & flags::DENYOOM != 0
+                })
+            })
+        } else {
+            crate::scripting::effective_flags(srv, cmd, argv) & flags::DENYOOM != 0
+                || (info.multi.is_some() && !matches!(cmd.name.as_str(), "discard" | "quit" | "reset"))
+        };
+        if denyoom {
+            stats[cmd.id].rejected.fetch_add(1, Relaxed);
+            if let Some(m) = info.multi.as_mut() {
+                m.error = true;
+            }
+            out.error("OOM command not allowed when used memory > 'maxmemory'.");
+            return Outcome::Done;
+        }
+    }
     // EXEC counts as a write when it would run one; scripts by their declared flags.
     let repl_flags = flags::WRITE | flags::MAY_REPLICATE;
     let may_replicate = || if cmd.name == "exec" {
@@ -309,6 +335,8 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if cmd.has(flags::PUBSUB) {
         info.sync_sub_counts();
     }
+    // an eviction pass CONFIG SET asked for, now that this command's locks are released
+    crate::evict::run_pending(srv);
     let h = &info.handle;
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);

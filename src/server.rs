@@ -47,6 +47,8 @@ pub struct Hot {
     pub latency_tracking: AtomicBool,
     /// maxmemory-policy as Redis's flag value (see `keyspace::lru::POLICY_FLAG_*`).
     pub maxmemory_policy: AtomicU32,
+    /// maxmemory in bytes (0: no limit), read before every command (`evict`).
+    pub maxmemory: AtomicU64,
     pub lfu_log_factor: AtomicU32,
     pub lfu_decay_time: AtomicU32,
     /// lazyfree-lazy-user-del / -expire / -server-del.
@@ -245,6 +247,12 @@ impl Server {
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
         h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
+        let maxmemory = c.get_i64("maxmemory").max(0) as u64;
+        h.maxmemory.store(maxmemory, Relaxed);
+        if maxmemory > 0 {
+            // CONFIG SET maxmemory (or -policy) under the current usage evicts at once
+            crate::evict::schedule();
+        }
         h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lazy_user_del.store(c.get_bool("lazyfree-lazy-user-del"), Relaxed);

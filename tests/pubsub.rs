@@ -122,3 +122,19 @@ fn keyspace_notifications_reach_a_silenced_subscriber() {
     let _: () = redis::cmd("SET").arg("foo").arg("baz").query(&mut r).unwrap();
     sub2.expect(b"*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$18\r\n__keyevent@0__:set\r\n$3\r\nfoo\r\n");
 }
+
+/// An evicted key is announced as `evicted` (class `e`): CONFIG SET maxmemory under the
+/// current usage evicts at once.
+#[test]
+fn evicted_keyevent() {
+    let srv = Server::start(&["--notify-keyspace-events", "Ee", "--maxmemory-policy", "allkeys-lru"]);
+    let mut sub = srv.raw();
+    sub.roundtrip(&[b"PSUBSCRIBE", b"*"], b"*3\r\n$10\r\npsubscribe\r\n$1\r\n*\r\n:1\r\n");
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SELECT", b"9"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"foo", b"bar"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"maxmemory", b"1"], b"+OK\r\n");
+    sub.expect(b"*4\r\n$8\r\npmessage\r\n$1\r\n*\r\n$22\r\n__keyevent@9__:evicted\r\n$3\r\nfoo\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"maxmemory", b"0"], b"+OK\r\n");
+    c.roundtrip(&[b"EXISTS", b"foo"], b":0\r\n");
+}
