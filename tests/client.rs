@@ -395,3 +395,35 @@ fn client_pause_write_holds_may_replicate_commands_and_write_scripts() {
         c.expect(want);
     }
 }
+
+/// The query buffer keeps its size after a big command (CLIENT LIST qbuf-free) and the
+/// cron trims it: down to the recent peak while the client is active, to nothing once it
+/// is idle for more than 2 s (Redis's clientsCronResizeQueryBuffer).
+#[test]
+fn query_buffer_is_trimmed_by_the_cron() {
+    let srv = Server::start(&["--hz", "100"]);
+    let mut admin = srv.raw();
+    let mut c = srv.raw();
+    let id = id_of(&mut c);
+    let qbuf_total = |admin: &mut Raw| -> usize {
+        let l = admin.bulk_text(&[b"CLIENT", b"LIST", b"ID", id.to_string().as_bytes()]);
+        field(&l, "qbuf").parse::<usize>().unwrap() + field(&l, "qbuf-free").parse::<usize>().unwrap()
+    };
+    c.roundtrip(&[b"SET", b"x", &vec![b'A'; 400_000]], b"+OK\r\n");
+    let big = qbuf_total(&mut admin);
+    assert!(big > 32768, "{big}");
+    // active client: trimmed towards its recent peak, not to zero
+    let start = Instant::now();
+    loop {
+        c.roundtrip(&[b"SET", b"x", b"small"], b"+OK\r\n");
+        let now = qbuf_total(&mut admin);
+        if now < big {
+            assert!(now > 0);
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "query buffer not trimmed: {now}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // idle client: freed
+    wait_for(|| qbuf_total(&mut admin) == 0, "the idle client's query buffer freed");
+}

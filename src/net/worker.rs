@@ -94,6 +94,8 @@ struct Conn {
     postponed: bool,
     /// When the output first exceeded the soft limit (ms), 0 if not.
     soft_since: i64,
+    /// Largest query buffer length since the last cron pass (Redis's querybuf_peak).
+    qbuf_peak: usize,
 }
 
 /// The connection slab. A slot is `None` while its connection is checked out to run a
@@ -388,6 +390,7 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
             let n = n as usize;
             // SAFETY: the kernel initialised n bytes past len.
             unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
+            c.qbuf_peak = c.qbuf_peak.max(c.qbuf.len());
             srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
             c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
             (n, spare)
@@ -514,9 +517,9 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
             }
             parser.shift(keep_from);
         }
-        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
-            *qbuf = Vec::new();
-        }
+        // (a large buffer left empty is trimmed by the cron, `resize_query_buffer`)
+        info.handle.qbuf.store(qbuf.len(), Relaxed);
+        info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
         let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
         if qbuf.len() > limit {
             log::warning(&format!(
@@ -720,6 +723,7 @@ impl Worker {
             sent: 0,
             postponed: false,
             soft_since: 0,
+            qbuf_peak: 0,
         })));
     }
 
@@ -841,6 +845,11 @@ impl Worker {
         let timeout = srv.hot.timeout.load(Relaxed) as i64;
         let now = now_ms();
         let mut to_close = Vec::new();
+        for (_, c) in self.conns.0.iter_mut() {
+            if let Some(c) = c.as_deref_mut() {
+                resize_query_buffer(c, now);
+            }
+        }
         for (tok, c) in self.conns.iter() {
             let h = &c.info.handle;
             if h.kill.load(Relaxed) {
@@ -862,6 +871,26 @@ impl Worker {
             crate::cron::server_cron(&srv);
         }
     }
+}
+
+/// Redis's clientsCronResizeQueryBuffer: a buffer wasting more than 4 KiB is trimmed to
+/// its content when the client is idle for more than 2 s, or, when it is over 32 KiB and
+/// more than twice the peak since the last pass, down to that peak (never under the
+/// content or a bulk being received). Then the peak restarts from the current length.
+fn resize_query_buffer(c: &mut Conn, now: i64) {
+    let (len, cap) = (c.qbuf.len(), c.qbuf.capacity());
+    let idle_secs = (now - c.info.handle.last_interaction_ms.load(Relaxed)) / 1000;
+    let bulk = len + c.parser.pending_bulk(len);
+    if cap - len > 4 * 1024 {
+        if idle_secs > 2 {
+            c.qbuf.shrink_to_fit();
+        } else if cap > 32 * 1024 && cap / 2 > c.qbuf_peak {
+            c.qbuf.shrink_to(len.max(c.qbuf_peak).max(bulk));
+        }
+    }
+    c.qbuf_peak = len.max(bulk);
+    c.info.handle.qbuf.store(len, Relaxed);
+    c.info.handle.qbuf_free.store(c.qbuf.capacity() - len, Relaxed);
 }
 
 /// Output-buffer-limit class of a client: 0 normal (MONITOR included), 1 replica, 2 pubsub.
