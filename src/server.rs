@@ -87,6 +87,8 @@ pub struct Stats {
     /// Microseconds spent in active expiry (INFO `expire_cycle_cpu_milliseconds`).
     pub expire_cycle_us: AtomicU64,
     pub evicted_keys: AtomicU64,
+    pub reply_buffer_shrinks: AtomicU64,
+    pub reply_buffer_expands: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub net_input_bytes: AtomicU64,

@@ -427,3 +427,33 @@ fn query_buffer_is_trimmed_by_the_cron() {
     // idle client: freed
     wait_for(|| qbuf_total(&mut admin) == 0, "the idle client's query buffer freed");
 }
+
+/// Reply buffers follow their peak (Redis's clientsCronResizeOutputBuffer): an idle
+/// client's shrinks to 1 KiB, one receiving big replies grows back to 16 KiB.
+#[test]
+fn reply_buffer_follows_its_peak() {
+    let srv = Server::start(&["--hz", "100"]);
+    let mut admin = srv.raw();
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"100"], b"+OK\r\n");
+    let mut c = srv.raw();
+    let id = id_of(&mut c);
+    let rbs = |admin: &mut Raw| -> usize {
+        let l = admin.bulk_text(&[b"CLIENT", b"LIST", b"ID", id.to_string().as_bytes()]);
+        field(&l, "rbs").parse().unwrap()
+    };
+    wait_for(|| (1024..2046).contains(&rbs(&mut admin)), "the idle client's reply buffer shrunk");
+    let info = admin.bulk_text(&[b"INFO", b"stats"]);
+    assert!(!info.contains("reply_buffer_shrinks:0\r\n"), "{info}");
+    admin.roundtrip(&[b"SET", b"bigval", &vec![b'x'; 32768]], b"+OK\r\n");
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"never"], b"+OK\r\n");
+    let want = format!("$32768\r\n{}\r\n", "x".repeat(32768));
+    wait_for(
+        || {
+            c.roundtrip(&[b"GET", b"bigval"], want.as_bytes());
+            (16384..32768).contains(&rbs(&mut admin))
+        },
+        "the busy client's reply buffer grown",
+    );
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"reset"], b"+OK\r\n");
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"x"], b"-ERR value is not an integer or out of range\r\n");
+}

@@ -96,6 +96,12 @@ struct Conn {
     soft_since: i64,
     /// Largest query buffer length since the last cron pass (Redis's querybuf_peak).
     qbuf_peak: usize,
+    /// The reply buffer: its size (Redis's buf_usable_size: what `out` keeps between
+    /// replies; beyond it the buffer grows like Redis's reply list and is trimmed back by
+    /// the cron), the largest use of those bytes since `rbuf_peak_at` (ms).
+    rbuf_size: usize,
+    rbuf_peak: usize,
+    rbuf_peak_at: i64,
 }
 
 /// The connection slab. A slot is `None` while its connection is checked out to run a
@@ -724,6 +730,9 @@ impl Worker {
             postponed: false,
             soft_since: 0,
             qbuf_peak: 0,
+            rbuf_size: REPLY_CHUNK,
+            rbuf_peak: 0,
+            rbuf_peak_at: now_ms(),
         })));
     }
 
@@ -776,6 +785,7 @@ impl Worker {
         }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
+        c.rbuf_peak = c.rbuf_peak.max(c.out.buf.len().min(c.rbuf_size));
         if pending > 0 {
             let fd = c.sock.as_raw_fd();
             while c.sent < c.out.buf.len() {
@@ -801,7 +811,7 @@ impl Worker {
                 c.out.buf.clear();
                 c.sent = 0;
                 if c.out.buf.capacity() > 1 << 20 {
-                    c.out.buf = Vec::with_capacity(16 * 1024);
+                    c.out.buf = Vec::with_capacity(c.rbuf_size);
                 }
             }
         }
@@ -845,9 +855,12 @@ impl Worker {
         let timeout = srv.hot.timeout.load(Relaxed) as i64;
         let now = now_ms();
         let mut to_close = Vec::new();
+        let reply_resizing = srv.introspect.reply_resizing.load(Relaxed);
+        let peak_reset_ms = srv.introspect.reply_peak_reset_ms.load(Relaxed);
         for (_, c) in self.conns.0.iter_mut() {
             if let Some(c) = c.as_deref_mut() {
                 resize_query_buffer(c, now);
+                resize_reply_buffer(&srv, c, now, reply_resizing, peak_reset_ms);
             }
         }
         for (tok, c) in self.conns.iter() {
@@ -891,6 +904,42 @@ fn resize_query_buffer(c: &mut Conn, now: i64) {
     c.qbuf_peak = len.max(bulk);
     c.info.handle.qbuf.store(len, Relaxed);
     c.info.handle.qbuf_free.store(c.qbuf.capacity() - len, Relaxed);
+}
+
+/// Redis's PROTO_REPLY_CHUNK_BYTES (initial and largest reply buffer size) and
+/// PROTO_REPLY_MIN_BYTES (smallest).
+const REPLY_CHUNK: usize = 16 * 1024;
+const REPLY_MIN: usize = 1024;
+
+/// Redis's clientsCronResizeOutputBuffer: a reply buffer whose peak stayed under half its
+/// size shrinks to the peak (at least 1 KiB); one that was filled doubles (up to 16 KiB).
+/// The peak restarts every `peak_reset_ms` (DEBUG REPLYBUFFER; -1 never). Growth past the
+/// size while a reply is pending is released here once everything was sent.
+fn resize_reply_buffer(srv: &Server, c: &mut Conn, now: i64, resizing: bool, peak_reset_ms: i64) {
+    if resizing {
+        let mut new_size = 0;
+        if c.rbuf_size / 2 >= REPLY_MIN && c.rbuf_peak < c.rbuf_size / 2 {
+            new_size = REPLY_MIN.max(c.rbuf_peak + 1);
+            srv.stats.reply_buffer_shrinks.fetch_add(1, Relaxed);
+        } else if c.rbuf_size * 2 < REPLY_CHUNK * 2 && c.rbuf_peak == c.rbuf_size {
+            new_size = REPLY_CHUNK.min(c.rbuf_size * 2);
+            srv.stats.reply_buffer_expands.fetch_add(1, Relaxed);
+        }
+        if peak_reset_ms >= 0 && now - c.rbuf_peak_at >= peak_reset_ms {
+            c.rbuf_peak = c.out.buf.len().min(c.rbuf_size);
+            c.rbuf_peak_at = now;
+        }
+        if new_size > 0 {
+            c.rbuf_size = new_size;
+        }
+    }
+    if c.out.buf.is_empty() && c.out.buf.capacity() != c.rbuf_size {
+        c.out.buf = Vec::with_capacity(c.rbuf_size);
+    }
+    let h = &c.info.handle;
+    h.rbs.store(c.rbuf_size, Relaxed);
+    h.rbp.store(c.rbuf_peak, Relaxed);
+    h.omem.store(c.out.buf.capacity(), Relaxed);
 }
 
 /// Output-buffer-limit class of a client: 0 normal (MONITOR included), 1 replica, 2 pubsub.
