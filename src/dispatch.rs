@@ -284,6 +284,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let now = now_ms();
     let start = Instant::now();
     let errors_before = out.errors;
+    let counted_before = out.counted_errors;
     let dirty = {
         let mut ctx = Ctx {
             srv,
@@ -315,7 +316,14 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let st = &stats[cmd.id];
     st.calls.fetch_add(1, Relaxed);
     st.usec.fetch_add(us, Relaxed);
-    if out.errors > errors_before {
+    // failed: any error reply; for EXEC only one of its own (the queued commands' errors
+    // were attributed to them, `run_in_exec`)
+    let failed = if cmd.name == "exec" {
+        out.errors - errors_before > out.counted_errors - counted_before
+    } else {
+        out.errors > errors_before
+    };
+    if failed {
         st.failed.fetch_add(1, Relaxed);
     }
     srv.stats.total_commands.fetch_add(1, Relaxed);
@@ -388,6 +396,8 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         ctx.ks.expire_if_needed(argv[k]);
     }
     let errors_before = ctx.out.errors;
+    let counted_before = ctx.out.counted_errors;
+    let out_start = ctx.out.len();
     let dirty_before = ctx.ks.dirty;
     let start = Instant::now();
     let handler = cmd.handler;
@@ -397,12 +407,19 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         crate::log::warning(&format!("command '{}' panicked", cmd.name));
     }
     ctx.ks.end_command(argv, dirty_before);
+    // errorstats for a queued command's own error reply (EXEC's reply is an array)
+    let new_errors = ctx.out.errors - errors_before;
+    let own_error = new_errors > ctx.out.counted_errors - counted_before;
+    if own_error {
+        count_errors(srv, &ctx.out.buf[out_start..]);
+        ctx.out.counted_errors = counted_before + new_errors;
+    }
     let us = start.elapsed().as_micros() as u64;
     if let Some(stats) = stats {
         let st = &stats[cmd.id];
         st.calls.fetch_add(1, Relaxed);
         st.usec.fetch_add(us, Relaxed);
-        if ctx.out.errors > errors_before {
+        if own_error {
             st.failed.fetch_add(1, Relaxed);
         }
         if srv.hot.latency_tracking.load(Relaxed) {
