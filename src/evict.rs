@@ -45,7 +45,8 @@ pub fn schedule() {
 
 /// Run the pass `schedule` asked for, if any (the dispatcher after a command, the cron).
 pub fn run_pending(srv: &Server) {
-    if PENDING.swap(false, Relaxed) {
+    // a plain load first: this runs after every command
+    if PENDING.load(Relaxed) && PENDING.swap(false, Relaxed) {
         perform_evictions(srv);
     }
 }
