@@ -15,7 +15,7 @@
 use crate::commands::{notify, Ks};
 use crate::keyspace::lru;
 use crate::server::{now_ms, Server};
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
 use std::time::Instant;
 
 /// Redis's maxmemory-policy values (`MAXMEMORY_*`).
@@ -31,6 +31,21 @@ pub enum Verdict {
     Ok,
     /// Still over the limit with nothing left to evict (or `noeviction`).
     Fail,
+}
+
+/// maxmemory in bytes (0: none), for callers without the server at hand (`alloc_allowed`).
+static LIMIT: AtomicU64 = AtomicU64::new(0);
+
+/// Record the maxmemory setting (the config refresh).
+pub fn set_limit(bytes: u64) {
+    LIMIT.store(bytes, Relaxed);
+}
+
+/// Would allocating `bytes` more keep used memory within maxmemory? (Redis's
+/// !overMaxmemoryAfterAlloc; the keyspace dict asks before growing its table.)
+pub fn alloc_allowed(bytes: usize) -> bool {
+    let max = LIMIT.load(Relaxed);
+    max == 0 || crate::util::alloc::used_memory() as u64 + bytes as u64 <= max
 }
 
 /// A pass was requested (CONFIG SET maxmemory) and has not run yet.

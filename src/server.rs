@@ -251,6 +251,7 @@ impl Server {
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
         let maxmemory = c.get_i64("maxmemory").max(0) as u64;
         h.maxmemory.store(maxmemory, Relaxed);
+        crate::evict::set_limit(maxmemory);
         if maxmemory > 0 {
             // CONFIG SET maxmemory (or -policy) under the current usage evicts at once
             crate::evict::schedule();

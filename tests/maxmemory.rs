@@ -85,3 +85,25 @@ fn no_eviction_while_clients_are_paused() {
     c.roundtrip(&[b"DBSIZE"], b":0\r\n");
     assert_eq!(info_field(&mut c, "stats", "evicted_keys"), "10");
 }
+
+/// The keyspace table does not grow while the new table would take memory over
+/// maxmemory (Redis's dictExpandAllowed): growing it would only evict keys.
+#[test]
+fn table_growth_does_not_evict() {
+    // (no latency histograms: each command's first call would allocate one)
+    let srv = Server::start(&["--maxmemory-policy", "allkeys-random", "--latency-tracking", "no"]);
+    let mut c = srv.raw();
+    let mut pipe = Vec::new();
+    for i in 0..4096 {
+        let k = format!("key:{i}");
+        pipe.extend_from_slice(format!("*3\r\n$3\r\nSET\r\n${}\r\n{k}\r\n$1\r\nx\r\n", k.len()).as_bytes());
+    }
+    c.send(&pipe);
+    c.expect(&b"+OK\r\n".repeat(4096));
+    let used: u64 = info_field(&mut c, "memory", "used_memory").parse().unwrap();
+    c.roundtrip(&[b"CONFIG", b"SET", b"maxmemory", (used + 10 * 1024).to_string().as_bytes()], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"k1", b"v1"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"k2", b"v2"], b"+OK\r\n");
+    c.roundtrip(&[b"DBSIZE"], b":4098\r\n");
+    assert_eq!(info_field(&mut c, "stats", "evicted_keys"), "0");
+}
