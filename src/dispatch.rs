@@ -118,6 +118,7 @@ pub fn execute(
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
+    out.pushed.clear();
     let ran = run(srv, stats, info, out, argv);
     if matches!(ran, Outcome::Postpone) {
         if info.reply_mode == ReplyMode::Skip {
@@ -130,13 +131,14 @@ pub fn execute(
         count_errors(srv, &out.buf[out_start..]);
     }
     match info.reply_mode {
-        ReplyMode::Off => out.buf.truncate(out_start),
+        ReplyMode::Off => out.truncate_keep_pushed(out_start),
         ReplyMode::Skip => {
-            out.buf.truncate(out_start);
+            out.truncate_keep_pushed(out_start);
             info.reply_mode = ReplyMode::On;
         }
         _ => {}
     }
+    out.pushed.clear();
     Outcome::Done
 }
 
@@ -198,17 +200,17 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     }
     let script_running = srv.scripting.is_running();
     let busy = script_running && srv.scripting.is_busy();
-    // maxmemory (no eviction policy is built: over the limit, commands that may use
-    // memory are refused as under noeviction). Queueing inside MULTI may use any amount
-    // of memory, so there everything but EXEC, DISCARD, QUIT and RESET counts.
-    // The AOF replay and a master's link are obeyed (Redis's mustObeyClient; a replica
-    // ignores maxmemory by default).
+    // maxmemory: evict by the policy first (`evict.rs`); when that cannot bring memory
+    // under the limit, commands that may use memory are refused. Queueing inside MULTI
+    // may use any amount of memory, so there everything but EXEC, DISCARD, QUIT and RESET
+    // counts. The AOF replay and a master's link are obeyed (Redis's mustObeyClient; a
+    // replica ignores maxmemory by default).
     let obey = info.flag(cflags::MASTER | cflags::AOF);
     let maxmemory = srv.hot.maxmemory.load(Relaxed);
-    if maxmemory > 0 && !busy && !obey {
+    if maxmemory > 0 && !script_running && !obey && crate::evict::perform_evictions(srv) == crate::evict::Verdict::Fail {
         let reject_on_oom = is_denyoom
             || (info.multi.is_some() && !matches!(cmd.name.as_str(), "exec" | "discard" | "quit" | "reset"));
-        if reject_on_oom && crate::commands::server_cmds::used_memory() > maxmemory {
+        if reject_on_oom {
             return reject(srv, stats, info, out, cmd, argv, OOM_ERR);
         }
     }
@@ -289,6 +291,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let start = batched.unwrap_or_else(Instant::now);
     let now = crate::server::ms_at(start);
     let errors_before = out.errors;
+    let counted_before = out.counted_errors;
     let dirty = {
         let mut ctx = Ctx {
             srv,
@@ -325,7 +328,14 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let st = &stats[cmd.id];
     st.calls.fetch_add(1, Relaxed);
     st.usec.fetch_add(us, Relaxed);
-    if out.errors > errors_before {
+    // failed: any error reply; for EXEC only one of its own (the queued commands' errors
+    // were attributed to them, `run_in_exec`)
+    let failed = if cmd.name == "exec" {
+        out.errors - errors_before > out.counted_errors - counted_before
+    } else {
+        out.errors > errors_before
+    };
+    if failed {
         st.failed.fetch_add(1, Relaxed);
     }
     srv.stats.total_commands.fetch_add(1, Relaxed);
@@ -345,6 +355,8 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if cmd.has(flags::PUBSUB) {
         info.sync_sub_counts();
     }
+    // an eviction pass CONFIG SET asked for, now that this command's locks are released
+    crate::evict::run_pending(srv);
     let h = &info.handle;
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
@@ -430,6 +442,8 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         ctx.ks.expire_if_needed(argv[k]);
     }
     let errors_before = ctx.out.errors;
+    let counted_before = ctx.out.counted_errors;
+    let out_start = ctx.out.len();
     let dirty_before = ctx.ks.dirty;
     let start = Instant::now();
     let handler = cmd.handler;
@@ -439,12 +453,19 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         crate::log::warning(&format!("command '{}' panicked", cmd.name));
     }
     ctx.ks.end_command(argv, dirty_before);
+    // errorstats for a queued command's own error reply (EXEC's reply is an array)
+    let new_errors = ctx.out.errors - errors_before;
+    let own_error = new_errors > ctx.out.counted_errors - counted_before;
+    if own_error {
+        count_errors(srv, &ctx.out.buf[out_start..]);
+        ctx.out.counted_errors = counted_before + new_errors;
+    }
     let us = start.elapsed().as_micros() as u64;
     if let Some(stats) = stats {
         let st = &stats[cmd.id];
         st.calls.fetch_add(1, Relaxed);
         st.usec.fetch_add(us, Relaxed);
-        if ctx.out.errors > errors_before {
+        if own_error {
             st.failed.fetch_add(1, Relaxed);
         }
         if srv.hot.latency_tracking.load(Relaxed) {

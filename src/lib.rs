@@ -18,6 +18,7 @@ pub mod commands;
 pub mod config;
 pub mod cron;
 pub mod dispatch;
+pub mod evict;
 pub mod keyspace;
 pub mod log;
 pub mod net;

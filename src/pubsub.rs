@@ -80,15 +80,17 @@ pub struct PubSub {
 }
 
 fn write_message(out: &mut ReplyBuf, parts: &[&[u8]]) {
+    let start = out.len();
     out.push(parts.len());
     for p in parts {
         out.bulk(p);
     }
+    out.mark_pushed(start);
 }
 
 /// Append a message for `h` to its outbox and wake its worker.
 pub fn deliver(srv: &Server, h: &ClientHandle, parts: &[&[u8]]) {
-    let mut rb = ReplyBuf { buf: Vec::new(), resp: h.resp.load(Relaxed), errors: 0, counted_errors: 0 };
+    let mut rb = ReplyBuf { buf: Vec::new(), resp: h.resp.load(Relaxed), errors: 0, counted_errors: 0, pushed: Vec::new() };
     write_message(&mut rb, parts);
     deliver_raw(srv, h, &rb.buf);
 }
@@ -143,10 +145,12 @@ impl PubSub {
         }
         h.set_flag(cflags::PUBSUB, !subs.is_empty());
         let count = if kind == Kind::Shard { subs.count(Kind::Shard) } else { subs.total() };
+        let start = out.len();
         out.push(3);
         out.bulk(kind.sub_name().as_bytes());
         out.bulk(name);
         out.int(count as i64);
+        out.mark_pushed(start);
     }
 
     fn remove_from_registry(&self, h: &ClientHandle, kind: Kind, name: &[u8]) {
@@ -187,11 +191,13 @@ impl PubSub {
         let mut out = out;
         if targets.is_empty() {
             if let Some(o) = out.as_deref_mut() {
+                let start = o.len();
                 o.push(3);
                 o.bulk(kind.unsub_name().as_bytes());
                 o.null();
                 let count = if kind == Kind::Shard { subs.count(Kind::Shard) } else { subs.total() };
                 o.int(count as i64);
+                o.mark_pushed(start);
             }
         }
         for name in targets {
@@ -201,11 +207,13 @@ impl PubSub {
                 self.remove_from_registry(h, kind, &name);
             }
             if let Some(o) = out.as_deref_mut() {
+                let start = o.len();
                 o.push(3);
                 o.bulk(kind.unsub_name().as_bytes());
                 o.bulk(&name);
                 let count = if kind == Kind::Shard { subs.count(Kind::Shard) } else { subs.total() };
                 o.int(count as i64);
+                o.mark_pushed(start);
             }
         }
         h.set_flag(cflags::PUBSUB, !subs.is_empty());

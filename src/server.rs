@@ -47,14 +47,14 @@ pub struct Hot {
     pub latency_tracking: AtomicBool,
     /// maxmemory-policy as Redis's flag value (see `keyspace::lru::POLICY_FLAG_*`).
     pub maxmemory_policy: AtomicU32,
+    /// maxmemory in bytes (0: no limit), read before every command (`evict`).
+    pub maxmemory: AtomicU64,
     pub lfu_log_factor: AtomicU32,
     pub lfu_decay_time: AtomicU32,
     /// lazyfree-lazy-user-del / -expire / -server-del.
     pub lazy_user_del: AtomicBool,
     pub lazy_expire: AtomicBool,
     pub lazy_server_del: AtomicBool,
-    /// maxmemory in bytes (0: no limit).
-    pub maxmemory: AtomicU64,
     pub min_replicas_to_write: AtomicI64,
 }
 
@@ -88,6 +88,8 @@ pub struct Stats {
     /// Microseconds spent in active expiry (INFO `expire_cycle_cpu_milliseconds`).
     pub expire_cycle_us: AtomicU64,
     pub evicted_keys: AtomicU64,
+    pub reply_buffer_shrinks: AtomicU64,
+    pub reply_buffer_expands: AtomicU64,
     pub keyspace_hits: AtomicU64,
     pub keyspace_misses: AtomicU64,
     pub net_input_bytes: AtomicU64,
@@ -275,12 +277,18 @@ impl Server {
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
         h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
+        let maxmemory = c.get_i64("maxmemory").max(0) as u64;
+        h.maxmemory.store(maxmemory, Relaxed);
+        crate::evict::set_limit(maxmemory);
+        if maxmemory > 0 {
+            // CONFIG SET maxmemory (or -policy) under the current usage evicts at once
+            crate::evict::schedule();
+        }
         h.lfu_log_factor.store(c.get_i64("lfu-log-factor").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lfu_decay_time.store(c.get_i64("lfu-decay-time").clamp(0, u32::MAX as i64) as u32, Relaxed);
         h.lazy_user_del.store(c.get_bool("lazyfree-lazy-user-del"), Relaxed);
         h.lazy_expire.store(c.get_bool("lazyfree-lazy-expire"), Relaxed);
         h.lazy_server_del.store(c.get_bool("lazyfree-lazy-server-del"), Relaxed);
-        h.maxmemory.store(c.get_i64("maxmemory").max(0) as u64, Relaxed);
         h.min_replicas_to_write.store(c.get_i64("min-replicas-to-write"), Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);

@@ -326,3 +326,134 @@ fn monitor_fans_out_to_every_worker() {
         }
     }
 }
+
+/// CLIENT PAUSE WRITE holds what may replicate (PFCOUNT, PUBLISH, scripts that may write,
+/// EXEC of such commands) and lets read-only scripts run; all held replies come after
+/// CLIENT UNPAUSE.
+#[test]
+fn client_pause_write_holds_may_replicate_commands_and_write_scripts() {
+    let srv = Server::start(&[]);
+    let mut admin = srv.raw();
+    admin.roundtrip(&[b"PFADD", b"hll", b"a"], b":1\r\n");
+    admin.cmd(&[
+        b"FUNCTION",
+        b"LOAD",
+        b"#!lua name=lib\nredis.register_function{function_name='ro', callback=function() return 'ro' end, flags={'no-writes'}}\nredis.register_function('rw', function() return 'rw' end)",
+    ]);
+    admin.expect(b"$3\r\nlib\r\n");
+    // queued before the pause (queueing a write is held too, as in Redis)
+    let mut in_multi = srv.raw();
+    let multi_id = id_of(&mut in_multi);
+    in_multi.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    in_multi.roundtrip(&[b"EVAL", b"#!lua\nreturn 12", b"0"], b"+QUEUED\r\n");
+    admin.roundtrip(&[b"CLIENT", b"PAUSE", b"100000", b"WRITE"], b"+OK\r\n");
+
+    // read-only scripts run at once
+    let mut r = srv.raw();
+    r.roundtrip(&[b"EVAL", b"#!lua flags=no-writes\nreturn 7", b"0"], b":7\r\n");
+    r.roundtrip(&[b"EVAL_RO", b"return 8", b"0"], b":8\r\n");
+    r.roundtrip(&[b"FCALL", b"ro", b"0"], b"$2\r\nro\r\n");
+    r.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    r.roundtrip(&[b"EVAL", b"#!lua flags=no-writes\nreturn 9", b"0"], b"+QUEUED\r\n");
+    r.roundtrip(&[b"EXEC"], b"*1\r\n:9\r\n");
+    // a script may not call a may-replicate command in read-only mode
+    r.roundtrip(
+        &[b"EVAL_RO", b"return redis.call('publish','ch','msg')", b"0"],
+        b"-ERR Write commands are not allowed from read-only scripts. script: 182a3b6a9baccb64fbda951faab9575c9707d126, on @user_script:1.\r\n",
+    );
+
+
+    let held: Vec<(&[&[u8]], &[u8])> = vec![
+        (&[b"PFCOUNT", b"hll"], b":1\r\n"),
+        (&[b"PUBLISH", b"foo", b"bar"], b":0\r\n"),
+        (&[b"EVAL", b"return 1", b"0"], b":1\r\n"),
+        (&[b"EVAL", b"#!lua\nreturn 2", b"0"], b":2\r\n"),
+        (&[b"FCALL", b"rw", b"0"], b"$2\r\nrw\r\n"),
+        (&[b"EXEC"], b"*1\r\n:12\r\n"),
+    ];
+    let mut clients = Vec::new();
+    for (i, (args, _)) in held.iter().enumerate() {
+        let (mut c, id) = if args[0] == b"EXEC" {
+            (std::mem::replace(&mut in_multi, srv.raw()), multi_id)
+        } else {
+            let mut c = srv.raw();
+            let id = id_of(&mut c);
+            (c, id)
+        };
+        c.cmd(args);
+        wait_for(|| has_flag_b(&mut admin, id), "a held client");
+        let info = admin.bulk_text(&[b"INFO", b"clients"]);
+        assert!(info.contains(&format!("blocked_clients:{}\r\n", i + 1)), "{info}");
+        clients.push(c);
+    }
+    std::thread::sleep(Duration::from_millis(50));
+    for c in clients.iter_mut() {
+        assert!(c.read_for(10).is_empty(), "a held client got a reply while paused");
+    }
+    admin.roundtrip(&[b"CLIENT", b"UNPAUSE"], b"+OK\r\n");
+    for (c, (_, want)) in clients.iter_mut().zip(&held) {
+        c.expect(want);
+    }
+}
+
+/// The query buffer keeps its size after a big command (CLIENT LIST qbuf-free) and the
+/// cron trims it: down to the recent peak while the client is active, to nothing once it
+/// is idle for more than 2 s (Redis's clientsCronResizeQueryBuffer).
+#[test]
+fn query_buffer_is_trimmed_by_the_cron() {
+    let srv = Server::start(&["--hz", "100"]);
+    let mut admin = srv.raw();
+    let mut c = srv.raw();
+    let id = id_of(&mut c);
+    let qbuf_total = |admin: &mut Raw| -> usize {
+        let l = admin.bulk_text(&[b"CLIENT", b"LIST", b"ID", id.to_string().as_bytes()]);
+        field(&l, "qbuf").parse::<usize>().unwrap() + field(&l, "qbuf-free").parse::<usize>().unwrap()
+    };
+    c.roundtrip(&[b"SET", b"x", &vec![b'A'; 400_000]], b"+OK\r\n");
+    let big = qbuf_total(&mut admin);
+    assert!(big > 32768, "{big}");
+    // active client: trimmed towards its recent peak, not to zero
+    let start = Instant::now();
+    loop {
+        c.roundtrip(&[b"SET", b"x", b"small"], b"+OK\r\n");
+        let now = qbuf_total(&mut admin);
+        if now < big {
+            assert!(now > 0);
+            break;
+        }
+        assert!(start.elapsed() < Duration::from_secs(2), "query buffer not trimmed: {now}");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // idle client: freed
+    wait_for(|| qbuf_total(&mut admin) == 0, "the idle client's query buffer freed");
+}
+
+/// Reply buffers follow their peak (Redis's clientsCronResizeOutputBuffer): an idle
+/// client's shrinks to 1 KiB, one receiving big replies grows back to 16 KiB.
+#[test]
+fn reply_buffer_follows_its_peak() {
+    let srv = Server::start(&["--hz", "100"]);
+    let mut admin = srv.raw();
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"100"], b"+OK\r\n");
+    let mut c = srv.raw();
+    let id = id_of(&mut c);
+    let rbs = |admin: &mut Raw| -> usize {
+        let l = admin.bulk_text(&[b"CLIENT", b"LIST", b"ID", id.to_string().as_bytes()]);
+        field(&l, "rbs").parse().unwrap()
+    };
+    wait_for(|| (1024..2046).contains(&rbs(&mut admin)), "the idle client's reply buffer shrunk");
+    let info = admin.bulk_text(&[b"INFO", b"stats"]);
+    assert!(!info.contains("reply_buffer_shrinks:0\r\n"), "{info}");
+    admin.roundtrip(&[b"SET", b"bigval", &vec![b'x'; 32768]], b"+OK\r\n");
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"never"], b"+OK\r\n");
+    let want = format!("$32768\r\n{}\r\n", "x".repeat(32768));
+    wait_for(
+        || {
+            c.roundtrip(&[b"GET", b"bigval"], want.as_bytes());
+            (16384..32768).contains(&rbs(&mut admin))
+        },
+        "the busy client's reply buffer grown",
+    );
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"reset"], b"+OK\r\n");
+    admin.roundtrip(&[b"DEBUG", b"REPLYBUFFER", b"PEAK-RESET-TIME", b"x"], b"-ERR value is not an integer or out of range\r\n");
+}

@@ -483,3 +483,31 @@ fn debug_loadaof_reloads_the_aof() {
     let ttl = c.call(&[b"TTL", b"foo"]);
     assert!(ttl == b":100\r\n" || ttl == b":99\r\n", "{}", String::from_utf8_lossy(&ttl));
 }
+
+/// Errors of commands inside EXEC and of redis.call in scripts count once, against the
+/// command that failed (INFO errorstats, total_error_replies, failed_calls), as in Redis.
+#[test]
+fn errorstats_for_errors_inside_exec_and_scripts() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"a", b"b"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"AUTH", b"a"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"INCR", b"a"], b"+QUEUED\r\n");
+    c.cmd(&[b"EXEC"]);
+    let exec = String::from_utf8(c.read_reply()).unwrap();
+    assert!(exec.starts_with("*3\r\n+OK\r\n-ERR AUTH"), "{exec}");
+    c.roundtrip(&[b"EXEC"], b"-ERR EXEC without MULTI\r\n");
+    c.cmd(&[b"EVAL", b"return redis.call('incr','a')", b"0"]);
+    assert!(c.read_reply().starts_with(b"-ERR value is not an integer"));
+    c.cmd(&[b"EVAL", b"return redis.pcall('incr','a')", b"0"]);
+    assert!(c.read_reply().starts_with(b"-ERR value is not an integer"));
+    let info = c.bulk_text(&[b"INFO", b"ALL"]);
+    let has = |s: &str| info.lines().any(|l| l.starts_with(s));
+    assert!(has("errorstat_ERR:count=5"), "{info}");
+    assert!(has("total_error_replies:5"), "{info}");
+    for (cmd, failed) in [("auth", 1), ("incr", 3), ("exec", 1), ("eval", 2)] {
+        let line = info.lines().find(|l| l.starts_with(&format!("cmdstat_{cmd}:"))).unwrap();
+        assert!(line.ends_with(&format!("failed_calls={failed}")), "{line}");
+    }
+}

@@ -100,7 +100,7 @@ pub fn info_string(srv: &Server, h: &ClientHandle, me: Option<&SelfView>) -> Str
     let obl = pending.min(CHUNK);
     let omem = pending - obl;
     let oll = omem.div_ceil(CHUNK);
-    let rbs = h.omem.load(Relaxed).max(CHUNK);
+    let (rbs, rbp) = (h.rbs.load(Relaxed), h.rbp.load(Relaxed));
     let argv_mem = me.map_or(0, |m| m.argv_mem);
     let tot_mem = qbuf + qbuf_free + rbs + omem + argv_mem + 1024;
     let cmd = match h.last_cmd.load(Relaxed) {
@@ -132,7 +132,7 @@ pub fn info_string(srv: &Server, h: &ClientHandle, me: Option<&SelfView>) -> Str
         qbuf_free,
         argv_mem,
         rbs,
-        rbs,
+        rbp,
         obl,
         oll,
         omem,

@@ -16,7 +16,7 @@ use crate::keyspace::Value;
 use crate::protocol::ReplyBuf;
 
 pub const COMMANDS: &[Registration] =
-    &[("pfadd", pfadd, 0), ("pfcount", pfcount, 0), ("pfmerge", pfmerge, 0), ("pfdebug", pfdebug, 0), ("pfselftest", pfselftest, 0)];
+    &[("pfadd", pfadd, 0), ("pfcount", pfcount, crate::commands::flags::MAY_REPLICATE), ("pfmerge", pfmerge, 0), ("pfdebug", pfdebug, 0), ("pfselftest", pfselftest, 0)];
 
 const P: u32 = 14;
 const Q: usize = 64 - P as usize;

@@ -695,14 +695,22 @@ fn debug(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.ok();
         }
         ("replybuffer", 4) => {
+            let ins = &ctx.srv.introspect;
             if eq_ic(argv[2], "peak-reset-time") {
-                if !eq_ic(argv[3], "never")
-                    && !eq_ic(argv[3], "reset")
-                    && arg_i64(ctx, argv[3]).is_none()
-                {
-                    return;
-                }
-            } else if !eq_ic(argv[2], "resizing") {
+                let ms = if eq_ic(argv[3], "never") {
+                    -1
+                } else if eq_ic(argv[3], "reset") {
+                    crate::commands::server_cmds::REPLY_PEAK_RESET_DEFAULT_MS
+                } else {
+                    match arg_i64(ctx, argv[3]) {
+                        Some(v) => v,
+                        None => return,
+                    }
+                };
+                ins.reply_peak_reset_ms.store(ms, Relaxed);
+            } else if eq_ic(argv[2], "resizing") {
+                ins.reply_resizing.store(atoi(argv[3]) != 0, Relaxed);
+            } else {
                 return reply_subcommand_syntax_error(ctx.out, argv);
             }
             ctx.out.ok();

@@ -1,7 +1,8 @@
 //! Pub/Sub commands: (P|S)SUBSCRIBE, (P|S)UNSUBSCRIBE, PUBLISH, SPUBLISH, PUBSUB.
 //! The registry and delivery live in `crate::pubsub`.
 
-use super::{Ctx, Registration};
+// PUBLISH, SPUBLISH are may-replicate in Redis (COMMAND INFO does not show that flag).
+use super::{flags, Ctx, Registration};
 use crate::pubsub::Kind;
 
 pub const COMMANDS: &[Registration] = &[
@@ -11,8 +12,8 @@ pub const COMMANDS: &[Registration] = &[
     ("unsubscribe", unsubscribe, 0),
     ("punsubscribe", punsubscribe, 0),
     ("sunsubscribe", sunsubscribe, 0),
-    ("publish", publish, 0),
-    ("spublish", spublish, 0),
+    ("publish", publish, flags::MAY_REPLICATE),
+    ("spublish", spublish, flags::MAY_REPLICATE),
     ("pubsub|channels", pubsub_channels, 0),
     ("pubsub|shardchannels", pubsub_shardchannels, 0),
     ("pubsub|numsub", pubsub_numsub, 0),

@@ -9,11 +9,11 @@ use super::{eq_ic, flags, Ctx, Registration};
 use crate::scripting::{eval, functions};
 
 pub const COMMANDS: &[Registration] = &[
-    ("eval", eval_cmd, flags::ALL_SHARDS),
-    ("evalsha", evalsha_cmd, flags::ALL_SHARDS),
+    ("eval", eval_cmd, flags::ALL_SHARDS | flags::MAY_REPLICATE),
+    ("evalsha", evalsha_cmd, flags::ALL_SHARDS | flags::MAY_REPLICATE),
     ("eval_ro", eval_ro_cmd, flags::ALL_SHARDS),
     ("evalsha_ro", evalsha_ro_cmd, flags::ALL_SHARDS),
-    ("fcall", fcall_cmd, flags::ALL_SHARDS),
+    ("fcall", fcall_cmd, flags::ALL_SHARDS | flags::MAY_REPLICATE),
     ("fcall_ro", fcall_ro_cmd, flags::ALL_SHARDS),
     ("script|load", script_load, 0),
     ("script|exists", script_exists, 0),

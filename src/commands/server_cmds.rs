@@ -89,7 +89,14 @@ pub struct Introspect {
     pub skip_checksum_validation: AtomicBool,
     /// DEBUG PAUSE-CRON: the server cron does nothing while set.
     pub cron_paused: AtomicBool,
+    /// DEBUG REPLYBUFFER PEAK-RESET-TIME (ms; -1 = never) and RESIZING: how the client
+    /// cron sizes reply buffers (`net::worker`).
+    pub reply_peak_reset_ms: std::sync::atomic::AtomicI64,
+    pub reply_resizing: AtomicBool,
 }
+
+/// Redis's REPLY_BUFFER_DEFAULT_PEAK_RESET_TIME.
+pub const REPLY_PEAK_RESET_DEFAULT_MS: i64 = 5000;
 
 fn random_hex40() -> String {
     use rand::Rng;
@@ -113,6 +120,8 @@ impl Default for Introspect {
             quicklist_packed_threshold: AtomicU64::new(1 << 30),
             skip_checksum_validation: AtomicBool::new(false),
             cron_paused: AtomicBool::new(false),
+            reply_peak_reset_ms: std::sync::atomic::AtomicI64::new(REPLY_PEAK_RESET_DEFAULT_MS),
+            reply_resizing: AtomicBool::new(true),
         }
     }
 }
@@ -499,11 +508,13 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         );
         let _ = write!(
             s,
-            "pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:0\r\nreply_buffer_expands:0\r\n",
+            "pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:0\r\ntracking_total_items:0\r\ntracking_total_prefixes:0\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:{}\r\nreply_buffer_expands:{}\r\n",
             st.unexpected_error_replies.load(Relaxed),
             st.total_error_replies.load(Relaxed),
             st.io_reads.load(Relaxed),
             st.io_writes.load(Relaxed),
+            st.reply_buffer_shrinks.load(Relaxed),
+            st.reply_buffer_expands.load(Relaxed),
         );
         sections.push(s);
     }

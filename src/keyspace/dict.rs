@@ -182,13 +182,21 @@ impl Dict {
     }
 
     fn expand_if_needed(&mut self) {
+        /// Redis's HASHTABLE_MAX_LOAD_FACTOR.
+        const MAX_LOAD_FACTOR: f64 = 1.618;
         if self.is_rehashing() {
             return;
         }
         if self.t[0].size() == 0 {
             self.resize_to(INITIAL_SIZE);
         } else if self.t[0].used >= self.t[0].size() && self.pause_rehash == 0 {
-            self.resize_to(self.t[0].used + 1);
+            // Redis's dictExpandAllowed: not while the new table would take memory over
+            // maxmemory (that would only evict keys), unless the chains grow too long
+            let new_bytes = (self.t[0].used + 1).next_power_of_two() * std::mem::size_of::<usize>();
+            let ratio = self.t[0].used as f64 / self.t[0].size() as f64;
+            if ratio > MAX_LOAD_FACTOR || crate::evict::alloc_allowed(new_bytes) {
+                self.resize_to(self.t[0].used + 1);
+            }
         }
         // While a snapshot pauses rehashing the table keeps its size (chains grow): the
         // snapshot relies on every key staying in the bucket it had when it started.

@@ -57,6 +57,9 @@ pub struct ClientHandle {
     pub qbuf_free: AtomicUsize,
     pub obl: AtomicUsize,
     pub omem: AtomicUsize,
+    /// Reply buffer size and its recent peak (CLIENT LIST rbs / rbp), kept by the worker.
+    pub rbs: AtomicUsize,
+    pub rbp: AtomicUsize,
     pub flags: AtomicU32,
     pub resp: AtomicU8,
     pub name: Mutex<Option<Vec<u8>>>,
@@ -90,6 +93,8 @@ impl ClientHandle {
             qbuf_free: AtomicUsize::new(0),
             obl: AtomicUsize::new(0),
             omem: AtomicUsize::new(0),
+            rbs: AtomicUsize::new(16 * 1024),
+            rbp: AtomicUsize::new(0),
             flags: AtomicU32::new(0),
             resp: AtomicU8::new(2),
             name: Mutex::new(None),

@@ -100,6 +100,14 @@ struct Conn {
     flush_queued: bool,
     /// Batches left before the next prefetch lookahead (see `prefetch_batch`).
     prefetch_skip: u8,
+    /// Largest query buffer length since the last cron pass (Redis's querybuf_peak).
+    qbuf_peak: usize,
+    /// The reply buffer: its size (Redis's buf_usable_size: what `out` keeps between
+    /// replies; beyond it the buffer grows like Redis's reply list and is trimmed back by
+    /// the cron), the largest use of those bytes since `rbuf_peak_at` (ms).
+    rbuf_size: usize,
+    rbuf_peak: usize,
+    rbuf_peak_at: i64,
 }
 
 /// The connection slab. A slot is `None` while its connection is checked out to run a
@@ -431,6 +439,7 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
             let n = n as usize;
             // SAFETY: the kernel initialised n bytes past len.
             unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
+            c.qbuf_peak = c.qbuf_peak.max(c.qbuf.len());
             srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
             c.info.handle.last_interaction_ms.store(round_ms(), Relaxed);
             (n, spare)
@@ -566,10 +575,10 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
             }
             parser.shift(keep_from);
         }
-        if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
-            *qbuf = Vec::new();
-        }
+        // (a large buffer left empty is trimmed by the cron, `resize_query_buffer`)
         parser.release_large_args();
+        info.handle.qbuf.store(qbuf.len(), Relaxed);
+        info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
         let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
         if qbuf.len() > limit {
             log::warning(&format!(
@@ -814,6 +823,10 @@ impl Worker {
             soft_since: 0,
             flush_queued: false,
             prefetch_skip: 0,
+            qbuf_peak: 0,
+            rbuf_size: REPLY_CHUNK,
+            rbuf_peak: 0,
+            rbuf_peak_at: now_ms(),
         })));
     }
 
@@ -891,6 +904,7 @@ impl Worker {
         }
         let Some(c) = self.conns.get_mut(tok) else { return };
         let pending = c.out.buf.len() - c.sent;
+        c.rbuf_peak = c.rbuf_peak.max(c.out.buf.len().min(c.rbuf_size));
         if pending > 0 {
             let fd = c.sock.as_raw_fd();
             while c.sent < c.out.buf.len() {
@@ -916,7 +930,7 @@ impl Worker {
                 c.out.buf.clear();
                 c.sent = 0;
                 if c.out.buf.capacity() > 1 << 20 {
-                    c.out.buf = Vec::with_capacity(16 * 1024);
+                    c.out.buf = Vec::with_capacity(c.rbuf_size);
                 }
             }
         }
@@ -960,6 +974,14 @@ impl Worker {
         let timeout = srv.hot.timeout.load(Relaxed) as i64;
         let now = now_ms();
         let mut to_close = Vec::new();
+        let reply_resizing = srv.introspect.reply_resizing.load(Relaxed);
+        let peak_reset_ms = srv.introspect.reply_peak_reset_ms.load(Relaxed);
+        for (_, c) in self.conns.0.iter_mut() {
+            if let Some(c) = c.as_deref_mut() {
+                resize_query_buffer(c, now);
+                resize_reply_buffer(&srv, c, now, reply_resizing, peak_reset_ms);
+            }
+        }
         for (tok, c) in self.conns.iter() {
             let h = &c.info.handle;
             if h.kill.load(Relaxed) {
@@ -981,6 +1003,62 @@ impl Worker {
             crate::cron::server_cron(&srv);
         }
     }
+}
+
+/// Redis's clientsCronResizeQueryBuffer: a buffer wasting more than 4 KiB is trimmed to
+/// its content when the client is idle for more than 2 s, or, when it is over 32 KiB and
+/// more than twice the peak since the last pass, down to that peak (never under the
+/// content or a bulk being received). Then the peak restarts from the current length.
+fn resize_query_buffer(c: &mut Conn, now: i64) {
+    let (len, cap) = (c.qbuf.len(), c.qbuf.capacity());
+    let idle_secs = (now - c.info.handle.last_interaction_ms.load(Relaxed)) / 1000;
+    let bulk = len + c.parser.pending_bulk(len);
+    if cap - len > 4 * 1024 {
+        if idle_secs > 2 {
+            c.qbuf.shrink_to_fit();
+        } else if cap > 32 * 1024 && cap / 2 > c.qbuf_peak {
+            c.qbuf.shrink_to(len.max(c.qbuf_peak).max(bulk));
+        }
+    }
+    c.qbuf_peak = len.max(bulk);
+    c.info.handle.qbuf.store(len, Relaxed);
+    c.info.handle.qbuf_free.store(c.qbuf.capacity() - len, Relaxed);
+}
+
+/// Redis's PROTO_REPLY_CHUNK_BYTES (initial and largest reply buffer size) and
+/// PROTO_REPLY_MIN_BYTES (smallest).
+const REPLY_CHUNK: usize = 16 * 1024;
+const REPLY_MIN: usize = 1024;
+
+/// Redis's clientsCronResizeOutputBuffer: a reply buffer whose peak stayed under half its
+/// size shrinks to the peak (at least 1 KiB); one that was filled doubles (up to 16 KiB).
+/// The peak restarts every `peak_reset_ms` (DEBUG REPLYBUFFER; -1 never). Growth past the
+/// size while a reply is pending is released here once everything was sent.
+fn resize_reply_buffer(srv: &Server, c: &mut Conn, now: i64, resizing: bool, peak_reset_ms: i64) {
+    if resizing {
+        let mut new_size = 0;
+        if c.rbuf_size / 2 >= REPLY_MIN && c.rbuf_peak < c.rbuf_size / 2 {
+            new_size = REPLY_MIN.max(c.rbuf_peak + 1);
+            srv.stats.reply_buffer_shrinks.fetch_add(1, Relaxed);
+        } else if c.rbuf_size * 2 < REPLY_CHUNK * 2 && c.rbuf_peak == c.rbuf_size {
+            new_size = REPLY_CHUNK.min(c.rbuf_size * 2);
+            srv.stats.reply_buffer_expands.fetch_add(1, Relaxed);
+        }
+        if peak_reset_ms >= 0 && now - c.rbuf_peak_at >= peak_reset_ms {
+            c.rbuf_peak = c.out.buf.len().min(c.rbuf_size);
+            c.rbuf_peak_at = now;
+        }
+        if new_size > 0 {
+            c.rbuf_size = new_size;
+        }
+    }
+    if c.out.buf.is_empty() && c.out.buf.capacity() != c.rbuf_size {
+        c.out.buf = Vec::with_capacity(c.rbuf_size);
+    }
+    let h = &c.info.handle;
+    h.rbs.store(c.rbuf_size, Relaxed);
+    h.rbp.store(c.rbuf_peak, Relaxed);
+    h.omem.store(c.out.buf.capacity(), Relaxed);
 }
 
 /// Output-buffer-limit class of a client: 0 normal (MONITOR included), 1 replica, 2 pubsub.

@@ -17,6 +17,9 @@ pub struct ReplyBuf {
     /// Of `errors`, those already counted in the error stats where they were produced
     /// (a script passing on the error of a command it called): not counted again.
     pub counted_errors: u32,
+    /// Byte ranges of push messages (pub/sub confirmations and messages) written by the
+    /// current command: CLIENT REPLY OFF/SKIP does not silence them (Redis's CLIENT_PUSHING).
+    pub pushed: Vec<(usize, usize)>,
 }
 
 #[inline]
@@ -27,7 +30,25 @@ fn push_int(buf: &mut Vec<u8>, v: i64) {
 
 impl ReplyBuf {
     pub fn new(resp: u8) -> ReplyBuf {
-        ReplyBuf { buf: Vec::with_capacity(16 * 1024), resp, errors: 0, counted_errors: 0 }
+        ReplyBuf { buf: Vec::with_capacity(16 * 1024), resp, errors: 0, counted_errors: 0, pushed: Vec::new() }
+    }
+
+    /// Mark what was written since `start` as a push message (see `pushed`).
+    pub fn mark_pushed(&mut self, start: usize) {
+        self.pushed.push((start, self.buf.len()));
+    }
+
+    /// Drop what was written since `from` (a silenced reply), except push messages.
+    pub fn truncate_keep_pushed(&mut self, from: usize) {
+        let mut w = from;
+        for (a, b) in std::mem::take(&mut self.pushed) {
+            if a < from {
+                continue;
+            }
+            self.buf.copy_within(a..b, w);
+            w += b - a;
+        }
+        self.buf.truncate(w);
     }
 
     #[inline]

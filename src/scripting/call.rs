@@ -164,9 +164,6 @@ fn execute(run: &mut RunCtx, argv: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
         ctx.ks.ops.truncate(ops_before);
     }
 
-    if scratch.errors > 0 && scratch.buf.first() == Some(&b'-') {
-        let end = scratch.buf.windows(2).position(|w| w == b"\r\n").unwrap_or(scratch.buf.len());
-        srv.count_error(&String::from_utf8_lossy(&scratch.buf[1..end]));
-    }
+    // (run_in_exec counted an error reply in the error stats)
     Ok(scratch.buf)
 }
