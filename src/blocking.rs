@@ -296,8 +296,16 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         let argv: smallvec::SmallVec<[&[u8]; 8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         sks.dirty = 0;
         sks.propagate = None;
+        // the waiter is the current client: its own invalidations follow its reply
+        sks.client = id;
         let started = std::time::Instant::now();
-        if !(w.serve)(&mut sks, &mut out, &argv, key) {
+        let served = (w.serve)(&mut sks, &mut out, &argv, key);
+        sks.client = 0;
+        if !sks.track_pending.is_empty() {
+            let pending = std::mem::take(&mut sks.track_pending);
+            crate::tracking::flush_pending(srv, &w.client, pending, &mut out);
+        }
+        if !served {
             continue;
         }
         // Redis logs a blocked command in the slow log when it is served.

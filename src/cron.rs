@@ -55,6 +55,8 @@ pub fn server_cron(srv: &Server) {
             }
         }
     }
+    // keep the client-tracking table within tracking-table-max-keys
+    crate::tracking::limit(srv, &mut None);
     crate::commands::server_cmds::sample_ops(srv);
     crate::persist::cron(srv);
     crate::persist::aof::cron(srv);
