@@ -132,7 +132,7 @@ pub fn execute(
         crate::tracking::flush_pending(srv, &info.handle, pending, out);
     }
     // CLIENT CACHING applies to the next command only (or the next transaction).
-    if info.multi.is_none() && !eq_ic(argv[0], "client") && info.flag(cflags::TRACKING_CACHING) {
+    if info.flag(cflags::TRACKING_CACHING) && info.multi.is_none() && !eq_ic(argv[0], "client") {
         info.handle.set_flag(cflags::TRACKING_CACHING, false);
     }
     let _ = started;

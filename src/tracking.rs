@@ -22,6 +22,10 @@
 //! subscribed to `__redis__:invalidate`, a Pub/Sub message; a target that is gone gives
 //! the tracking client a `tracking-redir-broken` push.
 //! Lock order: shard locks, then `tables`, then the client registry, then outboxes.
+//! Not built yet: maxmemory eviction. When it is, the invalidations of keys it evicts
+//! before a command must reach the client about to run it ahead of that command's reply
+//! (Redis's "eviction keys should be before response" test): send them with that
+//! client as `Me`, as `limit` does, rather than through `Ks::track_pending`.
 
 use crate::net::client::{cflags, ClientHandle, ClientInfo};
 use crate::protocol::ReplyBuf;
