@@ -431,6 +431,12 @@ fn keys_proto(keys: &BTreeMap<Vec<u8>, u64>, skip: Option<u64>) -> Option<Vec<u8
     Some(b)
 }
 
+/// Did this thread change keys that BCAST clients may hear of (see `broadcast`)?
+#[inline]
+pub fn has_changes() -> bool {
+    CHANGED.with(|c| !c.borrow().is_empty())
+}
+
 /// BCAST mode: send every prefix's subscribers the keys this thread changed under it since
 /// the last call (Redis does this before the event loop sleeps; so does every worker).
 pub fn broadcast(srv: &Server) {

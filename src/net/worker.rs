@@ -627,7 +627,7 @@ impl Worker {
             handle_events(&cell, &events);
             after_busy(&cell);
             // BCAST invalidations of the keys changed in this round (Redis's beforeSleep)
-            {
+            if crate::tracking::has_changes() {
                 let srv = cell.borrow().srv.clone();
                 crate::tracking::broadcast(&srv);
             }
