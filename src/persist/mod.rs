@@ -46,6 +46,52 @@ impl PersistState {
     }
 }
 
+/// INFO's `# Persistence` section: Redis 7.0's fields in its order (the fork-related
+/// ones are 0: snapshots run in a thread, see `snapshot.rs`).
+pub fn info_section(srv: &Server) -> String {
+    use std::fmt::Write;
+    let p = &srv.persist;
+    let aof = &srv.aof;
+    let now = crate::server::now_ms();
+    let since = |started: i64| if started > 0 { (now - started) / 1000 } else { -1 };
+    let bgsave = p.bgsave_in_progress.load(Relaxed);
+    let rewriting = aof.rewrite_in_progress.load(Relaxed);
+    let aof_on = aof.is_enabled() || srv.config.read().get_bool("appendonly");
+    let mut s = String::with_capacity(1024);
+    let _ = write!(
+        s,
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n\
+         rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n\
+         aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        p.loading.load(Relaxed) as u8,
+        srv.dirty.load(Relaxed),
+        bgsave as u8,
+        srv.lastsave.load(Relaxed),
+        if p.last_bgsave_ok.load(Relaxed) { "ok" } else { "err" },
+        p.last_bgsave_time_sec.load(Relaxed),
+        if bgsave { since(p.bgsave_started_ms.load(Relaxed)) } else { -1 },
+        p.rdb_saves.load(Relaxed),
+        aof_on as u8,
+        rewriting as u8,
+        aof.rewrite_scheduled.load(Relaxed) as u8,
+        aof.last_rewrite_time_sec.load(Relaxed),
+        if rewriting { since(aof.rewrite_started_ms.load(Relaxed)) } else { -1 },
+        if aof.last_rewrite_ok.load(Relaxed) { "ok" } else { "err" },
+        aof.rewrites.load(Relaxed),
+        if aof.last_write_ok.load(Relaxed) { "ok" } else { "err" },
+    );
+    if aof_on {
+        let _ = write!(
+            s,
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            aof.current_size.load(Relaxed),
+            aof.base_size.load(Relaxed),
+            aof.rewrite_scheduled.load(Relaxed) as u8,
+        );
+    }
+    s
+}
+
 /// Our value -> its RDB form. None for types without one yet.
 pub fn value_to_rdb(v: &Value) -> Option<RdbValue> {
     match v {
