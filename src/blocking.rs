@@ -301,9 +301,12 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         let started = std::time::Instant::now();
         let served = (w.serve)(&mut sks, &mut out, &argv, key);
         sks.client = 0;
+        // its invalidations follow the reply, and go out even when the reply does not
+        // (CLIENT REPLY OFF: pushes are not replies)
+        let mut pushes = ReplyBuf::new(w.resp);
         if !sks.track_pending.is_empty() {
             let pending = std::mem::take(&mut sks.track_pending);
-            crate::tracking::flush_pending(srv, &w.client, pending, &mut out);
+            crate::tracking::flush_pending(srv, &w.client, pending, &mut pushes);
         }
         if !served {
             continue;
@@ -321,6 +324,11 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
             srv.dirty.fetch_add(sks.dirty, Relaxed);
         }
         propagate_served(&mut sks);
+        if w.silent {
+            w.client.outbox.lock().extend_from_slice(&pushes.buf);
+        } else {
+            out.buf.extend_from_slice(&pushes.buf);
+        }
         deliver(srv, &w, out.buf);
     }
     ks.locks = std::mem::replace(&mut sks.locks, LockSet { guards: Default::default() });

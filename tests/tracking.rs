@@ -286,3 +286,26 @@ fn table_limit_and_expiry_invalidate() {
     let r = c.read_reply();
     assert_eq!(String::from_utf8_lossy(&r), String::from_utf8_lossy(&push("e")));
 }
+
+#[test]
+fn served_blocked_client_gets_its_push_after_the_reply() {
+    for threads in ["1", "3"] {
+        let srv = Server::start(&["--io-threads", threads]);
+        let mut c = srv.raw();
+        let mut w = srv.raw();
+        hello3(&mut c);
+        w.roundtrip(&[b"RPUSH", b"dst{t}", b"a"], b":1\r\n");
+        c.roundtrip(&[b"CLIENT", b"TRACKING", b"on"], OK);
+        c.roundtrip(&[b"LRANGE", b"dst{t}", b"0", b"-1"], b"*1\r\n$1\r\na\r\n");
+        c.cmd(&[b"BLMOVE", b"src{t}", b"dst{t}", b"LEFT", b"LEFT", b"0"]);
+        // wait until it is blocked
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        while !w.bulk_text(&[b"INFO", b"clients"]).contains("blocked_clients:1\r\n") {
+            assert!(std::time::Instant::now() < deadline, "never blocked");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+        w.roundtrip(&[b"RPUSH", b"src{t}", b"foo"], b":1\r\n");
+        c.expect(b"$3\r\nfoo\r\n");
+        c.expect(&push("dst{t}"));
+    }
+}
