@@ -58,6 +58,8 @@ pub fn server_cron(srv: &Server) {
     }
     // eviction left over by a pass that ran out of time, or a CONFIG SET maxmemory
     crate::evict::run_pending(srv);
+    // keep the client-tracking table within tracking-table-max-keys
+    crate::tracking::limit(srv, &mut None);
     crate::commands::server_cmds::sample_ops(srv);
     crate::persist::cron(srv);
     crate::persist::aof::cron(srv);

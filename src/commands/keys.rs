@@ -346,6 +346,8 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
         return;
     };
     let mut removed = empty_dbs(ctx, dbi, lazy);
+    // every tracking client drops its whole cache (a null invalidation)
+    crate::tracking::on_flush(ctx.srv, ctx.ks.client, &mut ctx.ks.track_pending);
     // blocked XREADGROUP clients of emptied streams get an error
     for d in 0..ctx.srv.keyspace.ndbs {
         if dbi.is_none_or(|x| x == d) {

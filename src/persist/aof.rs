@@ -391,6 +391,7 @@ pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
     for s in ctx.ks.locks.iter_mut() {
         s.dbs.iter_mut().for_each(|d| d.clear());
     }
+    crate::tracking::on_flush(srv, ctx.ks.client, &mut ctx.ks.track_pending);
     let h = std::sync::Arc::new(crate::net::client::ClientHandle::new(
         0,
         "aof".into(),
