@@ -93,12 +93,16 @@ fn main() {
     }
     srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
+    // Clients are served while the dataset loads (they get -LOADING meanwhile).
+    ferrodis::net::start(srv.clone(), listeners);
     if let Err(e) = ferrodis::persist::load_data(&srv) {
         log::warning(&e);
         std::process::exit(1);
     }
     log::notice("Ready to accept connections tcp");
-    ferrodis::net::start(srv, listeners);
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Classic double-fork-free daemonize: fork, parent exits, child starts a new session and

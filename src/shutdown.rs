@@ -25,6 +25,11 @@ pub fn shutdown_locked(srv: &Server, mode: Mode, locks: &LockSet) -> Result<(), 
 
 fn prepare(srv: &Server, mode: Mode, locks: Option<&LockSet>) -> Result<(), String> {
     log::warning("User requested shutdown...");
+    if srv.persist.loading.load(std::sync::atomic::Ordering::Relaxed) {
+        // A half-loaded dataset must never overwrite the files it is loaded from.
+        log::warning("ferrodis is now ready to exit, bye bye...");
+        return Ok(());
+    }
     let has_save_points = !srv.config.read().save_params().is_empty();
     if !mode.nosave && (mode.save || has_save_points) {
         log::notice("Saving the final RDB snapshot before exiting.");

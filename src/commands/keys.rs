@@ -351,6 +351,10 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
             crate::blocking::signal_db(&mut ctx.ks, d);
         }
     }
+    // FLUSHALL stops a running BGSAVE (Redis kills its child).
+    if dbi.is_none() && ctx.srv.persist.bgsave_in_progress.load(std::sync::atomic::Ordering::Relaxed) {
+        ctx.srv.persist.bgsave_abort.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     // FLUSHALL with save points also rewrites the RDB file (now empty) right away.
     if dbi.is_none() && !ctx.srv.config.read().save_params().is_empty() {
         if crate::persist::save_locked(ctx.srv, &ctx.ks.locks).is_ok() {

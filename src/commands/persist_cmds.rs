@@ -112,7 +112,8 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     if !replace && ctx.ks.exists(key) {
         return ctx.out.error("BUSYKEY Target key name already exists.");
     }
-    let value = match rdb::restore_payload(argv[3]) {
+    let skip_crc = ctx.srv.introspect.skip_checksum_validation.load(Relaxed);
+    let value = match rdb::restore_payload_opt(argv[3], skip_crc) {
         Ok(v) => v,
         Err(e) => return ctx.out.error(e),
     };

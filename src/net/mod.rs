@@ -63,8 +63,9 @@ fn listen(sa: SocketAddr, backlog: i32) -> std::io::Result<mio::net::TcpListener
     Ok(mio::net::TcpListener::from_std(s.into()))
 }
 
-/// Start the workers and serve until a shutdown signal; never returns.
-pub fn start(srv: Arc<Server>, listeners: Vec<mio::net::TcpListener>) -> ! {
+/// Start the workers and the signal thread (SIGTERM/SIGINT run the shutdown sequence and
+/// exit). Returns at once: the caller loads the dataset while clients are served.
+pub fn start(srv: Arc<Server>, listeners: Vec<mio::net::TcpListener>) {
     let nworkers = srv.config.read().get_i64("io-threads").clamp(1, 128) as usize;
     let mut handles = Vec::new();
     let mut workers = Vec::new();
@@ -79,7 +80,7 @@ pub fn start(srv: Arc<Server>, listeners: Vec<mio::net::TcpListener>) -> ! {
     for (i, w) in workers.into_iter().enumerate() {
         std::thread::Builder::new().name(format!("ferrodis-w{i}")).spawn(move || w.run()).expect("spawn worker");
     }
-    wait_for_signals(srv)
+    std::thread::Builder::new().name("ferrodis-signals".into()).spawn(move || wait_for_signals(srv)).expect("spawn signal thread");
 }
 
 fn wait_for_signals(srv: Arc<Server>) -> ! {

@@ -318,6 +318,11 @@ pub fn dump_payload(v: &RdbValue) -> Vec<u8> {
 
 /// Check and decode a RESTORE payload.
 pub fn restore_payload(p: &[u8]) -> Result<RdbValue, &'static str> {
+    restore_payload_opt(p, false)
+}
+
+/// As `restore_payload`; `skip_crc` ignores the checksum (DEBUG SET-SKIP-CHECKSUM-VALIDATION 1).
+pub fn restore_payload_opt(p: &[u8], skip_crc: bool) -> Result<RdbValue, &'static str> {
     const BAD: &str = "ERR DUMP payload version or checksum are wrong";
     if p.len() < 10 {
         return Err(BAD);
@@ -328,7 +333,7 @@ pub fn restore_payload(p: &[u8]) -> Result<RdbValue, &'static str> {
         return Err(BAD);
     }
     let crc = u64::from_le_bytes(footer[2..10].try_into().unwrap());
-    if crc != 0 && CRC64.checksum(&p[..p.len() - 8]) != crc {
+    if !skip_crc && crc != 0 && CRC64.checksum(&p[..p.len() - 8]) != crc {
         return Err(BAD);
     }
     let mut r = Reader::new(body);
