@@ -312,8 +312,16 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
 /// Replay the files of a manifest into the keyspace.
 fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     let start = std::time::Instant::now();
-    let truncated_ok = srv.config.read().get_bool("aof-load-truncated");
     let files: Vec<&ManifestFile> = m.base.iter().chain(m.incrs.iter()).collect();
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(dir.join(&f.name)).ok()).map(|md| md.len()).sum();
+    super::begin_loading(srv, total);
+    let res = load_files_inner(srv, dir, &files, start);
+    super::end_loading(srv);
+    res
+}
+
+fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: std::time::Instant) -> Result<(), String> {
+    let truncated_ok = srv.config.read().get_bool("aof-load-truncated");
     let mut replayer = Replayer::new(srv);
     for (i, f) in files.iter().enumerate() {
         let path = dir.join(&f.name);

@@ -622,12 +622,8 @@ pub fn loading_info(srv: &Server) -> String {
 pub fn load_data(srv: &Server) -> Result<(), String> {
     if !srv.config.read().get_bool("appendonly") {
         load_at_startup(srv)?;
-    } else {
-        begin_loading(srv, 0);
     }
-    let res = aof::start(srv);
-    end_loading(srv);
-    res
+    aof::start(srv)
 }
 
 /// Shutdown with save points (or SHUTDOWN SAVE): a blocking save.
