@@ -44,33 +44,60 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Parse a manifest as Redis 7.0's aofLoadManifestFromFile does, with its error texts
+    /// (the first error ends the parse).
     pub fn parse(text: &str) -> Result<Manifest, String> {
+        const MAX_LINE: usize = 1024;
         let mut m = Manifest::default();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        let mut lines = 0;
+        let mut max_incr_seq = 0u64;
+        let mut rest = text;
+        while !rest.is_empty() {
+            // fgets: at most MAX_LINE bytes, up to and including a newline
+            let cut = rest.find('\n').map(|p| p + 1).unwrap_or(rest.len());
+            let mut take = cut.min(MAX_LINE);
+            while !rest.is_char_boundary(take) {
+                take -= 1;
+            }
+            let raw = &rest[..take];
+            rest = &rest[take..];
+            lines += 1;
+            if raw.starts_with('#') {
                 continue;
             }
-            let parts = crate::protocol::parse::split_args_quoted(line.as_bytes())
-                .ok_or_else(|| format!("Invalid AOF manifest file format (line {})", n + 1))?;
+            if !raw.contains('\n') {
+                return Err("The AOF manifest file contains too long line".into());
+            }
+            let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
+            if line.is_empty() {
+                return Err("Invalid AOF manifest file format".into());
+            }
+            let parts = match crate::protocol::parse::split_args_quoted(line.as_bytes()) {
+                Some(p) if p.len() >= 6 && p.len() % 2 == 0 => p,
+                _ => return Err("Invalid AOF manifest file format".into()),
+            };
             let mut name = None;
-            let mut seq = None;
+            let mut seq = 0u64;
             let mut kind = None;
             for kv in parts.chunks(2) {
-                if kv.len() != 2 {
-                    return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
-                }
                 let v = String::from_utf8_lossy(&kv[1]).into_owned();
-                match &kv[0][..] {
-                    b"file" => name = Some(v),
-                    b"seq" => seq = v.parse::<u64>().ok(),
-                    b"type" => kind = v.chars().next(),
-                    _ => {}
+                if kv[0].eq_ignore_ascii_case(b"file") {
+                    if v.contains('/') {
+                        return Err("File can't be a path, just a filename".into());
+                    }
+                    name = Some(v);
+                } else if kv[0].eq_ignore_ascii_case(b"seq") {
+                    seq = crate::util::numfmt::parse_i64(&kv[1]).unwrap_or(0).max(0) as u64;
+                } else if kv[0].eq_ignore_ascii_case(b"type") {
+                    kind = v.chars().next();
                 }
             }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
-                return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
+            let (Some(name), Some(kind)) = (name, kind) else {
+                return Err("Invalid AOF manifest file format".into());
             };
+            if seq == 0 {
+                return Err("Invalid AOF manifest file format".into());
+            }
             let f = ManifestFile { name, seq, kind };
             match kind {
                 'b' => {
@@ -79,12 +106,18 @@ impl Manifest {
                     }
                     m.base = Some(f)
                 }
-                'i' => m.incrs.push(f),
+                'i' => {
+                    if seq <= max_incr_seq {
+                        return Err("Found a non-monotonic sequence number".into());
+                    }
+                    max_incr_seq = seq;
+                    m.incrs.push(f)
+                }
                 'h' => {}
-                _ => return Err(format!("Unknown AOF file type '{kind}'")),
+                _ => return Err("Unknown AOF file type".into()),
             }
         }
-        if m.base.is_none() && m.incrs.is_empty() {
+        if lines == 0 {
             return Err("Found an empty AOF manifest".into());
         }
         Ok(m)
@@ -93,10 +126,35 @@ impl Manifest {
     pub fn render(&self) -> String {
         let mut s = String::new();
         for f in self.base.iter().chain(self.incrs.iter()) {
-            s.push_str(&format!("file {} seq {} type {}\n", f.name, f.seq, f.kind));
+            s.push_str(&format!("file {} seq {} type {}\n", repr_if_needed(&f.name), f.seq, f.kind));
         }
         s
     }
+}
+
+/// A file name as Redis writes it into the manifest: as is, or quoted and escaped
+/// (sdscatrepr) when it has spaces, quotes, backslashes or unprintable bytes.
+fn repr_if_needed(name: &str) -> String {
+    let needs = name.bytes().any(|b| b == b'\\' || b == b'"' || !(0x21..0x7f).contains(&b));
+    if !needs {
+        return name.to_string();
+    }
+    let mut s = String::from("\"");
+    for b in name.bytes() {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
 }
 
 struct Files {
@@ -331,13 +389,19 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
             Err(e) => return Err(format!("The AOF file {} doesn't exist: {e}", f.name)),
         };
         let last = i + 1 == files.len();
+        // An RDB base, or an old AOF with an RDB preamble followed by commands.
+        let mut rdb_len = 0;
         if data.starts_with(b"REDIS") {
             log::notice("Reading RDB base file on AOF loading...");
             let mut all = srv.keyspace.lock_all();
-            load_rdb_into(srv, &mut all, &data).map_err(|e| format!("Bad file format reading the append only file {}: {e}", f.name))?;
-            continue;
+            rdb_len = load_rdb_into(srv, &mut all, &data).map_err(|e| format!("Bad file format reading the append only file {}: {e}", f.name))?;
+            if rdb_len >= data.len() {
+                continue;
+            }
+            log::notice("Reading the remaining AOF tail...");
         }
-        let (consumed, err) = replayer.replay(&data);
+        let (consumed, err) = replayer.replay(&data[rdb_len..]);
+        let consumed = consumed + rdb_len;
         if let Some(e) = err {
             if last && truncated_ok && e == "truncated" {
                 log::warning(&format!(
@@ -363,7 +427,9 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
     Ok(())
 }
 
-fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) -> Result<(), String> {
+/// Load an RDB (a base file, or the preamble of an old-style AOF). Returns the bytes it
+/// took: what follows is AOF commands.
+fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) -> Result<usize, String> {
     let ndbs = srv.keyspace.ndbs;
     let ks = &srv.keyspace;
     let mut sink = |db: usize, key: Vec<u8>, v: crate::keyspace::Value, exp: Option<i64>| {
@@ -378,7 +444,8 @@ fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) 
         }
     };
     let st = super::load_stream(data, &mut sink, crate::server::now_ms()).map_err(|e| e.to_string())?;
-    crate::scripting::functions::load_libraries(srv, &st.functions, false)
+    crate::scripting::functions::load_libraries(srv, &st.functions, false)?;
+    Ok(st.consumed as usize)
 }
 
 /// DEBUG LOADAOF: empty the keyspace and load the files the manifest on disk names, with
@@ -425,12 +492,15 @@ pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
                 break;
             }
         };
+        let mut data = &data[..];
         if data.starts_with(b"REDIS") {
-            if let Err(e) = load_rdb_into(srv, &mut ctx.ks.locks, &data) {
-                res = Err(format!("Bad file format reading the append only file {}: {e}", f.name));
-                break;
+            match load_rdb_into(srv, &mut ctx.ks.locks, data) {
+                Ok(n) => data = &data[n.min(data.len())..],
+                Err(e) => {
+                    res = Err(format!("Bad file format reading the append only file {}: {e}", f.name));
+                    break;
+                }
             }
-            continue;
         }
         let mut p = RequestParser::new();
         loop {

@@ -423,6 +423,8 @@ pub struct LoadStats {
     pub version: u16,
     /// Function library payloads found (`scripting::functions::load_libraries` loads them).
     pub functions: Vec<Vec<u8>>,
+    /// Bytes of the stream the RDB took (an RDB-preamble AOF continues with commands).
+    pub consumed: u64,
 }
 
 /// Read an RDB stream, handing each live key to `sink`.
@@ -446,7 +448,7 @@ pub fn load_stream_with<R: std::io::Read>(
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new() };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), consumed: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -502,6 +504,7 @@ pub fn load_stream_with<R: std::io::Read>(
                         return Err(rdb::RdbError { offset: rd.pos, msg: "RDB CRC error".into() });
                     }
                 }
+                st.consumed = rd.pos;
                 return Ok(st);
             }
             t => {
