@@ -295,19 +295,35 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
     let (dir, basename) = paths(srv);
     let mpath = dir.join(format!("{basename}.manifest"));
     let legacy = PathBuf::from(&basename);
-    let manifest = if mpath.exists() {
+    let parsed = if mpath.exists() {
         let text = std::fs::read_to_string(&mpath).map_err(|e| format!("Can't open the AOF manifest: {e}"))?;
         Some(Manifest::parse(&text)?)
-    } else if legacy.exists() {
-        // Redis < 7 single file: move it into the directory as the base.
+    } else {
+        None
+    };
+    // Upgrade from a Redis < 7 single file (`appendfilename` in `dir`), as Redis 7.0 does:
+    // when there is no AOF directory, no manifest, or a manifest naming only that file as
+    // its base (an upgrade interrupted before the file was moved).
+    let upgrade = legacy.is_file()
+        && (!dir.is_dir()
+            || parsed.as_ref().is_none_or(|m| m.base.is_none() && m.incrs.is_empty())
+            || parsed.as_ref().is_some_and(|m| {
+                m.incrs.is_empty()
+                    && m.base.as_ref().is_some_and(|b| b.name == basename)
+                    && !dir.join(&basename).exists()
+            }));
+    let manifest = if upgrade {
         std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create AOF directory: {e}"))?;
-        std::fs::rename(&legacy, dir.join(&basename)).map_err(|e| format!("Can't move the old AOF file: {e}"))?;
-        let m = Manifest { base: Some(ManifestFile { name: basename.clone(), seq: 1, kind: 'b' }), incrs: vec![] };
+        let mut m = parsed.unwrap_or_default();
+        if m.base.is_none() {
+            m.base = Some(ManifestFile { name: basename.clone(), seq: 1, kind: 'b' });
+        }
         write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
+        std::fs::rename(&legacy, dir.join(&basename)).map_err(|e| format!("Can't move the old AOF file: {e}"))?;
         log::notice("Successfully migrated an old-style AOF into the AOF directory");
         Some(m)
     } else {
-        None
+        parsed.filter(|m| m.base.is_some() || !m.incrs.is_empty())
     };
     match manifest {
         Some(m) => {
@@ -386,7 +402,10 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
         let data = match std::fs::read(&path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && f.kind == 'i' && i + 1 == files.len() => continue,
-            Err(e) => return Err(format!("The AOF file {} doesn't exist: {e}", f.name)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("The append log file {} doesn't exist: No such file or directory", f.name))
+            }
+            Err(e) => return Err(format!("Fatal error: can't open the append log file {} for reading: {e}", f.name)),
         };
         let last = i + 1 == files.len();
         // An RDB base, or an old AOF with an RDB preamble followed by commands.

@@ -335,7 +335,7 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
         let mut out = Vec::with_capacity(1 << 16);
         // rdb-key-save-delay (µs per key, a test knob): slept after each batch, with the
         // shard unlocked, so clients are not held up.
-        let delay = srv.config.read().get_i64("rdb-key-save-delay");
+        let mut delay = srv.config.read().get_i64("rdb-key-save-delay");
         for (si, ctl) in list {
             if ctl.db != current_db {
                 current_db = ctl.db;
@@ -354,7 +354,7 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
                 }
                 if delay > 0 {
                     let n = snapshot::KEYS_DONE.load(Relaxed).saturating_sub(before);
-                    std::thread::sleep(std::time::Duration::from_micros(delay as u64 * n));
+                    delay = key_save_delay(srv, aof_base, delay.saturating_mul(n as i64));
                 }
             }
         }
@@ -369,6 +369,22 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
         let _ = std::fs::remove_file(&tmp);
     }
     res.map_err(|e| e.to_string())
+}
+
+/// Sleep `total_us` for rdb-key-save-delay in slices, re-reading the knob (set back to 0,
+/// the save goes on at full speed) and stopping early when the BGSAVE is aborted.
+/// Returns the knob's current value.
+fn key_save_delay(srv: &Server, aof_base: bool, total_us: i64) -> i64 {
+    let mut left = total_us.max(0) as u64;
+    loop {
+        let delay = srv.config.read().get_i64("rdb-key-save-delay");
+        if left == 0 || delay <= 0 || (!aof_base && srv.persist.bgsave_abort.load(Relaxed)) {
+            return delay;
+        }
+        let step = left.min(10_000);
+        std::thread::sleep(std::time::Duration::from_micros(step));
+        left -= step;
+    }
 }
 
 /// Write the next batch of buckets of one armed db part into `out`. True when finished
