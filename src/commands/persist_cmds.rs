@@ -119,7 +119,10 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     };
     let value = match persist::rdb_to_value(value) {
         Ok(v) => v,
-        Err(_) => return ctx.out.error("ERR Bad data format"),
+        Err(e) => {
+            crate::log::verbose(&format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}"));
+            return ctx.out.error("ERR Bad data format");
+        }
     };
     let expire = if ttl == 0 {
         None

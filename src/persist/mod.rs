@@ -527,6 +527,11 @@ pub fn load_stream_with<R: std::io::Read>(
                 let key = rd.string()?;
                 let off = rd.pos;
                 let v = rd.value(t)?;
+                if v.is_empty_collection() {
+                    log::notice(&format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
+                    expire = None;
+                    continue;
+                }
                 let value = rdb_to_value(v).map_err(|msg| rdb::RdbError { offset: off, msg })?;
                 if let Some(p) = progress {
                     p.loading_loaded_bytes.store(rd.pos, Relaxed);
