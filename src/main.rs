@@ -94,6 +94,7 @@ fn main() {
     srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
     // Clients are served while the dataset loads (they get -LOADING meanwhile).
+    ferrodis::persist::begin_loading(&srv, 0);
     ferrodis::net::start(srv.clone(), listeners);
     if let Err(e) = ferrodis::persist::load_data(&srv) {
         log::warning(&e);

@@ -389,9 +389,7 @@ fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     let files: Vec<&ManifestFile> = m.base.iter().chain(m.incrs.iter()).collect();
     let total: u64 = files.iter().filter_map(|f| std::fs::metadata(dir.join(&f.name)).ok()).map(|md| md.len()).sum();
     super::begin_loading(srv, total);
-    let res = load_files_inner(srv, dir, &files, start);
-    super::end_loading(srv);
-    res
+    load_files_inner(srv, dir, &files, start)
 }
 
 fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: std::time::Instant) -> Result<(), String> {

@@ -594,7 +594,6 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
             srv.persist.last_load_keys_expired.store(st.expired, Relaxed);
             log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
             log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
-            end_loading(srv);
             Ok(())
         }
         Err((off, msg)) => {
@@ -641,13 +640,17 @@ pub fn loading_info(srv: &Server) -> String {
     )
 }
 
-/// Start-up: with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
+/// Start-up (called with `loading` already set, see `begin_loading`): with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
 /// then); otherwise the RDB file is loaded. Then the AOF machinery is initialised.
 pub fn load_data(srv: &Server) -> Result<(), String> {
     if !srv.config.read().get_bool("appendonly") {
         load_at_startup(srv)?;
     }
-    aof::start(srv)
+    let res = aof::start(srv);
+    // `main` set the flag before the listeners started: loading covers everything up to
+    // here, the first AOF base included.
+    end_loading(srv);
+    res
 }
 
 /// Shutdown with save points (or SHUTDOWN SAVE): a blocking save.
