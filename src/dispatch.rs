@@ -167,12 +167,19 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         out.error("NOAUTH Authentication required.");
         return Outcome::Done;
     }
-    // While the dataset loads, only commands flagged `loading` run for real connections
-    // (the AOF's fake client, fd -1, is what does the loading).
-    if srv.persist.loading.load(Relaxed) && !cmd.has(flags::LOADING) && info.handle.fd >= 0 {
-        stats[cmd.id].rejected.fetch_add(1, Relaxed);
-        out.error("LOADING Redis is loading the dataset in memory");
-        return Outcome::Done;
+    // Start-up and loading, for real connections (the AOF's fake client, fd -1, is what
+    // does the loading): held, or only commands flagged `loading` run.
+    if info.handle.fd >= 0 {
+        match crate::persist::startup_gate(srv) {
+            None => {}
+            Some(false) => return Outcome::Postpone,
+            Some(true) if cmd.has(flags::LOADING) => {}
+            Some(true) => {
+                stats[cmd.id].rejected.fetch_add(1, Relaxed);
+                out.error("LOADING Redis is loading the dataset in memory");
+                return Outcome::Done;
+            }
+        }
     }
     // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
     if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {

@@ -93,8 +93,9 @@ fn main() {
     }
     srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
-    // Clients are served while the dataset loads (they get -LOADING meanwhile).
-    ferrodis::persist::begin_loading(&srv, 0);
+    // Clients connect during start-up; they are held, or get -LOADING while a big dataset
+    // loads (see persist::startup_gate).
+    ferrodis::persist::begin_startup(&srv);
     ferrodis::net::start(srv.clone(), listeners);
     if let Err(e) = ferrodis::persist::load_data(&srv) {
         log::warning(&e);

@@ -165,16 +165,17 @@ fn make_big_rdb(dir: &Path, n: usize) -> u64 {
     std::fs::metadata(dir.join("dump.rdb")).unwrap().len()
 }
 
-/// While the RDB loads at start-up the server already accepts connections: commands get
-/// -LOADING (INFO and the other `loading`-flagged commands run), INFO shows the progress,
-/// and once the load is done everything is there.
+/// While the RDB loads at start-up the server already accepts connections: once the load
+/// has read loading-process-events-interval-bytes, commands get -LOADING (INFO and the
+/// other `loading`-flagged commands run), INFO shows the progress, and once the load is
+/// done everything is there.
 #[test]
 fn clients_get_loading_errors_while_the_rdb_loads() {
     let dir = tmpdir("loading");
     let n = 40_000usize;
     let size = make_big_rdb(&dir, n);
     // key-load-delay (µs per key, Redis's own test knob) makes the load last seconds.
-    let srv = start_loading_in(&dir, &["--key-load-delay", "50"]);
+    let srv = start_loading_in(&dir, &["--key-load-delay", "50", "--loading-process-events-interval-bytes", "1024"]);
     let mut c = srv.raw();
     c.roundtrip(&[b"PING"], b"-LOADING Redis is loading the dataset in memory\r\n");
     c.roundtrip(&[b"GET", b"key:1"], b"-LOADING Redis is loading the dataset in memory\r\n");
@@ -214,7 +215,7 @@ fn sigterm_while_loading_leaves_the_rdb_alone() {
     let dir = tmpdir("loading-term");
     let size = make_big_rdb(&dir, 20_000);
     let before = std::fs::read(dir.join("dump.rdb")).unwrap();
-    let mut srv = start_loading_in(&dir, &["--key-load-delay", "200", "--save", "1 1"]);
+    let mut srv = start_loading_in(&dir, &["--key-load-delay", "200", "--save", "1 1", "--loading-process-events-interval-bytes", "1024"]);
     let mut c = srv.raw();
     c.roundtrip(&[b"PING"], b"-LOADING Redis is loading the dataset in memory\r\n");
     unsafe { libc::kill(srv.pid() as i32, libc::SIGTERM) };

@@ -46,6 +46,12 @@ pub struct PersistState {
     pub loading_rdb_used_mem: AtomicU64,
     /// FLUSHALL asks the running BGSAVE to stop (Redis kills its child).
     pub bgsave_abort: AtomicBool,
+    /// Start-up is not finished: clients are held (no reply) as Redis, which does not
+    /// poll connections before its event loop starts, except while a load has read
+    /// `loading-process-events-interval-bytes` (then it answers -LOADING).
+    pub starting: AtomicBool,
+    /// loading-process-events-interval-bytes, read at start-up.
+    pub events_interval: AtomicU64,
     /// Keys in the dataset when the running BGSAVE started; COW size of the last one.
     pub save_keys_total: AtomicU64,
     pub last_cow_size: AtomicU64,
@@ -618,6 +624,42 @@ pub fn end_loading(srv: &Server) {
     srv.persist.loading.store(false, Relaxed);
 }
 
+/// Start-up begins (before the listeners are served): see `PersistState::starting`.
+pub fn begin_startup(srv: &Server) {
+    let interval = srv.config.read().get_i64("loading-process-events-interval-bytes").max(0) as u64;
+    srv.persist.events_interval.store(interval, Relaxed);
+    srv.persist.starting.store(true, Relaxed);
+}
+
+/// Start-up is over: held clients run now.
+pub fn end_startup(srv: &Server) {
+    srv.persist.starting.store(false, Relaxed);
+    if let Some(ws) = srv.workers.get() {
+        for w in ws {
+            w.send(crate::net::worker::WakeMsg::Unpause);
+        }
+    }
+}
+
+/// How a real client's command is treated now: Some(false) = hold it (start-up, no
+/// events processed yet), Some(true) = answer -LOADING unless the command is allowed while
+/// loading, None = run normally.
+#[inline]
+pub fn startup_gate(srv: &Server) -> Option<bool> {
+    let p = &srv.persist;
+    if !p.starting.load(Relaxed) && !p.loading.load(Relaxed) {
+        return None;
+    }
+    if p.loading.load(Relaxed) && p.loading_loaded_bytes.load(Relaxed) >= p.events_interval.load(Relaxed) {
+        return Some(true);
+    }
+    if p.starting.load(Relaxed) {
+        Some(false)
+    } else {
+        Some(true)
+    }
+}
+
 /// The INFO loading_* lines (only while loading, as Redis).
 pub fn loading_info(srv: &Server) -> String {
     let p = &srv.persist;
@@ -640,16 +682,15 @@ pub fn loading_info(srv: &Server) -> String {
     )
 }
 
-/// Start-up (called with `loading` already set, see `begin_loading`): with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
+/// Start-up (called after `begin_startup`): with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
 /// then); otherwise the RDB file is loaded. Then the AOF machinery is initialised.
 pub fn load_data(srv: &Server) -> Result<(), String> {
     if !srv.config.read().get_bool("appendonly") {
         load_at_startup(srv)?;
     }
     let res = aof::start(srv);
-    // `main` set the flag before the listeners started: loading covers everything up to
-    // here, the first AOF base included.
     end_loading(srv);
+    end_startup(srv);
     res
 }
 
