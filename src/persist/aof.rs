@@ -429,6 +429,8 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
                 file.set_len(consumed as u64).map_err(|e| e.to_string())?;
                 let _ = file.sync_all();
                 log::warning("AOF loaded anyway because aof-load-truncated is enabled");
+            } else if let Some(name) = e.strip_prefix("unknown:") {
+                return Err(format!("Unknown command '{name}' reading the append only file {}", f.name));
             } else if e == "truncated" {
                 return Err(format!(
                     "Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
@@ -521,6 +523,17 @@ pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
         }
         let mut p = RequestParser::new();
         loop {
+            if p.pos() < data.len() && data[p.pos()] == b'#' {
+                // an annotation line (#TS:...)
+                match data[p.pos()..].iter().position(|&b| b == b'\n') {
+                    Some(n) => {
+                        let next = p.pos() + n + 1;
+                        p.rewind(next);
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             if p.pos() < data.len() && data[p.pos()] != b'*' {
                 res = Err(format!("Bad file format reading the append only file {}", f.name));
                 break 'files;
@@ -593,19 +606,39 @@ impl<'a> Replayer<'a> {
 
     /// Execute every complete command of `data`. Returns the bytes consumed and an error
     /// ("truncated" for an incomplete last command).
-    fn replay(&mut self, data: &[u8]) -> (usize, Option<&'static str>) {
+    fn replay(&mut self, data: &[u8]) -> (usize, Option<String>) {
         use crate::protocol::parse::{Limits, Parsed, RequestParser};
         let mut p = RequestParser::new();
         let limits = Limits { max_bulk_len: i64::MAX, unauthenticated: false };
         let mut out = crate::protocol::ReplyBuf::new(2);
         let mut last_complete = 0;
         loop {
+            // `#...` lines are annotations (aof-timestamp-enabled: `#TS:<unix time>`)
+            if p.pos() < data.len() && data[p.pos()] == b'#' {
+                match data[p.pos()..].iter().position(|&b| b == b'\n') {
+                    Some(n) => {
+                        let next = p.pos() + n + 1;
+                        p.rewind(next);
+                        if self.info.multi.is_none() {
+                            last_complete = next;
+                        }
+                        continue;
+                    }
+                    None => {
+                        self.info.multi = None;
+                        return (last_complete, Some("truncated".into()));
+                    }
+                }
+            }
             if p.pos() < data.len() && data[p.pos()] != b'*' {
-                return (last_complete, Some("format"));
+                return (last_complete, Some("format".into()));
             }
             match p.next(data, &limits) {
                 Parsed::Command => {
                     let argv: Vec<&[u8]> = p.args.iter().map(|r| &data[r.clone()]).collect();
+                    if self.srv.table.lookup(argv[0]).is_none() {
+                        return (last_complete, Some(format!("unknown:{}", String::from_utf8_lossy(argv[0]))));
+                    }
                     crate::dispatch::execute(self.srv, &self.stats, &mut self.info, &mut out, &argv);
                     out.buf.clear();
                     if self.info.multi.is_none() {
@@ -619,10 +652,10 @@ impl<'a> Replayer<'a> {
                     } else {
                         // an incomplete command, or a MULTI without its EXEC
                         self.info.multi = None;
-                        (last_complete, Some("truncated"))
+                        (last_complete, Some("truncated".into()))
                     };
                 }
-                Parsed::Error(_) => return (last_complete, Some("format")),
+                Parsed::Error(_) => return (last_complete, Some("format".into())),
             }
         }
     }
