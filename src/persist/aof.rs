@@ -395,6 +395,7 @@ fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
 fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: std::time::Instant) -> Result<(), String> {
     let truncated_ok = srv.config.read().get_bool("aof-load-truncated");
     let mut replayer = Replayer::new(srv);
+    let mut loaded_before = 0u64;
     for (i, f) in files.iter().enumerate() {
         let path = dir.join(&f.name);
         let data = match std::fs::read(&path) {
@@ -405,6 +406,8 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
             }
             Err(e) => return Err(format!("Fatal error: can't open the append log file {} for reading: {e}", f.name)),
         };
+        let file_start = loaded_before;
+        loaded_before += data.len() as u64;
         let last = i + 1 == files.len();
         // An RDB base, or an old AOF with an RDB preamble followed by commands.
         let mut rdb_len = 0;
@@ -417,6 +420,7 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
             }
             log::notice("Reading the remaining AOF tail...");
         }
+        replayer.base = file_start + rdb_len as u64;
         let (consumed, err) = replayer.replay(&data[rdb_len..]);
         let consumed = consumed + rdb_len;
         if let Some(e) = err {
@@ -472,6 +476,15 @@ fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) 
 /// commands run directly: no stats, no lazy expiry, nothing propagated; MULTI/EXEC markers
 /// are skipped (the whole load is atomic anyway).
 pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
+    // Redis loads with `loading` set: clients served meanwhile (a slow script in the
+    // file) get -LOADING.
+    super::begin_loading(ctx.srv, 0);
+    let res = reload_inner(ctx);
+    super::end_loading(ctx.srv);
+    res
+}
+
+fn reload_inner(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
     use crate::protocol::parse::{Limits, Parsed, RequestParser};
     let srv = ctx.srv;
     if srv.aof.is_enabled() {
@@ -584,6 +597,8 @@ struct Replayer<'a> {
     srv: &'a Server,
     info: crate::net::client::ClientInfo,
     stats: Vec<crate::dispatch::CmdStat>,
+    /// Bytes of the earlier files (for INFO loading_loaded_bytes).
+    base: u64,
 }
 
 impl<'a> Replayer<'a> {
@@ -601,6 +616,7 @@ impl<'a> Replayer<'a> {
             srv,
             info: crate::net::client::ClientInfo::new(h, true, true),
             stats: (0..srv.table.len()).map(|_| Default::default()).collect(),
+            base: 0,
         }
     }
 
@@ -641,6 +657,7 @@ impl<'a> Replayer<'a> {
                     }
                     crate::dispatch::execute(self.srv, &self.stats, &mut self.info, &mut out, &argv);
                     out.buf.clear();
+                    self.srv.persist.loading_loaded_bytes.store(self.base + p.pos() as u64, Relaxed);
                     if self.info.multi.is_none() {
                         last_complete = p.pos();
                     }
