@@ -233,7 +233,8 @@ pub fn zipmap_pairs(b: &[u8]) -> R<Vec<(Vec<u8>, Vec<u8>)>> {
         i += vs + 1 + vl + free;
         out.push((key, val));
     }
-    if i != b.len() - 1 || (b[0] < 254 && b[0] as usize != out.len()) {
+    // (an empty zipmap fails Redis's zipmapValidateIntegrity too)
+    if i != b.len() - 1 || (b[0] < 254 && b[0] as usize != out.len()) || out.is_empty() {
         return Err("zipmap end mismatch".into());
     }
     Ok(out)

@@ -447,6 +447,8 @@ pub struct LoadStats {
     pub functions: Vec<Vec<u8>>,
     /// Bytes of the stream the RDB took (an RDB-preamble AOF continues with commands).
     pub consumed: u64,
+    /// Empty collections found and skipped.
+    pub empty_skipped: u64,
 }
 
 /// Read an RDB stream, handing each live key to `sink`.
@@ -470,7 +472,7 @@ pub fn load_stream_with<R: std::io::Read>(
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), consumed: 0 };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -534,6 +536,7 @@ pub fn load_stream_with<R: std::io::Read>(
                 let off = rd.pos;
                 let v = rd.value(t)?;
                 if v.is_empty_collection() {
+                    st.empty_skipped += 1;
                     log::notice(&format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
                     expire = None;
                     continue;
@@ -598,13 +601,25 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
         Ok(st) => {
             srv.persist.last_load_keys_loaded.store(st.keys, Relaxed);
             srv.persist.last_load_keys_expired.store(st.expired, Relaxed);
-            log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
+            if st.empty_skipped > 0 {
+                log::notice(&format!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+                    st.keys, st.expired, st.empty_skipped
+                ));
+            } else {
+                log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
+            }
             log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
             Ok(())
         }
         Err((off, msg)) => {
-            // Redis's rdbReportCorruptRDB + rdbCheckThenExit.
-            log::warning(&format!("Internal error in RDB reading offset {off}, function at rdb.c:0 -> {msg}"));
+            // Redis's rdbReportCorruptRDB + rdbCheckThenExit, which also runs the
+            // redis-check-rdb report on the file before exiting.
+            let err = format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {msg}");
+            log::warning(&err);
+            log::raw(&format!("[offset {off}] Checking RDB file {}\n", path.display()));
+            log::raw("--- RDB ERROR DETECTED ---\n");
+            log::raw(&format!("[offset {off}] {err}\n"));
             Err("Terminating server after rdb file reading failure.".into())
         }
     }

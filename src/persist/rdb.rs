@@ -676,7 +676,9 @@ impl<R: Read> Reader<R> {
                     let container = if t == T_LIST_QUICKLIST { 2 } else { self.len()? };
                     let blob = self.string()?;
                     match container {
-                        1 if t == T_LIST_QUICKLIST_2 => items.push(blob),
+                        // a plain node holds one big element, never an empty one
+                        1 if t == T_LIST_QUICKLIST_2 && !blob.is_empty() => items.push(blob),
+                        1 if t == T_LIST_QUICKLIST_2 => return self.err("Quicklist integrity check failed."),
                         2 => {
                             let (entries, what) = if t == T_LIST_QUICKLIST {
                                 (encodings::ziplist_entries(&blob), "Ziplist")
@@ -684,9 +686,9 @@ impl<R: Read> Reader<R> {
                                 (encodings::listpack_entries(&blob), "Listpack")
                             };
                             match entries {
-                                // an empty node is corrupt too (Redis: lpValidateIntegrity + empty check)
-                                Ok(e) if !e.is_empty() => items.extend(e),
-                                _ => return self.err(format!("{what} integrity check failed.")),
+                                // empty nodes are skipped (an all-empty list is an empty key)
+                                Ok(e) => items.extend(e),
+                                Err(_) => return self.err(format!("{what} integrity check failed.")),
                             }
                         }
                         c => return self.err(format!("Quicklist integrity check failed. (unknown container {c})")),
