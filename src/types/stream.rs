@@ -1071,7 +1071,7 @@ impl StreamValue {
         let id = |p: (u64, u64)| StreamId::new(p.0, p.1);
         let mut s = StreamValue::new();
         for (k, lp) in &r.nodes {
-            s.load_listpack(StreamId::decode(k).unwrap(), lp)?;
+            s.load_listpack(StreamId::decode(k).unwrap(), lp).map_err(|_| "Stream listpack integrity check failed.".to_string())?;
         }
         s.length = r.length;
         if s.counted_len() != r.length {
@@ -1106,12 +1106,13 @@ impl StreamValue {
                     let pid = StreamId::decode(pid).unwrap();
                     match owners.get_mut(&pid) {
                         Some(o @ None) => *o = Some(name.clone()),
-                        _ => return Err("consumer PEL entry not in the group PEL or owned twice".into()),
+                        Some(Some(_)) => return Err("Stream consumer PEL entry already has a consumer assigned".into()),
+                        None => return Err("Consumer entry not found in group global PEL".into()),
                     }
                     pel.insert(pid);
                 }
                 if g.consumers.insert(name, Consumer { seen_time: rc.seen_time, pel }).is_some() {
-                    return Err("duplicated consumer name".into());
+                    return Err("Duplicate stream consumer detected.".into());
                 }
             }
             for (pid, owner) in owners {
