@@ -228,3 +228,48 @@ fn sigterm_while_loading_leaves_the_rdb_alone() {
     assert!(std::fs::read(dir.join("dump.rdb")).unwrap() == before, "dump.rdb was rewritten");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SYNC after `REPLCONF rdb-filter-only functions` (redis-cli --functions-rdb) sends an RDB
+/// with the function libraries and no keys; an unknown filter is refused.
+#[test]
+fn sync_payload_honours_rdb_filter_only_functions() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"DEBUG", b"POPULATE", b"100"], b"+OK\r\n");
+    c.roundtrip(
+        &[b"FUNCTION", b"LOAD", b"#!lua name=lib1\nredis.register_function('func1', function() return 123 end)"],
+        b"$4\r\nlib1\r\n",
+    );
+    c.roundtrip(
+        &[b"REPLCONF", b"rdb-filter-only", b"functions bla"],
+        b"-ERR Unsupported rdb-filter-only option: bla\r\n",
+    );
+    let mut r = srv.raw();
+    r.roundtrip(&[b"REPLCONF", b"rdb-filter-only", b"functions"], b"+OK\r\n");
+    r.cmd(&[b"SYNC"]);
+    let head = r.read_until_crlf();
+    let len: usize = String::from_utf8_lossy(&head[1..]).trim().parse().unwrap();
+    let payload = r.read_n(len);
+    assert!(payload.starts_with(b"REDIS"));
+    let dir = tmpdir("filter");
+    std::fs::write(dir.join("dump.rdb"), &payload).unwrap();
+    let loaded = start_in(&dir, &[]);
+    let mut l = loaded.raw();
+    l.roundtrip(&[b"DBSIZE"], b":0\r\n");
+    l.roundtrip(&[b"FCALL", b"func1", b"0"], b":123\r\n");
+    // without a filter the payload has the keys too
+    let mut full = srv.raw();
+    full.cmd(&[b"SYNC"]);
+    let head = full.read_until_crlf();
+    let len: usize = String::from_utf8_lossy(&head[1..]).trim().parse().unwrap();
+    let payload = full.read_n(len);
+    drop(l);
+    drop(loaded);
+    std::fs::write(dir.join("dump.rdb"), &payload).unwrap();
+    let loaded = start_in(&dir, &[]);
+    let mut l = loaded.raw();
+    l.roundtrip(&[b"DBSIZE"], b":100\r\n");
+    l.roundtrip(&[b"FCALL", b"func1", b"0"], b":123\r\n");
+    drop(loaded);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -26,6 +26,10 @@ pub mod cflags {
     pub const DENY_BLOCKING: u32 = 1 << 12;
     /// The client scripts run commands as (MONITOR shows it as "lua").
     pub const SCRIPT: u32 = 1 << 13;
+    /// REPLCONF rdb-filter-only: the sync payload leaves out the keys / the functions
+    /// (Redis's SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS; not shown by CLIENT LIST).
+    pub const RDB_EXCLUDE_DATA: u32 = 1 << 20;
+    pub const RDB_EXCLUDE_FUNCTIONS: u32 = 1 << 21;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

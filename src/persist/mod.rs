@@ -151,6 +151,19 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
 /// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
 /// (temp name, fsync, rename). Returns the number of keys.
 pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
+    write_locked_filtered(srv, locks, dst, aof_base, true, true)
+}
+
+/// `write_locked` with parts left out (a replica's REPLCONF rdb-filter-only): without
+/// `data` no database is written, without `functions` no function library.
+pub fn write_locked_filtered(
+    srv: &Server,
+    locks: &LockSet,
+    dst: &std::path::Path,
+    aof_base: bool,
+    data: bool,
+    functions: bool,
+) -> std::io::Result<u64> {
     let (compress, checksum) = {
         let c = srv.config.read();
         (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
@@ -160,9 +173,11 @@ pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_ba
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
         w.header(&aux_fields(srv, aof_base))?;
-        write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
+        if functions {
+            write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
+        }
         let mut keys = 0u64;
-        for db in 0..srv.keyspace.ndbs {
+        for db in 0..if data { srv.keyspace.ndbs } else { 0 } {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
             if size == 0 {
                 continue;
