@@ -698,8 +698,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, relative: bool, uni
     }
     ctx.ks.dirty(1);
     ctx.ks.signal_modified(key);
-    if when <= crate::server::now_ms() {
-        // Already past: the key goes now, and the write stream gets a DEL (or UNLINK).
+    if when <= crate::server::now_ms() && !ctx.srv.persist.loading.load(std::sync::atomic::Ordering::Relaxed) {
+        // Already past: the key goes now (while loading it keeps the past deadline), and the write stream gets a DEL (or UNLINK).
         let lazy = flag_on(&ctx.srv.hot.lazy_expire);
         if let Some(owned) = ctx.ks.db(key).remove(key) {
             lazyfree::free_entry(owned, lazy);

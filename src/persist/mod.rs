@@ -648,10 +648,12 @@ pub fn begin_loading(srv: &Server, total: u64) {
     p.loading_loaded_bytes.store(0, Relaxed);
     p.loading_rdb_used_mem.store(0, Relaxed);
     p.loading.store(true, Relaxed);
+    crate::keyspace::NO_EXPIRY.store(true, Relaxed);
 }
 
 pub fn end_loading(srv: &Server) {
     srv.persist.loading.store(false, Relaxed);
+    crate::keyspace::NO_EXPIRY.store(false, Relaxed);
 }
 
 /// Start-up begins (before the listeners are served): see `PersistState::starting`.
