@@ -88,13 +88,24 @@ fn wait_for_signals(srv: Arc<Server>) -> ! {
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).expect("signals");
     loop {
         for sig in signals.forever() {
+            // A second SIGINT while the shutdown is running (e.g. a slow final save): exit
+            // now, removing the half-written temp file (Redis's sigShutdownHandler).
+            if crate::shutdown::IN_PROGRESS.load(Relaxed) && sig == SIGINT {
+                log::warning("You insist... exiting now.");
+                let _ = std::fs::remove_file(format!("temp-{}.rdb", std::process::id()));
+                std::process::exit(1);
+            }
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             log::warning(&format!("Received {name} scheduling shutdown..."));
-            srv.shutdown_requested.store(true, Relaxed);
-            match crate::shutdown::shutdown(&srv, crate::shutdown::Mode::default()) {
-                Ok(()) => std::process::exit(0),
-                Err(e) => log::warning(&format!("SIGTERM received but errors trying to shut down the server, check the logs for more information: {e}")),
+            if crate::shutdown::SIGNAL_PENDING.swap(true, Relaxed) {
+                continue;
             }
+            // Redis runs the shutdown from its cron (so DEBUG PAUSE-CRON holds it and
+            // SHUTDOWN ABORT can cancel it); here a thread waits the same way.
+            let srv = srv.clone();
+            let _ = std::thread::Builder::new().name("ferrodis-shutdown".into()).spawn(move || {
+                crate::shutdown::run_pending(&srv);
+            });
         }
     }
 }

@@ -168,7 +168,10 @@ pub fn write_locked_filtered(
         let c = srv.config.read();
         (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
     };
-    let tmp = dst.with_file_name(temp_path());
+    // Redis's foreground rdbSave writes temp-<pid>.rdb (a second SIGINT during the final
+    // save removes exactly that file).
+    let tmp = dst.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let delay = srv.config.read().get_i64("rdb-key-save-delay");
     let res = (|| -> std::io::Result<u64> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
@@ -193,6 +196,10 @@ pub fn write_locked_filtered(
                         err = Some(String::from_utf8_lossy(e.key()).into_owned());
                     }
                     keys += 1;
+                    if delay > 0 {
+                        // rdb-key-save-delay (a test knob): the blocking save is slow on purpose
+                        std::thread::sleep(std::time::Duration::from_micros(delay as u64));
+                    }
                 });
                 if let Some(k) = err {
                     return Err(std::io::Error::other(format!("cannot serialize key '{k}': type has no RDB form yet")));
