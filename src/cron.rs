@@ -28,6 +28,7 @@ const LOCK_WAIT: Duration = Duration::from_millis(2);
 static NEXT_DB: AtomicUsize = AtomicUsize::new(0);
 
 pub fn server_cron(srv: &Server) {
+    crate::server::resync_clock();
     // A running script holds the shard locks of its command for as long as it runs (until
     // SCRIPT KILL): like Redis, whose cron does not run under a busy script, skip the
     // cycle rather than block this worker's clients behind those locks.

@@ -86,6 +86,19 @@ pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Optio
     Some(cmd)
 }
 
+thread_local! {
+    /// While a worker runs a pipelined batch: when the previous command of the batch ended.
+    /// The next command takes it as its start instead of reading the clock again, so a
+    /// command in a batch costs one clock read (its end) for its duration and its "now".
+    /// Taken by the top-level command only: commands a script or EXEC runs read their own.
+    static BATCH_CLOCK: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
+}
+
+/// Start (`true`) or end (`false`) a batch of commands on this thread (see `BATCH_CLOCK`).
+pub fn batch_clock(on: bool) {
+    BATCH_CLOCK.with(|c| c.set(if on { Some(Instant::now()) } else { None }));
+}
+
 /// Execute one command for a client.
 pub fn execute(
     srv: &Server,
@@ -100,7 +113,6 @@ pub fn execute(
     if info.reply_mode == ReplyMode::SkipNext {
         info.reply_mode = ReplyMode::Skip;
     }
-    let started = Instant::now();
     let ran = run(srv, stats, info, out, argv);
     if matches!(ran, Outcome::Postpone) {
         if info.reply_mode == ReplyMode::Skip {
@@ -120,7 +132,6 @@ pub fn execute(
         }
         _ => {}
     }
-    let _ = started;
     Outcome::Done
 }
 
@@ -254,14 +265,15 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             None => return reject_busy(srv, stats, info, out, cmd),
         }
     } else if ks.nshards() == 1 {
-        ks.lock_some(smallvec::smallvec![0])
+        ks.lock_one(0)
     } else if all_shards {
         ks.lock_all()
     } else {
         ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
     };
-    let now = now_ms();
-    let start = Instant::now();
+    let batched = BATCH_CLOCK.with(|c| c.take());
+    let start = batched.unwrap_or_else(Instant::now);
+    let now = crate::server::ms_at(start);
     let errors_before = out.errors;
     let dirty = {
         let mut ctx = Ctx {
@@ -289,8 +301,11 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         crate::blocking::serve_ready(&mut ctx.ks);
         dirty
     };
-    let dur = start.elapsed();
-    let us = dur.as_micros() as u64;
+    let end = Instant::now();
+    if batched.is_some() {
+        BATCH_CLOCK.with(|c| c.set(Some(end)));
+    }
+    let us = end.saturating_duration_since(start).as_micros() as u64;
     let st = &stats[cmd.id];
     st.calls.fetch_add(1, Relaxed);
     st.usec.fetch_add(us, Relaxed);

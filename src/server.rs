@@ -169,6 +169,33 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
+/// Unix time in ms of a monotonic instant, without another clock read: the dispatcher
+/// reads the clock once per command and uses that reading both for the command's
+/// duration and as its notion of "now" (expiry). The offset between the monotonic and the
+/// wall clock is re-taken by `resync_clock` (every cron tick), so a wall-clock step is
+/// followed within one tick, and slewing drifts by microseconds at most in between.
+pub fn ms_at(t: Instant) -> i64 {
+    let base = *CLOCK_BASE.get_or_init(Instant::now);
+    let mut off = CLOCK_OFFSET_US.load(std::sync::atomic::Ordering::Relaxed);
+    if off == i64::MIN {
+        off = resync_clock();
+    }
+    let mono = t.saturating_duration_since(base).as_micros() as i64;
+    (mono + off).div_euclid(1000)
+}
+
+/// Re-take the wall-clock offset used by `ms_at`; returns it.
+pub fn resync_clock() -> i64 {
+    let base = *CLOCK_BASE.get_or_init(Instant::now);
+    let mono = Instant::now().saturating_duration_since(base).as_micros() as i64;
+    let off = now_us() - mono;
+    CLOCK_OFFSET_US.store(off, std::sync::atomic::Ordering::Relaxed);
+    off
+}
+
+static CLOCK_BASE: OnceLock<Instant> = OnceLock::new();
+static CLOCK_OFFSET_US: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
+
 pub fn now_us() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_micros() as i64).unwrap_or(0)
 }

@@ -273,3 +273,43 @@ fn sync_payload_honours_rdb_filter_only_functions() {
     drop(loaded);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn persist_field(c: &mut common::Raw, field: &str) -> String {
+    let info = c.bulk_text(&[b"INFO", b"persistence"]);
+    info.lines()
+        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+        .unwrap_or_else(|| panic!("no {field} in INFO persistence: {info}"))
+}
+
+#[test]
+fn info_persistence_reports_background_work() {
+    let dir = tmpdir("info");
+    let srv = start_in(&dir, &["--save", ""]);
+    let mut c = srv.raw();
+    assert_eq!(persist_field(&mut c, "aof_enabled"), "0");
+    assert_eq!(persist_field(&mut c, "rdb_saves"), "0");
+    c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    assert_eq!(persist_field(&mut c, "rdb_changes_since_last_save"), "1");
+    c.roundtrip(&[b"BGSAVE"], b"+Background saving started\r\n");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while persist_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "BGSAVE never finished");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(persist_field(&mut c, "rdb_saves"), "1");
+    assert_eq!(persist_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(persist_field(&mut c, "rdb_changes_since_last_save"), "0");
+    // Turning the AOF on starts a rewrite, reported until it is done (what
+    // `waitForBgrewriteaof` in Redis's suite polls); a BGREWRITEAOF after it starts anew.
+    c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"yes"], b"+OK\r\n");
+    assert_eq!(persist_field(&mut c, "aof_enabled"), "1");
+    while persist_field(&mut c, "aof_rewrite_in_progress") != "0" {
+        assert!(Instant::now() < deadline, "the AOF rewrite never finished");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert_eq!(persist_field(&mut c, "aof_rewrites"), "1");
+    assert_eq!(persist_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

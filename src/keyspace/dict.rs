@@ -239,6 +239,31 @@ impl Dict {
         }
     }
 
+    /// Batched lookups, stage 1: start loading the bucket(s) of hash `h` into the cache.
+    #[inline]
+    pub fn prefetch_bucket(&self, h: u64) {
+        for t in self.tables_in_use() {
+            prefetch(t.buckets.as_ptr().wrapping_add(h as usize & t.mask()) as *const u8);
+        }
+    }
+
+    /// Stage 2: start loading the first entry of each chain (header and a short key).
+    #[inline]
+    pub fn prefetch_chain(&self, h: u64) {
+        for t in self.tables_in_use() {
+            let e = t.buckets[h as usize & t.mask()];
+            if !e.is_null() {
+                prefetch(e as *const u8);
+                prefetch((e as *const u8).wrapping_add(63));
+            }
+        }
+    }
+
+    fn tables_in_use(&self) -> impl Iterator<Item = &Table> {
+        let n = if self.is_rehashing() { 2 } else { 1 };
+        self.t[..n].iter().filter(|t| t.size() > 0)
+    }
+
     fn find_ptr(&self, key: &[u8], h: u64) -> *mut Entry {
         for ti in 0..2 {
             let t = &self.t[ti];
@@ -572,4 +597,16 @@ mod tests {
             assert!(d.random(&mut rng).unwrap().key().starts_with(b"k"));
         }
     }
+}
+
+/// A hint to start loading the cache line at `p`; never faults, whatever `p` is.
+#[inline(always)]
+pub fn prefetch(p: *const u8) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch instructions do not access memory architecturally.
+    unsafe {
+        core::arch::x86_64::_mm_prefetch(p as *const i8, core::arch::x86_64::_MM_HINT_T0);
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
 }

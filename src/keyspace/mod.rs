@@ -375,9 +375,40 @@ impl Keyspace {
         }
     }
 
+    /// Start loading what looking up `keys` in `db` will touch (buckets, then the chain
+    /// heads), all keys at once so their cache misses overlap instead of following each
+    /// other: used for the commands of a pipelined batch before they run. Only with one
+    /// shard, whose lock is then free between commands; a busy lock means skip it. Small
+    /// dicts stay in the cache anyway and are left alone.
+    pub fn prefetch(&self, db: usize, keys: &[&[u8]]) {
+        if self.shards.len() != 1 || keys.len() < 2 {
+            return;
+        }
+        let Some(sh) = self.shards[0].try_lock() else { return };
+        let Some(d) = sh.dbs.get(db) else { return };
+        if d.dict.len() < 16 * 1024 {
+            return;
+        }
+        let hashes: smallvec::SmallVec<[u64; 16]> = keys.iter().map(|k| d.dict.hash(k)).collect();
+        for &h in &hashes {
+            d.dict.prefetch_bucket(h);
+        }
+        for &h in &hashes {
+            d.dict.prefetch_chain(h);
+        }
+    }
+
     /// Lock every shard, in order.
     pub fn lock_all(&self) -> LockSet<'_> {
         LockSet { guards: self.shards.iter().enumerate().map(|(i, m)| (i, m.lock())).collect() }
+    }
+
+    /// Lock one shard.
+    #[inline]
+    pub fn lock_one(&self, idx: usize) -> LockSet<'_> {
+        let mut guards = smallvec::SmallVec::new();
+        guards.push((idx, self.shards[idx].lock()));
+        LockSet { guards }
     }
 
     /// Lock the given shard indexes (sorted and deduplicated here).

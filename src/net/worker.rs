@@ -94,6 +94,8 @@ struct Conn {
     postponed: bool,
     /// When the output first exceeded the soft limit (ms), 0 if not.
     soft_since: i64,
+    /// In the worker's `to_flush` list (replies written at the end of the round).
+    flush_queued: bool,
 }
 
 /// The connection slab. A slot is `None` while its connection is checked out to run a
@@ -143,11 +145,26 @@ pub struct Worker {
     requeue: Vec<WakeMsg>,
     /// WATCHes of clients closed while busy: dropped once the shard locks are free.
     deferred_unwatch: Vec<crate::commands::multi::Watched>,
+    /// Connections whose replies are written at the end of this round of events (as
+    /// Redis's beforeSleep does): the clients' wake-ups come in one burst, and with an
+    /// AOF one write (and fsync) covers every reply of the round.
+    to_flush: Vec<usize>,
 }
 
 thread_local! {
     /// The worker running on this thread (for `serve_while_busy`).
     static CURRENT: RefCell<Option<Rc<RefCell<Worker>>>> = const { RefCell::new(None) };
+    /// Unix ms taken when the last poll returned: the time of this round's reads and
+    /// writes (clients' last interaction), like Redis's cached `server.unixtime`.
+    static ROUND_MS: std::cell::Cell<i64> = const { std::cell::Cell::new(0) };
+}
+
+fn round_ms() -> i64 {
+    ROUND_MS.with(|c| c.get())
+}
+
+fn start_round() {
+    ROUND_MS.with(|c| c.set(now_ms()));
 }
 
 /// Called by a busy script (from the Lua hook): serve the other connections of this
@@ -164,6 +181,7 @@ pub fn serve_while_busy() {
                 log::warning(&format!("poll error: {e}"));
             }
         }
+        start_round();
     }
     handle_events(&cell, &events);
     drain_queue(&cell);
@@ -214,6 +232,7 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
             }
         }
     }
+    cell.borrow_mut().flush_queued();
 }
 
 /// After a round of events (not while busy): read again what connections missed while
@@ -389,7 +408,7 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
             // SAFETY: the kernel initialised n bytes past len.
             unsafe { c.qbuf.set_len(c.qbuf.len() + n) };
             srv.stats.net_input_bytes.fetch_add(n as u64, Relaxed);
-            c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
+            c.info.handle.last_interaction_ms.store(round_ms(), Relaxed);
             (n, spare)
         };
         if !process_input(cell, tok) {
@@ -446,8 +465,12 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         ob.clear();
     }
     let hard_limit = srv.hot.obuf_hard[obuf_class(info)].load(Relaxed) as usize;
+    if !parser.in_progress() && qbuf.len() - parser.pos() >= 64 && srv.keyspace.nshards() == 1 {
+        prefetch_batch(srv, info.db, qbuf, parser.pos());
+    }
     let was_postponed = std::mem::replace(postponed, false);
     let mut drop_now = false;
+    dispatch::batch_clock(true);
     loop {
         if info.close_after_reply || info.blocked.is_some() {
             break;
@@ -500,6 +523,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
             }
         }
     }
+    dispatch::batch_clock(false);
     if was_postponed != *postponed {
         // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
         info.handle.set_flag(cflags::BLOCKED, *postponed);
@@ -541,6 +565,26 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         w.postponed.push(tok);
     }
     true
+}
+
+/// A pipelined batch: start loading the dict buckets and entries of its commands' first
+/// keys before the first one runs, so that their cache misses overlap (see
+/// `Keyspace::prefetch`). Only commands whose first key is their first argument count.
+fn prefetch_batch(srv: &Server, db: usize, buf: &[u8], from: usize) {
+    let mut cmds = smallvec::SmallVec::new();
+    crate::protocol::parse::peek_commands(buf, from, 16, &mut cmds);
+    if cmds.len() < 2 {
+        return;
+    }
+    let mut keys: smallvec::SmallVec<[&[u8]; 16]> = smallvec::SmallVec::new();
+    for (name, first) in &cmds {
+        if let Some(cmd) = srv.table.lookup(&buf[name.clone()]) {
+            if cmd.first_key == 1 && !cmd.has(crate::commands::flags::MOVABLE_KEYS) {
+                keys.push(&buf[first.clone()]);
+            }
+        }
+    }
+    srv.keyspace.prefetch(db, &keys);
 }
 
 /// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
@@ -591,6 +635,7 @@ pub fn new_worker(idx: usize, srv: Arc<Server>, listeners: Vec<TcpListener>) -> 
         missed: Vec::new(),
         requeue: Vec::new(),
         deferred_unwatch: Vec::new(),
+        to_flush: Vec::new(),
     };
     for (i, l) in w.listeners.iter_mut().enumerate() {
         w.poll.registry().register(l, Token(LISTENER_BASE + i), Interest::READABLE)?;
@@ -624,6 +669,7 @@ impl Worker {
                     log::warning(&format!("poll error: {e}"));
                 }
             }
+            start_round();
             handle_events(&cell, &events);
             after_busy(&cell);
             let queued = !cell.borrow().handle.queue.lock().is_empty();
@@ -637,6 +683,8 @@ impl Worker {
                 cron(&cell);
                 next_cron = Instant::now() + period;
             }
+            // replies queued outside a round of events (unblocked, unpaused clients)
+            cell.borrow_mut().flush_queued();
         }
     }
 
@@ -720,6 +768,7 @@ impl Worker {
             sent: 0,
             postponed: false,
             soft_since: 0,
+            flush_queued: false,
         })));
     }
 
@@ -761,7 +810,32 @@ impl Worker {
         if self.srv.shutdown_requested.load(Relaxed) {
             // SHUTDOWN ran on this connection; the process is exiting.
         }
-        self.flush(tok);
+        if !c.flush_queued {
+            c.flush_queued = true;
+            self.to_flush.push(tok);
+        }
+    }
+
+    /// Write the replies of every connection queued by `after_commands` this round.
+    fn flush_queued(&mut self) {
+        if self.to_flush.is_empty() {
+            return;
+        }
+        let mut list = std::mem::take(&mut self.to_flush);
+        for &tok in &list {
+            if self.conns.is_checked_out(tok) {
+                // running a command further up this thread's stack (a busy script):
+                // written when it is back
+                self.to_flush.push(tok);
+            } else if let Some(c) = self.conns.get_mut(tok) {
+                c.flush_queued = false;
+                self.flush(tok);
+            }
+        }
+        list.clear();
+        if self.to_flush.is_empty() {
+            self.to_flush = list;
+        }
     }
 
     fn flush(&mut self, tok: usize) {
@@ -791,7 +865,7 @@ impl Worker {
                 }
                 c.sent += n as usize;
                 srv.stats.net_output_bytes.fetch_add(n as u64, Relaxed);
-                c.info.handle.last_interaction_ms.store(now_ms(), Relaxed);
+                c.info.handle.last_interaction_ms.store(round_ms(), Relaxed);
             }
             if c.sent == c.out.buf.len() {
                 c.out.buf.clear();

@@ -788,7 +788,8 @@ pub fn info_section(srv: &Server) -> String {
     };
     let perc = if total > 0 { (processed as f64 * 100.0 / total as f64).min(100.0) } else { 0.0 };
     let status = |ok: bool| if ok { "ok" } else { "err" };
-    let aof_on = aof.is_enabled();
+    let aof_on = aof.is_enabled() || srv.config.read().get_bool("appendonly");
+    let since = |started: i64| if started > 0 { (now - started) / 1000 } else { -1 };
     let mut s = format!(
         "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         p.loading.load(Relaxed) as u8,
@@ -797,7 +798,7 @@ pub fn info_section(srv: &Server) -> String {
         srv.lastsave.load(Relaxed),
         status(p.last_bgsave_ok.load(Relaxed)),
         p.last_bgsave_time_sec.load(Relaxed),
-        if bgsave { (now - p.bgsave_started_ms.load(Relaxed)) / 1000 } else { -1 },
+        if bgsave { since(p.bgsave_started_ms.load(Relaxed)) } else { -1 },
         p.rdb_saves.load(Relaxed),
         p.last_cow_size.load(Relaxed),
         p.last_load_keys_expired.load(Relaxed),
@@ -806,16 +807,17 @@ pub fn info_section(srv: &Server) -> String {
         rewriting as u8,
         aof.rewrite_scheduled.load(Relaxed) as u8,
         aof.last_rewrite_time_sec.load(Relaxed),
-        if rewriting { (now - aof.rewrite_started_ms.load(Relaxed)) / 1000 } else { -1 },
+        if rewriting { since(aof.rewrite_started_ms.load(Relaxed)) } else { -1 },
         status(aof.last_rewrite_ok.load(Relaxed)),
         aof.rewrites.load(Relaxed),
         status(aof.last_write_ok.load(Relaxed)),
     );
     if aof_on {
         s.push_str(&format!(
-            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:0\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
             aof.current_size.load(Relaxed),
-            aof.base_size.load(Relaxed)
+            aof.base_size.load(Relaxed),
+            aof.rewrite_scheduled.load(Relaxed) as u8,
         ));
     }
     s.push_str(&loading_info(srv));

@@ -537,3 +537,53 @@ mod tests {
         }
     }
 }
+
+/// Lookahead for prefetching: the ranges of the first two arguments (command name, first
+/// argument) of the complete multibulk commands at `buf[from..]`, at most `max` of them.
+/// Changes no parser state and reports nothing: it stops at the first inline command,
+/// incomplete or malformed input (the real parser deals with those).
+pub fn peek_commands(
+    buf: &[u8],
+    mut from: usize,
+    max: usize,
+    out: &mut smallvec::SmallVec<[(Range<usize>, Range<usize>); 16]>,
+) {
+    fn number(buf: &[u8], at: usize, lead: u8) -> Option<(usize, usize)> {
+        if buf.get(at) != Some(&lead) {
+            return None;
+        }
+        let mut n: usize = 0;
+        let mut i = at + 1;
+        while i < buf.len() && buf[i].is_ascii_digit() && i - at <= 10 {
+            n = n * 10 + (buf[i] - b'0') as usize;
+            i += 1;
+        }
+        if i == at + 1 || buf.get(i) != Some(&b'\r') || buf.get(i + 1) != Some(&b'\n') {
+            return None;
+        }
+        Some((n, i + 2))
+    }
+    while out.len() < max {
+        let Some((argc, mut at)) = number(buf, from, b'*') else { return };
+        if argc < 2 {
+            return;
+        }
+        let mut first = 0..0;
+        let mut second = 0..0;
+        for i in 0..argc {
+            let Some((len, start)) = number(buf, at, b'$') else { return };
+            let end = start.saturating_add(len);
+            if end.saturating_add(2) > buf.len() {
+                return;
+            }
+            match i {
+                0 => first = start..end,
+                1 => second = start..end,
+                _ => {}
+            }
+            at = end + 2;
+        }
+        out.push((first, second));
+        from = at;
+    }
+}
