@@ -1005,7 +1005,11 @@ impl StreamValue {
                 }
                 pairs.push(it.next().ok_or_else(bad)?);
             }
-            let _lp_count = int(it.next())?;
+            // the entry's trailing lp-count: its own element count (streamValidateListpackIntegrity)
+            let lp_count = int(it.next())?;
+            if lp_count != if same { nf + 3 } else { 2 * nf + 4 } {
+                return Err(bad());
+            }
             if last.is_some_and(|l| id <= l) || id < master {
                 return Err(bad());
             }
