@@ -1,9 +1,14 @@
 //! Command execution: from a parsed argv to a reply in the client's buffer.
 //!
 //! The path of one command (Redis's processCommand + call):
-//! lookup in the command table -> subcommand -> arity -> auth -> pause check ->
+//! lookup in the command table -> subcommand -> arity -> auth -> not-in-MULTI ->
+//! maxmemory -> min-replicas-to-write -> RESP2 subscribed context -> busy script ->
+//! replica/MONITOR -> pause check -> queue (inside MULTI) or
 //! lock the shards of its keys -> lazy-expire those keys -> run the handler ->
 //! stats, slow log, latency, MONITOR feed, write stream.
+//! A refused command (`reject`) flags the transaction being queued, so its EXEC fails; a
+//! refused EXEC discards the transaction with `-EXECABORT Transaction discarded because
+//! of: <error>`. EXEC is checked with the flags of the commands it queued.
 //! A handler that panics is answered with an error; the server and the other clients
 //! are not affected (parking_lot locks do not poison).
 
@@ -173,10 +178,43 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         }
         return Outcome::Done;
     };
+    // The flags this call behaves with (a script's declared flags replace EVAL's and
+    // FCALL's); EXEC also takes on those of the commands it queued.
+    let cmd_flags = crate::scripting::call_command_flags(srv, cmd, argv);
+    let is_exec = cmd.name == "exec";
+    let mflags = match (&info.multi, is_exec) {
+        (Some(m), true) => m.flags,
+        _ => 0,
+    };
+    let is_write = (cmd_flags | mflags) & flags::WRITE != 0;
+    let is_denyoom = (cmd_flags | mflags) & flags::DENYOOM != 0;
+    let is_read = (cmd_flags | mflags) & flags::READONLY != 0;
+    let may_replicate = (cmd_flags | mflags) & (flags::WRITE | flags::MAY_REPLICATE) != 0;
     if !info.authenticated && !cmd.has(flags::NO_AUTH) && srv.hot.has_password.load(Relaxed) {
-        stats[cmd.id].rejected.fetch_add(1, Relaxed);
-        out.error("NOAUTH Authentication required.");
-        return Outcome::Done;
+        return reject(srv, stats, info, out, cmd, argv, "NOAUTH Authentication required.");
+    }
+    if info.multi.is_some() && cmd.has(flags::NO_MULTI) {
+        return reject(srv, stats, info, out, cmd, argv, "ERR Command not allowed inside a transaction");
+    }
+    let script_running = srv.scripting.is_running();
+    let busy = script_running && srv.scripting.is_busy();
+    // maxmemory (no eviction policy is built: over the limit, commands that may use
+    // memory are refused as under noeviction). Queueing inside MULTI may use any amount
+    // of memory, so there everything but EXEC, DISCARD, QUIT and RESET counts.
+    // The AOF replay and a master's link are obeyed (Redis's mustObeyClient; a replica
+    // ignores maxmemory by default).
+    let obey = info.flag(cflags::MASTER | cflags::AOF);
+    let maxmemory = srv.hot.maxmemory.load(Relaxed);
+    if maxmemory > 0 && !busy && !obey {
+        let reject_on_oom = is_denyoom
+            || (info.multi.is_some() && !matches!(cmd.name.as_str(), "exec" | "discard" | "quit" | "reset"));
+        if reject_on_oom && crate::commands::server_cmds::used_memory() > maxmemory {
+            return reject(srv, stats, info, out, cmd, argv, OOM_ERR);
+        }
+    }
+    // min-replicas-to-write
+    if is_write && !obey && srv.hot.min_replicas_to_write.load(Relaxed) > 0 && crate::scripting::not_enough_replicas(srv) {
+        return reject(srv, stats, info, out, cmd, argv, crate::scripting::NOREPLICAS);
     }
     // Start-up and loading, for real connections (the AOF's fake client, fd -1, is what
     // does the loading): held, or only commands flagged `loading` run.
@@ -194,39 +232,23 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     }
     // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
     if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
-        stats[cmd.id].rejected.fetch_add(1, Relaxed);
-        out.error(&format!(
+        let e = format!(
             "ERR Can't execute '{}': only (P|S)SUBSCRIBE / (P|S)UNSUBSCRIBE / PING / QUIT / RESET are allowed in this context",
             cmd.name
-        ));
-        return Outcome::Done;
+        );
+        return reject(srv, stats, info, out, cmd, argv, &e);
     }
-    // A script is past busy-reply-threshold: only allow-busy commands run (-BUSY).
-    let script_running = srv.scripting.is_running();
-    if script_running && !cmd.has(flags::ALLOW_BUSY) && srv.scripting.is_busy() {
-        return reject_busy(srv, stats, info, out, cmd);
+    // A script is past busy-reply-threshold: only allow-busy commands run (-BUSY). MULTI,
+    // DISCARD and WATCH are allow-busy, so a transaction sent in a pipeline cannot lose its
+    // head to -BUSY and run the rest: the refused commands flag it and EXEC fails.
+    if busy && !cmd.has(flags::ALLOW_BUSY) {
+        return reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error());
     }
-    if let Some(m) = info.multi.as_mut() {
-        if cmd.has(flags::NO_MULTI) {
-            m.error = true;
-            stats[cmd.id].rejected.fetch_add(1, Relaxed);
-            out.error("ERR Command not allowed inside a transaction");
-            return Outcome::Done;
-        }
-    }
-    // EXEC counts as a write when it would run one.
-    let may_replicate = cmd.has(flags::WRITE | flags::MAY_REPLICATE)
-        || (cmd.name == "exec"
-            && info.multi.as_ref().is_some_and(|m| {
-                m.queue.iter().any(|(id, _)| srv.table.cmds[*id].has(flags::WRITE | flags::MAY_REPLICATE))
-            }));
     // Replicas and MONITOR clients (Redis flags both CLIENT_SLAVE) may not touch the
     // keyspace; in exchange they are never paused.
     if info.flag(cflags::REPLICA | cflags::MONITOR) {
-        if may_replicate || cmd.has(flags::READONLY) {
-            stats[cmd.id].rejected.fetch_add(1, Relaxed);
-            out.error("ERR Replica can't interact with the keyspace");
-            return Outcome::Done;
+        if may_replicate || is_write || is_read {
+            return reject(srv, stats, info, out, cmd, argv, "ERR Replica can't interact with the keyspace");
         }
     } else if let Some(all) = srv.paused() {
         // CLIENT PAUSE: hold back everything, or only what may be replicated.
@@ -234,11 +256,15 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             return Outcome::Postpone;
         }
     }
-    // Inside MULTI: queue everything but the transaction-control commands.
+    // Inside MULTI: queue everything but the transaction-control commands (nothing more
+    // once the transaction is sure to fail, as Redis).
     if let Some(m) = info.multi.as_mut() {
         if !MULTI_CONTROL.contains(&cmd.name.as_str()) {
-            m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
-            info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
+            if !m.error && !info.watched.flag.load(Relaxed) {
+                m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
+                m.flags |= cmd_flags;
+                info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
+            }
             out.simple("QUEUED");
             return Outcome::Done;
         }
@@ -249,10 +275,17 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
     let all_shards = ks.nshards() > 1 && (keys.is_empty() || cmd.has(flags::ALL_SHARDS));
+    let no_locks = || crate::keyspace::LockSet { guards: smallvec::SmallVec::new() };
     let locks = if script_running && cmd.has(flags::ALLOW_BUSY) {
         // SCRIPT KILL & co. while a script holds the shards: they need none.
-        crate::keyspace::LockSet { guards: smallvec::SmallVec::new() }
-    } else if script_running {
+        no_locks()
+    } else if ks.nshards() == 1 && !script_running {
+        // One worker: no script can hold the shard while this command runs.
+        ks.lock_one(0)
+    } else {
+        // A script may hold the shards, or start on another worker at any moment and keep
+        // them: wait in slices and give up once it is busy (-BUSY; an allow-busy command
+        // then runs without them) instead of blocking behind it.
         let shards: smallvec::SmallVec<[usize; 4]> = if ks.nshards() == 1 {
             smallvec::smallvec![0]
         } else if all_shards {
@@ -262,14 +295,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         };
         match lock_unless_busy(srv, shards) {
             Some(l) => l,
-            None => return reject_busy(srv, stats, info, out, cmd),
+            None if cmd.has(flags::ALLOW_BUSY) => no_locks(),
+            None => return reject_busy(srv, stats, info, out, cmd, argv),
         }
-    } else if ks.nshards() == 1 {
-        ks.lock_one(0)
-    } else if all_shards {
-        ks.lock_all()
-    } else {
-        ks.lock_some(keys.iter().map(|&i| ks.shard_of(argv[i])).collect())
     };
     let batched = BATCH_CLOCK.with(|c| c.take());
     let start = batched.unwrap_or_else(Instant::now);
@@ -283,8 +311,10 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             ks: Ks::new(srv, locks, 0, now),
         };
         ctx.ks.db = ctx.client.db;
-        for &k in &keys {
-            ctx.ks.expire_if_needed(argv[k]);
+        if !cmd.has(flags::NO_EXPIRE) {
+            for &k in &keys {
+                ctx.ks.expire_if_needed(argv[k]);
+            }
         }
         let handler = cmd.handler;
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv)));
@@ -335,13 +365,47 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     Outcome::Done
 }
 
-fn reject_busy(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, cmd: &Command) -> Outcome {
+pub const OOM_ERR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
+
+/// Refuse a command before it runs (Redis's rejectCommand): a transaction being queued
+/// is flagged so its EXEC fails, and a refused EXEC ends the transaction with EXECABORT.
+fn reject(
+    srv: &Server,
+    stats: &[CmdStat],
+    info: &mut ClientInfo,
+    out: &mut ReplyBuf,
+    cmd: &Command,
+    argv: &[&[u8]],
+    err: &str,
+) -> Outcome {
     stats[cmd.id].rejected.fetch_add(1, Relaxed);
-    if let Some(m) = info.multi.as_mut() {
-        m.error = true;
+    if cmd.name == "exec" {
+        // execCommandAbort: discard the transaction (with the WATCHes) and tell why.
+        info.multi = None;
+        info.handle.multi_len.store(-1, Relaxed);
+        crate::net::worker::release_watches(srv, std::mem::take(&mut info.watched));
+        out.error(&format!("EXECABORT Transaction discarded because of: {}", err.trim_start_matches('-')));
+        if srv.monitor_count.load(Relaxed) > 0 {
+            crate::commands::client::feed_monitors(srv, info, out, argv);
+        }
+    } else {
+        if let Some(m) = info.multi.as_mut() {
+            m.error = true;
+        }
+        out.error(err);
     }
-    out.error(srv.scripting.busy_error());
     Outcome::Done
+}
+
+fn reject_busy(
+    srv: &Server,
+    stats: &[CmdStat],
+    info: &mut ClientInfo,
+    out: &mut ReplyBuf,
+    cmd: &Command,
+    argv: &[&[u8]],
+) -> Outcome {
+    reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error())
 }
 
 /// Lock `shards` while a script runs on another worker: wait in slices, and give up

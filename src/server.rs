@@ -53,6 +53,9 @@ pub struct Hot {
     pub lazy_user_del: AtomicBool,
     pub lazy_expire: AtomicBool,
     pub lazy_server_del: AtomicBool,
+    /// maxmemory in bytes (0: no limit).
+    pub maxmemory: AtomicU64,
+    pub min_replicas_to_write: AtomicI64,
 }
 
 impl Hot {
@@ -277,6 +280,8 @@ impl Server {
         h.lazy_user_del.store(c.get_bool("lazyfree-lazy-user-del"), Relaxed);
         h.lazy_expire.store(c.get_bool("lazyfree-lazy-expire"), Relaxed);
         h.lazy_server_del.store(c.get_bool("lazyfree-lazy-server-del"), Relaxed);
+        h.maxmemory.store(c.get_i64("maxmemory").max(0) as u64, Relaxed);
+        h.min_replicas_to_write.store(c.get_i64("min-replicas-to-write"), Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)

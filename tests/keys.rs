@@ -314,3 +314,65 @@ fn flushall_with_save_points_writes_the_empty_rdb() {
     assert!(rdb.exists(), "FLUSHALL saves right away when save points are configured");
     c.roundtrip(&[b"DBSIZE"], b":0\r\n");
 }
+
+fn info_field(c: &mut common::Raw, section: &str, field: &str) -> u64 {
+    let text = c.bulk_text(&[b"INFO", section.as_bytes()]);
+    let line = text.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} in {text}"));
+    line[field.len() + 1..].trim().parse().unwrap()
+}
+
+fn wait_lazyfree_done(c: &mut common::Raw) {
+    let t = std::time::Instant::now();
+    while info_field(c, "memory", "lazyfree_pending_objects") != 0 {
+        assert!(t.elapsed().as_secs() < 5, "lazyfree never finished");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+}
+
+/// UNLINK frees a value in the background only when freeing it is worth it (Redis's
+/// free effort above 64: hashtable elements, list chunks, stream nodes and consumer
+/// groups), `lazyfreed_objects` counts those and CONFIG RESETSTAT zeroes it; the memory of
+/// a big set sent in one command comes back after UNLINK.
+#[test]
+fn unlink_lazy_free_effort_and_memory() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let orig = info_field(&mut c, "memory", "used_memory");
+    let members: Vec<Vec<u8>> = (0..100_000).map(|i: u32| i.to_string().into_bytes()).collect();
+    let mut args: Vec<&[u8]> = vec![b"SADD", b"myset"];
+    args.extend(members.iter().map(|m| m.as_slice()));
+    c.roundtrip(&args, b":100000\r\n");
+    let peak = info_field(&mut c, "memory", "used_memory");
+    assert!(peak > orig + 1_000_000, "{orig} -> {peak}");
+    c.roundtrip(&[b"UNLINK", b"myset"], b":1\r\n");
+    wait_lazyfree_done(&mut c);
+    let after = info_field(&mut c, "memory", "used_memory");
+    assert!(after < peak && after < orig * 2, "orig {orig}, peak {peak}, after {after}");
+    assert_eq!(info_field(&mut c, "memory", "lazyfreed_objects"), 1);
+    c.roundtrip(&[b"CONFIG", b"RESETSTAT"], b"+OK\r\n");
+    assert_eq!(info_field(&mut c, "memory", "lazyfreed_objects"), 0);
+    // a small stream whose group was destroyed: freed in place
+    c.call(&[b"XADD", b"s", b"*", b"a", b"b"]);
+    c.roundtrip(&[b"XGROUP", b"CREATE", b"s", b"g", b"$"], b"+OK\r\n");
+    c.roundtrip(&[b"XGROUP", b"DESTROY", b"s", b"g"], b":1\r\n");
+    c.roundtrip(&[b"UNLINK", b"s"], b":1\r\n");
+    // a list of 100 short elements is one chunk; a 200-member small set is a hashtable
+    for i in 0..100 {
+        c.call(&[b"RPUSH", b"l", i.to_string().as_bytes()]);
+        c.call(&[b"SADD", b"hs", format!("m{i}").as_bytes(), format!("n{i}").as_bytes()]);
+    }
+    c.roundtrip(&[b"UNLINK", b"l"], b":1\r\n");
+    wait_lazyfree_done(&mut c);
+    assert_eq!(info_field(&mut c, "memory", "lazyfreed_objects"), 0);
+    c.roundtrip(&[b"UNLINK", b"hs"], b":1\r\n");
+    // a stream of many nodes with a group and a pending entry: in the background
+    c.roundtrip(&[b"CONFIG", b"SET", b"stream-node-max-entries", b"5"], b"+OK\r\n");
+    for i in 0..500 {
+        c.call(&[b"XADD", b"st", b"*", b"f", i.to_string().as_bytes()]);
+    }
+    c.roundtrip(&[b"XGROUP", b"CREATE", b"st", b"g", b"0"], b"+OK\r\n");
+    c.call(&[b"XREADGROUP", b"GROUP", b"g", b"alice", b"COUNT", b"1", b"STREAMS", b"st", b">"]);
+    c.roundtrip(&[b"UNLINK", b"st"], b":1\r\n");
+    wait_lazyfree_done(&mut c);
+    assert_eq!(info_field(&mut c, "memory", "lazyfreed_objects"), 2);
+}

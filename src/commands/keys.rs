@@ -292,12 +292,13 @@ fn swapdb(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     let (lo, hi) = (a.min(b) as usize, a.max(b) as usize);
     if lo != hi {
+        let now = ctx.ks.now;
         for s in ctx.ks.locks.iter_mut() {
             let (left, right) = s.dbs.split_at_mut(hi);
             let (x, y) = (&mut left[lo], &mut right[0]);
             // WATCHes stay with the db index: the watched keys may now have other values.
-            x.touch_all_watched(true);
-            y.touch_all_watched(true);
+            x.touch_all_watched(Some(y), now);
+            y.touch_all_watched(Some(x), now);
             x.swap(y);
         }
         // Clients blocked on keys of either db may now find them (scanDatabaseForReadyKeys).

@@ -69,6 +69,9 @@ pub mod flags {
     /// Redis's CMD_TOUCHES_ARBITRARY_KEYS (SCAN, RANDOMKEY): the keys it expires on its
     /// way are propagated one by one, never wrapped in MULTI/EXEC.
     pub const ARBITRARY_KEYS: u32 = 1 << 25;
+    /// ferrodis: the dispatcher does not lazily expire the key arguments (WATCH looks
+    /// at its keys without deleting the expired ones, as Redis does).
+    pub const NO_EXPIRE: u32 = 1 << 26;
 
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> u32 {
         let mut f = 0;

@@ -1,7 +1,10 @@
 //! Transactions: MULTI, EXEC, DISCARD, WATCH, UNWATCH.
 //!
-//! While a client is in MULTI the dispatcher queues its commands (after checking they
-//! exist and have the right arity; a rejected command makes EXEC fail with EXECABORT).
+//! While a client is in MULTI the dispatcher queues its commands after the checks of
+//! `dispatch::run` (existence, arity, maxmemory, busy script...); a refused command makes
+//! EXEC fail with EXECABORT. MULTI, DISCARD and WATCH are served while a script is busy;
+//! without the shard locks then, WATCH keeps its keys pending (EXEC fails if anything was
+//! written since) and UNWATCH/DISCARD hand the registrations to the worker to drop later.
 //! EXEC runs with every shard locked (the command is registered ALL_SHARDS), so the queued
 //! commands execute back to back with no other client in between, whatever keys they touch.
 //!
@@ -17,7 +20,7 @@ pub const COMMANDS: &[Registration] = &[
     ("multi", multi, 0),
     ("exec", exec, flags::ALL_SHARDS),
     ("discard", discard, 0),
-    ("watch", watch, 0),
+    ("watch", watch, flags::NO_EXPIRE),
     ("unwatch", unwatch, 0),
 ];
 
@@ -31,14 +34,23 @@ pub struct MultiState {
     pub queue: Vec<(usize, Vec<Vec<u8>>)>,
     /// A queued command was rejected: EXEC must fail with EXECABORT.
     pub error: bool,
+    /// OR of the flags of the queued commands (Redis's mstate.cmd_flags): the checks
+    /// before EXEC look at them.
+    pub flags: u32,
 }
 
 /// A client's watched keys.
 #[derive(Default)]
 pub struct Watched {
     pub flag: WatchFlag,
-    /// (db, key, expired-at-watch-time)
-    pub keys: Vec<(usize, Vec<u8>, bool)>,
+    /// (db, key); whether the key was already expired when watched is kept with the
+    /// registration in the db (`keyspace::WatchReg`).
+    pub keys: Vec<(usize, Vec<u8>)>,
+    /// Keys watched while a script held the shard locks (WATCH is allow-busy): they
+    /// cannot be registered, so EXEC fails if any key was written or expired since
+    /// (`pending_mark`: `change_mark` at that WATCH).
+    pub pending: Vec<(usize, Vec<u8>)>,
+    pub pending_mark: u64,
 }
 
 fn multi(ctx: &mut Ctx, _argv: &[&[u8]]) {
@@ -65,8 +77,21 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error("ERR WATCH inside MULTI is not allowed");
     }
     let db = ctx.ks.db;
+    if ctx.ks.locks.guards.is_empty() {
+        // A script holds the shards (this is the busy path): remember the keys.
+        let w = &mut ctx.client.watched;
+        if w.pending.is_empty() {
+            w.pending_mark = change_mark(ctx.srv);
+        }
+        for key in &argv[1..] {
+            if !w.keys.iter().chain(w.pending.iter()).any(|(d, k)| *d == db && k == key) {
+                w.pending.push((db, key.to_vec()));
+            }
+        }
+        return ctx.out.ok();
+    }
     for key in &argv[1..] {
-        if ctx.client.watched.keys.iter().any(|(d, k, _)| *d == db && k == key) {
+        if ctx.client.watched.keys.iter().any(|(d, k)| *d == db && k == key) {
             continue;
         }
         let expired = {
@@ -75,8 +100,8 @@ fn watch(ctx: &mut Ctx, argv: &[&[u8]]) {
             d.get(key).is_some_and(|e| d.is_expired(e, now))
         };
         let flag = ctx.client.watched.flag.clone();
-        ctx.ks.db(key).watch(key, flag);
-        ctx.client.watched.keys.push((db, key.to_vec(), expired));
+        ctx.ks.db(key).watch(key, flag, expired);
+        ctx.client.watched.keys.push((db, key.to_vec()));
     }
     ctx.out.ok();
 }
@@ -88,23 +113,33 @@ fn unwatch(ctx: &mut Ctx, _argv: &[&[u8]]) {
 
 /// Remove every watch of the client (EXEC, DISCARD, UNWATCH, RESET).
 pub fn unwatch_all(ctx: &mut Ctx) {
+    if ctx.ks.locks.guards.is_empty() {
+        // No shard locked (UNWATCH / DISCARD / RESET while a script holds them): drop
+        // the registrations later.
+        crate::net::worker::release_watches(ctx.srv, std::mem::take(&mut ctx.client.watched));
+        return;
+    }
+    ctx.client.watched.pending.clear();
     let w = std::mem::take(&mut ctx.client.watched.keys);
     let flag = ctx.client.watched.flag.clone();
-    for (db, key, _) in w {
+    for (db, key) in w {
         ctx.ks.db_at(db, &key).unwatch(&key, &flag);
     }
     ctx.client.watched.flag = WatchFlag::default();
 }
 
+/// Moves whenever a key may have changed: writes (the dirty counter) and expired keys.
+fn change_mark(srv: &crate::server::Server) -> u64 {
+    srv.dirty.load(Relaxed).wrapping_add(srv.stats.expired_keys.load(Relaxed))
+}
+
 /// Did a watched key expire since WATCH (Redis 7.0 isWatchedKeyExpired)?
 fn watched_key_expired(ctx: &Ctx) -> bool {
-    ctx.client.watched.keys.iter().any(|(db, key, expired_at_watch)| {
-        if *expired_at_watch {
-            return false;
-        }
+    let flag = &ctx.client.watched.flag;
+    ctx.client.watched.keys.iter().any(|(db, key)| {
         let s = ctx.srv.keyspace.shard_of(key);
         let d = &ctx.ks.locks.shard_ref(s).dbs[*db];
-        d.get(key).is_some_and(|e| d.is_expired(e, ctx.ks.now))
+        !d.watched_as_expired(key, flag) && d.get(key).is_some_and(|e| d.is_expired(e, ctx.ks.now))
     })
 }
 
@@ -117,7 +152,9 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
         unwatch_all(ctx);
         return ctx.out.error("EXECABORT Transaction discarded because of previous errors.");
     }
-    if ctx.client.watched.flag.load(Relaxed) || watched_key_expired(ctx) {
+    let w = &ctx.client.watched;
+    let written_since_busy_watch = !w.pending.is_empty() && change_mark(ctx.srv) != w.pending_mark;
+    if w.flag.load(Relaxed) || written_since_busy_watch || watched_key_expired(ctx) {
         unwatch_all(ctx);
         return ctx.out.null_array();
     }

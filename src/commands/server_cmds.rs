@@ -736,6 +736,7 @@ fn apply_config(srv: &Server, changed: &[String], all: &mut LockSet) -> Result<(
 fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
     let srv = ctx.srv;
     let st = &srv.stats;
+    crate::keyspace::lazyfree::FREED.store(0, std::sync::atomic::Ordering::Relaxed);
     for a in [
         &st.total_connections,
         &st.total_commands,

@@ -1406,15 +1406,6 @@ const XINFO_HELP: &[&str] = &[
     "    Show information about the stream.",
 ];
 
-/// A rough count of radix tree nodes for `keys` 128-bit keys (XINFO radix-tree-nodes).
-fn rax_nodes(keys: usize) -> i64 {
-    if keys == 0 {
-        1
-    } else {
-        (keys + 1) as i64
-    }
-}
-
 fn reply_lag(out: &mut ReplyBuf, s: &StreamValue, g: &Group) {
     match s.group_lag(g) {
         Some(l) => out.int(l),
@@ -1509,7 +1500,7 @@ fn xinfo_stream(out: &mut ReplyBuf, s: &StreamValue, opts: &[&[u8]], argv: &[&[u
     out.bulk(b"radix-tree-keys");
     out.int(s.node_count() as i64);
     out.bulk(b"radix-tree-nodes");
-    out.int(rax_nodes(s.node_count()));
+    out.int(s.rax_nodes() as i64);
     out.bulk(b"last-generated-id");
     reply_id(out, s.last_id);
     out.bulk(b"max-deleted-entry-id");

@@ -29,6 +29,15 @@ pub use value::{Value, ValueType};
 /// writes to it replays as it was written; the key expires once the load is done.
 pub static NO_EXPIRY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// One client's WATCH of one key (Redis's watchedKey).
+pub struct WatchReg {
+    /// The client's dirty-CAS flag.
+    pub flag: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    /// The key was logically expired (still present, past its TTL) when watched, or a
+    /// SWAPDB replaced an absent key with such a key: it counts as absent.
+    pub expired: bool,
+}
+
 pub struct Db {
     pub dict: Dict,
     expires: AHashMap<usize, (i64, u32)>,
@@ -38,8 +47,8 @@ pub struct Db {
     pub avg_ttl: i64,
     /// Where the active-expiry cycle resumes sampling in `volatile` (Redis's expires_cursor).
     pub expires_cursor: usize,
-    /// WATCHed keys of this db part -> the flags of the clients watching them.
-    watched: AHashMap<Box<[u8]>, Vec<std::sync::Arc<std::sync::atomic::AtomicBool>>>,
+    /// WATCHed keys of this db part -> the clients watching them, in WATCH order.
+    watched: AHashMap<Box<[u8]>, Vec<WatchReg>>,
     /// Armed while a snapshot is being written (see `persist::snapshot`): entries are
     /// captured before they change. Mutate entries only through `Db` methods.
     pub snap: Option<std::sync::Arc<SnapCtl>>,
@@ -82,41 +91,86 @@ impl Db {
         }
     }
 
-    /// Register a WATCH of `key` by the client owning `flag`.
-    pub fn watch(&mut self, key: &[u8], flag: std::sync::Arc<std::sync::atomic::AtomicBool>) {
-        self.watched.entry(key.into()).or_default().push(flag);
+    /// Register a WATCH of `key` by the client owning `flag` (`expired`: the key is
+    /// present but past its TTL).
+    pub fn watch(&mut self, key: &[u8], flag: std::sync::Arc<std::sync::atomic::AtomicBool>, expired: bool) {
+        self.watched.entry(key.into()).or_default().push(WatchReg { flag, expired });
     }
 
     pub fn unwatch(&mut self, key: &[u8], flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) {
         if let Some(v) = self.watched.get_mut(key) {
-            v.retain(|f| !std::sync::Arc::ptr_eq(f, flag));
+            v.retain(|r| !std::sync::Arc::ptr_eq(&r.flag, flag));
             if v.is_empty() {
                 self.watched.remove(key);
             }
         }
     }
 
-    /// A key changed: every client watching it will fail its EXEC.
+    /// Is the client's WATCH of `key` one of an already expired key (EXEC ignores those
+    /// when it checks for watched keys that expired since)?
+    pub fn watched_as_expired(&self, key: &[u8], flag: &std::sync::Arc<std::sync::atomic::AtomicBool>) -> bool {
+        self.watched
+            .get(key)
+            .and_then(|v| v.iter().find(|r| std::sync::Arc::ptr_eq(&r.flag, flag)))
+            .is_some_and(|r| r.expired)
+    }
+
+    /// A key changed: every client watching it will fail its EXEC (touchWatchedKey).
+    /// A watch of a key that was already expired is not touched when that key is now
+    /// deleted (no logical change); as in Redis 7.0, such a watch that is touched by a
+    /// real change ends the walk over the key's watchers.
     #[inline]
     pub fn touch_watched(&mut self, key: &[u8]) {
         if self.watched.is_empty() {
             return;
         }
-        if let Some(v) = self.watched.get(key) {
-            for f in v {
-                f.store(true, std::sync::atomic::Ordering::Relaxed);
+        let present = self.dict.get(key).is_some();
+        if let Some(v) = self.watched.get_mut(key) {
+            for r in v.iter_mut() {
+                if r.expired {
+                    if !present {
+                        r.expired = false;
+                        continue;
+                    }
+                    break;
+                }
+                r.flag.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
 
-    /// FLUSHDB / FLUSHALL / SWAPDB: touch watched keys that exist here (or, with
-    /// `also_missing`, every watched key: SWAPDB changes the answer for absent keys too).
-    pub fn touch_all_watched(&mut self, also_missing: bool) {
-        for (k, v) in self.watched.iter() {
-            if also_missing || self.dict.get(k).is_some() {
-                for f in v {
-                    f.store(true, std::sync::atomic::Ordering::Relaxed);
+    /// FLUSHDB / FLUSHALL (`replaced_with` None) and SWAPDB (the db whose contents come
+    /// here): touch the watches of keys whose logical state may change
+    /// (touchAllWatchedKeysInDb). Call before the contents change.
+    pub fn touch_all_watched(&mut self, replaced_with: Option<&Db>, now: i64) {
+        if self.watched.is_empty() {
+            return;
+        }
+        let dict = &self.dict;
+        for (k, v) in self.watched.iter_mut() {
+            let in_emptied = dict.get(k).is_some();
+            let incoming = replaced_with.and_then(|d| d.get(k).map(|e| d.is_expired(e, now)));
+            if !in_emptied && incoming.is_none() {
+                continue;
+            }
+            for r in v.iter_mut() {
+                if r.expired {
+                    match incoming {
+                        // The expired key is now gone: no logical change.
+                        None => {
+                            r.expired = false;
+                            continue;
+                        }
+                        // It stays expired.
+                        Some(true) => continue,
+                        Some(false) => {}
+                    }
+                } else if !in_emptied && incoming == Some(true) {
+                    // An absent key replaced with an expired one.
+                    r.expired = true;
+                    continue;
                 }
+                r.flag.store(true, std::sync::atomic::Ordering::Relaxed);
             }
         }
     }
@@ -257,7 +311,7 @@ impl Db {
 
     /// Empty the db (FLUSHDB/FLUSHALL): watchers of keys that existed are notified.
     pub fn clear(&mut self) {
-        self.touch_all_watched(false);
+        self.touch_all_watched(None, 0);
         if let Some(ctl) = self.snap.clone() {
             // The snapshot keeps the old contents as they are: hand them over, no copy.
             let mut st = ctl.state.lock();
@@ -288,7 +342,7 @@ impl Db {
             self.clear();
             return None;
         }
-        self.touch_all_watched(false);
+        self.touch_all_watched(None, 0);
         let mut old = Db::new();
         std::mem::swap(&mut old.dict, &mut self.dict);
         std::mem::swap(&mut old.expires, &mut self.expires);
@@ -328,6 +382,9 @@ impl Db {
         Some((e, self.expire_of(e)?))
     }
 }
+
+/// Dicts (and collection tables) smaller than this stay in the CPU caches: no prefetching.
+const PREFETCH_MIN: usize = 16 * 1024;
 
 /// One shard: its part of every logical database.
 pub struct Shard {
@@ -380,22 +437,50 @@ impl Keyspace {
     /// other: used for the commands of a pipelined batch before they run. Only with one
     /// shard, whose lock is then free between commands; a busy lock means skip it. Small
     /// dicts stay in the cache anyway and are left alone.
-    pub fn prefetch(&self, db: usize, keys: &[&[u8]]) {
+    /// `keys[i]` with, for commands on a member of a set, hash or sorted set,
+    /// `members[i]`: the member's bucket and chain head in the collection's table are
+    /// loaded too when the collection is large. Returns whether anything was big enough
+    /// to prefetch (callers back off when it is not).
+    pub fn prefetch(&self, db: usize, keys: &[&[u8]], members: &[Option<&[u8]>]) -> bool {
         if self.shards.len() != 1 || keys.len() < 2 {
-            return;
+            return false;
         }
-        let Some(sh) = self.shards[0].try_lock() else { return };
-        let Some(d) = sh.dbs.get(db) else { return };
-        if d.dict.len() < 16 * 1024 {
-            return;
+        let Some(sh) = self.shards[0].try_lock() else { return true };
+        let Some(d) = sh.dbs.get(db) else { return false };
+        let mut useful = false;
+        if d.dict.len() >= PREFETCH_MIN {
+            useful = true;
+            let hashes: smallvec::SmallVec<[u64; 16]> = keys.iter().map(|k| d.dict.hash(k)).collect();
+            for &h in &hashes {
+                d.dict.prefetch_bucket(h);
+            }
+            for &h in &hashes {
+                d.dict.prefetch_chain(h);
+            }
         }
-        let hashes: smallvec::SmallVec<[u64; 16]> = keys.iter().map(|k| d.dict.hash(k)).collect();
-        for &h in &hashes {
-            d.dict.prefetch_bucket(h);
+        if members.iter().all(|m| m.is_none()) {
+            return useful;
         }
-        for &h in &hashes {
-            d.dict.prefetch_chain(h);
+        let mut inner: smallvec::SmallVec<[(&crate::types::table::Table, u64); 16]> = smallvec::SmallVec::new();
+        for (k, m) in keys.iter().zip(members) {
+            let Some(m) = m else { continue };
+            let table = match d.dict.get(k).map(|e| &e.value) {
+                Some(Value::Set(v)) => v.table(),
+                Some(Value::Hash(v)) => v.table(),
+                Some(Value::ZSet(v)) => v.table(),
+                _ => None,
+            };
+            if let Some(t) = table.filter(|t| t.len() >= PREFETCH_MIN) {
+                if let Some(h) = t.prefetch_bucket(m) {
+                    inner.push((t, h));
+                }
+            }
         }
+        useful |= !inner.is_empty();
+        for (t, h) in inner {
+            t.prefetch_chain(h);
+        }
+        useful
     }
 
     /// Lock every shard, in order.

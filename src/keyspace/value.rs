@@ -205,13 +205,18 @@ impl Value {
         })
     }
 
-    /// Rough cost of freeing the value, compared with `lazyfree::THRESHOLD` to decide
-    /// whether UNLINK frees it in the background (strings are always freed in place).
+    /// Redis's lazyfreeGetFreeEffort, compared with `lazyfree::THRESHOLD` to decide
+    /// whether UNLINK frees the value in the background: the number of allocations Redis
+    /// would free (list chunks, hashtable / skiplist elements, stream nodes and consumer
+    /// groups); 1 for strings and for the compact encodings.
     pub fn free_effort(&self) -> usize {
-        if self.is_string() {
-            1
-        } else {
-            self.heap_size() / 64
+        match self {
+            Value::List(l) => l.chunk_count(),
+            Value::Hash(h) if h.encoding() == "hashtable" => h.len(),
+            Value::Set(s) if s.encoding() == "hashtable" => s.len(),
+            Value::ZSet(z) if z.encoding() == "skiplist" => z.len(),
+            Value::Stream(s) => s.free_effort(),
+            _ => 1,
         }
     }
 

@@ -30,6 +30,9 @@ pub mod cflags {
     /// (Redis's SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS; not shown by CLIENT LIST).
     pub const RDB_EXCLUDE_DATA: u32 = 1 << 20;
     pub const RDB_EXCLUDE_FUNCTIONS: u32 = 1 << 21;
+    /// The fake client replaying the AOF at startup: like a master's link, it is obeyed
+    /// (no maxmemory / min-replicas-to-write refusals).
+    pub const AOF: u32 = 1 << 14;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]

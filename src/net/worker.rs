@@ -42,6 +42,8 @@ use std::time::{Duration, Instant};
 const WAKER: Token = Token(usize::MAX - 1);
 const LISTENER_BASE: usize = usize::MAX - 64;
 const READ_CHUNK: usize = 16 * 1024;
+/// Batches a connection skips the prefetch lookahead for after one that found nothing big.
+const PREFETCH_BACKOFF: u8 = 64;
 
 pub enum WakeMsg {
     /// A connection accepted by worker 0 for this worker.
@@ -96,6 +98,8 @@ struct Conn {
     soft_since: i64,
     /// In the worker's `to_flush` list (replies written at the end of the round).
     flush_queued: bool,
+    /// Batches left before the next prefetch lookahead (see `prefetch_batch`).
+    prefetch_skip: u8,
 }
 
 /// The connection slab. A slot is `None` while its connection is checked out to run a
@@ -240,10 +244,13 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
 fn after_busy(cell: &RefCell<Worker>) {
     let (missed, requeue, unwatch, srv) = {
         let mut w = cell.borrow_mut();
-        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && w.deferred_unwatch.is_empty()) {
+        // WATCHes wait while a script (maybe on another worker) holds the shard locks.
+        let unwatch_now = !w.deferred_unwatch.is_empty() && !w.srv.scripting.is_running();
+        if w.busy > 0 || (w.missed.is_empty() && w.requeue.is_empty() && !unwatch_now) {
             return;
         }
-        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), std::mem::take(&mut w.deferred_unwatch), w.srv.clone())
+        let unwatch = if unwatch_now { std::mem::take(&mut w.deferred_unwatch) } else { Vec::new() };
+        (std::mem::take(&mut w.missed), std::mem::take(&mut w.requeue), unwatch, w.srv.clone())
     };
     for watched in unwatch {
         unwatch_closed(&srv, watched);
@@ -262,8 +269,25 @@ fn after_busy(cell: &RefCell<Worker>) {
     }
 }
 
+/// Drop a client's WATCHes outside a command (EXEC refused before it ran): at once, or,
+/// while a script holds the shard locks, once this worker is no longer busy.
+pub fn release_watches(srv: &Server, watched: crate::commands::multi::Watched) {
+    if watched.keys.is_empty() {
+        return;
+    }
+    if srv.scripting.is_running() {
+        if let Some(cell) = CURRENT.with(|c| c.borrow().clone()) {
+            if let Ok(mut w) = cell.try_borrow_mut() {
+                w.deferred_unwatch.push(watched);
+                return;
+            }
+        }
+    }
+    unwatch_closed(srv, watched);
+}
+
 fn unwatch_closed(srv: &Server, mut watched: crate::commands::multi::Watched) {
-    for (db, key, _) in std::mem::take(&mut watched.keys) {
+    for (db, key) in std::mem::take(&mut watched.keys) {
         let s = srv.keyspace.shard_of(&key);
         srv.keyspace.shards[s].lock().dbs[db].unwatch(&key, &watched.flag);
     }
@@ -450,7 +474,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
     let srv = &*srv;
     let stats = &handle.cmdstats;
     let c = guard.conn.as_deref_mut().expect("checked out");
-    let Conn { qbuf, parser, info, out, postponed, sent, .. } = c;
+    let Conn { qbuf, parser, info, out, postponed, sent, prefetch_skip, .. } = c;
     let limits = Limits {
         max_bulk_len: srv.hot.proto_max_bulk_len.load(Relaxed),
         unauthenticated: !info.authenticated && srv.hot.has_password.load(Relaxed),
@@ -466,7 +490,11 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
     }
     let hard_limit = srv.hot.obuf_hard[obuf_class(info)].load(Relaxed) as usize;
     if !parser.in_progress() && qbuf.len() - parser.pos() >= 64 && srv.keyspace.nshards() == 1 {
-        prefetch_batch(srv, info.db, qbuf, parser.pos());
+        if *prefetch_skip > 0 {
+            *prefetch_skip -= 1;
+        } else if !prefetch_batch(srv, info.db, qbuf, parser.pos()) {
+            *prefetch_skip = PREFETCH_BACKOFF;
+        }
     }
     let was_postponed = std::mem::replace(postponed, false);
     let mut drop_now = false;
@@ -541,6 +569,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         if qbuf.is_empty() && qbuf.capacity() > 64 * 1024 {
             *qbuf = Vec::new();
         }
+        parser.release_large_args();
         let limit = srv.hot.query_buffer_limit.load(Relaxed) as usize;
         if qbuf.len() > limit {
             log::warning(&format!(
@@ -568,23 +597,38 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
 }
 
 /// A pipelined batch: start loading the dict buckets and entries of its commands' first
-/// keys before the first one runs, so that their cache misses overlap (see
-/// `Keyspace::prefetch`). Only commands whose first key is their first argument count.
-fn prefetch_batch(srv: &Server, db: usize, buf: &[u8], from: usize) {
+/// keys, and of the members they name in large collections, before the first one runs,
+/// so that their cache misses overlap (see `Keyspace::prefetch`). Only commands whose
+/// first key is their first argument count. Returns false when nothing was big enough to
+/// be worth it: the connection then skips the lookahead for its next `PREFETCH_BACKOFF`
+/// batches, so workloads that stay in the caches do not pay for the scan.
+fn prefetch_batch(srv: &Server, db: usize, buf: &[u8], from: usize) -> bool {
     let mut cmds = smallvec::SmallVec::new();
     crate::protocol::parse::peek_commands(buf, from, 16, &mut cmds);
     if cmds.len() < 2 {
-        return;
+        return true;
     }
     let mut keys: smallvec::SmallVec<[&[u8]; 16]> = smallvec::SmallVec::new();
-    for (name, first) in &cmds {
-        if let Some(cmd) = srv.table.lookup(&buf[name.clone()]) {
-            if cmd.first_key == 1 && !cmd.has(crate::commands::flags::MOVABLE_KEYS) {
-                keys.push(&buf[first.clone()]);
-            }
+    let mut members: smallvec::SmallVec<[Option<&[u8]>; 16]> = smallvec::SmallVec::new();
+    for (argc, args) in &cmds {
+        let Some(cmd) = srv.table.lookup(&buf[args[0].clone()]) else { continue };
+        if cmd.first_key != 1 || cmd.has(crate::commands::flags::MOVABLE_KEYS) {
+            continue;
         }
+        keys.push(&buf[args[1].clone()]);
+        let member_at = match (cmd.name.as_str(), *argc) {
+            ("zadd" | "zincrby", 4) => Some(3),
+            (
+                "sadd" | "srem" | "sismember" | "smismember" | "hset" | "hsetnx" | "hget" | "hmget" | "hdel"
+                | "hexists" | "hincrby" | "hincrbyfloat" | "hstrlen" | "zscore" | "zmscore" | "zrem" | "zrank"
+                | "zrevrank",
+                3..,
+            ) => Some(2),
+            _ => None,
+        };
+        members.push(member_at.map(|i| &buf[args[i].clone()]));
     }
-    srv.keyspace.prefetch(db, &keys);
+    srv.keyspace.prefetch(db, &keys, &members)
 }
 
 /// Re-run the clients CLIENT PAUSE held back, in the order they were held; those still
@@ -769,6 +813,7 @@ impl Worker {
             postponed: false,
             soft_since: 0,
             flush_queued: false,
+            prefetch_skip: 0,
         })));
     }
 
@@ -793,8 +838,8 @@ impl Worker {
         }
         if !c.info.watched.keys.is_empty() {
             let watched = std::mem::take(&mut c.info.watched);
-            if self.busy > 0 {
-                // the running script holds the shard locks
+            if self.busy > 0 || srv.scripting.is_running() {
+                // the running script (here or on another worker) holds the shard locks
                 self.deferred_unwatch.push(watched);
             } else {
                 unwatch_closed(srv, watched);

@@ -612,6 +612,7 @@ impl<'a> Replayer<'a> {
             usize::MAX,
             crate::server::now_ms(),
         ));
+        h.set_flag(crate::net::client::cflags::AOF, true);
         Replayer {
             srv,
             info: crate::net::client::ClientInfo::new(h, true, true),

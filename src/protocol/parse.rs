@@ -119,6 +119,14 @@ impl RequestParser {
         self.owned = None;
     }
 
+    /// Between commands, give back the argument list of a command with many arguments
+    /// (Redis frees such an argv after the command instead of keeping it for the next).
+    pub fn release_large_args(&mut self) {
+        if !self.in_multibulk && self.args.capacity() > 1024 {
+            self.args = Vec::new();
+        }
+    }
+
     /// True while half a command has been received.
     pub fn in_progress(&self) -> bool {
         self.in_multibulk
@@ -538,15 +546,16 @@ mod tests {
     }
 }
 
-/// Lookahead for prefetching: the ranges of the first two arguments (command name, first
-/// argument) of the complete multibulk commands at `buf[from..]`, at most `max` of them.
+/// Lookahead for prefetching: the argument count and the ranges of the first four
+/// arguments (empty when absent) of the complete multibulk commands at `buf[from..]`, at
+/// most `max` of them.
 /// Changes no parser state and reports nothing: it stops at the first inline command,
 /// incomplete or malformed input (the real parser deals with those).
 pub fn peek_commands(
     buf: &[u8],
     mut from: usize,
     max: usize,
-    out: &mut smallvec::SmallVec<[(Range<usize>, Range<usize>); 16]>,
+    out: &mut smallvec::SmallVec<[(usize, [Range<usize>; 4]); 16]>,
 ) {
     fn number(buf: &[u8], at: usize, lead: u8) -> Option<(usize, usize)> {
         if buf.get(at) != Some(&lead) {
@@ -568,22 +577,19 @@ pub fn peek_commands(
         if argc < 2 {
             return;
         }
-        let mut first = 0..0;
-        let mut second = 0..0;
+        let mut args = [0..0, 0..0, 0..0, 0..0];
         for i in 0..argc {
             let Some((len, start)) = number(buf, at, b'$') else { return };
             let end = start.saturating_add(len);
             if end.saturating_add(2) > buf.len() {
                 return;
             }
-            match i {
-                0 => first = start..end,
-                1 => second = start..end,
-                _ => {}
+            if i < 4 {
+                args[i] = start..end;
             }
             at = end + 2;
         }
-        out.push((first, second));
+        out.push((argc, args));
         from = at;
     }
 }

@@ -470,6 +470,44 @@ pub fn shebang_flags(body: &[u8]) -> Result<(u64, usize), String> {
     Ok((flags, end))
 }
 
+/// getCommandFlags: the flags a call of `cmd` behaves with. EVAL / EVALSHA / FCALL (and
+/// their _RO forms) of a script with declared flags take those instead of the table's.
+pub fn call_command_flags(srv: &Server, cmd: &crate::commands::Command, argv: &[&[u8]]) -> u32 {
+    let name = cmd.name.as_str();
+    if !(name.starts_with("eval") || name.starts_with("fcall")) || argv.len() < 2 {
+        return cmd.flags;
+    }
+    let script_flags = match name {
+        "eval" | "eval_ro" => {
+            // The flags of a cached script come from its body: read them from there.
+            match shebang_flags(argv[1]) {
+                Ok((f, _)) => f,
+                Err(_) => return cmd.flags,
+            }
+        }
+        "evalsha" | "evalsha_ro" => {
+            if argv[1].len() != 40 {
+                return cmd.flags;
+            }
+            // The engine is locked while a script runs: then keep the table's flags.
+            let Some(eng) = srv.scripting.eval.try_lock() else { return cmd.flags };
+            match eng.get(argv[1]) {
+                Some(s) => s.flags,
+                None => return cmd.flags,
+            }
+        }
+        "fcall" | "fcall_ro" => {
+            let Some(libs) = srv.scripting.libraries.try_lock() else { return cmd.flags };
+            match libs.find(argv[1]) {
+                Some(f) => f.flags,
+                None => return cmd.flags,
+            }
+        }
+        _ => return cmd.flags,
+    };
+    command_flags(cmd.flags, script_flags)
+}
+
 /// The command flags a script command behaves with (evalGetCommandFlags /
 /// fcallGetCommandFlags): with declared script flags, write / deny-oom / stale come from
 /// the script instead of the command table.

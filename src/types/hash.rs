@@ -20,6 +20,16 @@ enum Repr {
 
 pub struct HashValue(Repr);
 
+impl HashValue {
+    /// The field table of a large hash (for prefetching).
+    pub fn table(&self) -> Option<&crate::types::table::Table> {
+        match &self.0 {
+            Repr::Big(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 impl Default for HashValue {
     fn default() -> Self {
         HashValue::new()

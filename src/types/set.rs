@@ -21,6 +21,16 @@ enum Repr {
 
 pub struct SetValue(Repr);
 
+impl SetValue {
+    /// The member table of a large set (for prefetching).
+    pub fn table(&self) -> Option<&crate::types::table::Table> {
+        match &self.0 {
+            Repr::Big(t) => Some(t),
+            _ => None,
+        }
+    }
+}
+
 /// Sorted distinct integers as: width byte, zigzag-varint first value, then each
 /// `gap - 1` to the next value in `width` bits (LSB first). Consecutive runs cost 0 bits.
 pub mod ints {

@@ -555,6 +555,20 @@ impl StreamValue {
         self.nodes.len()
     }
 
+    /// A rough count of the nodes of the radix tree Redis would index the nodes with
+    /// (XINFO radix-tree-nodes, the lazy-free effort).
+    pub fn rax_nodes(&self) -> usize {
+        self.nodes.len() + 1
+    }
+
+    /// Redis's lazyfreeGetFreeEffort of a stream: radix tree nodes, plus per consumer
+    /// group one allocation and its PEL (the first group's PEL size stands for all).
+    pub fn free_effort(&self) -> usize {
+        let groups = self.groups.len();
+        let pel = self.groups.values().next().map_or(0, |g| g.pel.len());
+        self.rax_nodes() + groups * (1 + pel)
+    }
+
     pub fn mem_usage(&self) -> usize {
         let mut m = std::mem::size_of::<StreamValue>();
         for n in self.nodes.values() {

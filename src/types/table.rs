@@ -257,6 +257,29 @@ impl Table {
         None
     }
 
+    /// Batched lookups (see `Keyspace::prefetch`), stage 1: start loading the bucket of
+    /// `key`; returns its hash for stage 2.
+    #[inline]
+    pub fn prefetch_bucket(&self, key: &[u8]) -> Option<u64> {
+        if self.buckets.is_empty() {
+            return None;
+        }
+        let h = hash(key);
+        crate::keyspace::dict::prefetch(self.buckets.as_ptr().wrapping_add(h as usize & self.mask()) as *const u8);
+        Some(h)
+    }
+
+    /// Stage 2: start loading the chain head of hash `h`.
+    #[inline]
+    pub fn prefetch_chain(&self, h: u64) {
+        if let Some(&p) = self.buckets.get(h as usize & self.mask()) {
+            if !p.is_null() {
+                crate::keyspace::dict::prefetch(p as *const u8);
+                crate::keyspace::dict::prefetch((p as *const u8).wrapping_add(63));
+            }
+        }
+    }
+
     pub fn get(&self, key: &[u8]) -> Option<NodePtr> {
         if self.buckets.is_empty() {
             return None;

@@ -25,6 +25,16 @@ enum Repr {
 
 pub struct ZSetValue(Repr);
 
+impl ZSetValue {
+    /// The member table of a large sorted set (for prefetching).
+    pub fn table(&self) -> Option<&crate::types::table::Table> {
+        match &self.0 {
+            Repr::Big(b) => Some(&b.dict),
+            _ => None,
+        }
+    }
+}
+
 struct Big {
     dict: Table,
     idx: OrdIdx,
