@@ -268,6 +268,20 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if is_write && !obey && srv.hot.min_replicas_to_write.load(Relaxed) > 0 && crate::scripting::not_enough_replicas(srv) {
         return reject(srv, stats, info, out, cmd, argv, crate::scripting::NOREPLICAS);
     }
+    // Start-up and loading, for real connections (the AOF's fake client, fd -1, is what
+    // does the loading): held, or only commands flagged `loading` run.
+    if info.handle.fd >= 0 {
+        match crate::persist::startup_gate(srv) {
+            None => {}
+            Some(false) => return Outcome::Postpone,
+            Some(true) if cmd.has(flags::LOADING) => {}
+            Some(true) => {
+                stats[cmd.id].rejected.fetch_add(1, Relaxed);
+                out.error("LOADING Redis is loading the dataset in memory");
+                return Outcome::Done;
+            }
+        }
+    }
     // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
     if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
         let e = format!(

@@ -354,6 +354,10 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
             crate::blocking::signal_db(&mut ctx.ks, d);
         }
     }
+    // FLUSHALL stops a running BGSAVE (Redis kills its child).
+    if dbi.is_none() && ctx.srv.persist.bgsave_in_progress.load(std::sync::atomic::Ordering::Relaxed) {
+        ctx.srv.persist.bgsave_abort.store(true, std::sync::atomic::Ordering::Relaxed);
+    }
     // FLUSHALL with save points also rewrites the RDB file (now empty) right away.
     if dbi.is_none() && !ctx.srv.config.read().save_params().is_empty() {
         if crate::persist::save_locked(ctx.srv, &ctx.ks.locks).is_ok() {
@@ -697,8 +701,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, relative: bool, uni
     }
     ctx.ks.dirty(1);
     ctx.ks.signal_modified(key);
-    if when <= crate::server::now_ms() {
-        // Already past: the key goes now, and the write stream gets a DEL (or UNLINK).
+    if when <= crate::server::now_ms() && !ctx.srv.persist.loading.load(std::sync::atomic::Ordering::Relaxed) {
+        // Already past: the key goes now (while loading it keeps the past deadline), and the write stream gets a DEL (or UNLINK).
         let lazy = flag_on(&ctx.srv.hot.lazy_expire);
         if let Some(owned) = ctx.ks.db(key).remove(key) {
             lazyfree::free_entry(owned, lazy);

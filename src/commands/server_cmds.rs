@@ -845,6 +845,9 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(SYNTAX_ERR);
     }
     if abort {
+        if crate::shutdown::abort_pending() {
+            return ctx.out.ok();
+        }
         return ctx.out.error("ERR No shutdown in progress.");
     }
     ctx.srv.shutdown_requested.store(true, Relaxed);

@@ -36,6 +36,10 @@ pub mod cflags {
     pub const TRACKING_NOLOOP: u32 = 1 << 19;
     /// Some tracking client redirects its invalidations here (its outbox may hold pushes).
     pub const PUSH_TARGET: u32 = 1 << 20;
+    /// REPLCONF rdb-filter-only: the sync payload leaves out the keys / the functions
+    /// (Redis's SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS; not shown by CLIENT LIST).
+    pub const RDB_EXCLUDE_DATA: u32 = 1 << 22;
+    pub const RDB_EXCLUDE_FUNCTIONS: u32 = 1 << 23;
     /// The fake client replaying the AOF at startup: like a master's link, it is obeyed
     /// (no maxmemory / min-replicas-to-write refusals).
     pub const AOF: u32 = 1 << 21;
