@@ -313,16 +313,8 @@ pub fn invalidate(srv: &Server, key: &[u8], writer: u64, current: u64, pending: 
         t.sync_sizes(&tb);
         ids
     };
-    let targets: Vec<Arc<ClientHandle>> = {
-        let reg = srv.clients.lock();
-        ids.iter().filter_map(|id| reg.get(id).cloned()).collect()
-    };
-    for c in targets {
-        let f = c.flags.load(Relaxed);
-        if f & cflags::TRACKING == 0 || f & cflags::TRACKING_BCAST != 0 {
-            continue;
-        }
-        if f & cflags::TRACKING_NOLOOP != 0 && c.id == current {
+    for c in default_mode_clients(srv, &ids) {
+        if c.has_flag(cflags::TRACKING_NOLOOP) && c.id == current {
             continue;
         }
         if c.id == current {
@@ -370,6 +362,18 @@ pub fn on_flush(srv: &Server, current: u64, pending: &mut Vec<Option<Vec<u8>>>) 
     }
 }
 
+/// The clients of `ids` that still track keys in the default (non-BCAST) mode.
+fn default_mode_clients<'a>(srv: &Server, ids: impl IntoIterator<Item = &'a u64>) -> Vec<Arc<ClientHandle>> {
+    let reg = srv.clients.lock();
+    ids.into_iter()
+        .filter_map(|id| reg.get(id).cloned())
+        .filter(|c| {
+            let f = c.flags.load(Relaxed);
+            f & cflags::TRACKING != 0 && f & cflags::TRACKING_BCAST == 0
+        })
+        .collect()
+}
+
 /// Keep the key table within `tracking-table-max-keys` (Redis's trackingLimitUsedSlots):
 /// invalidate keys until under the limit, trying harder each time it was not reached.
 /// Run before each command and from the cron; `me` is the client about to run a command.
@@ -394,15 +398,7 @@ pub fn limit(srv: &Server, me: &mut Me) {
             t.sync_sizes(&tb);
             (k, ids)
         };
-        let targets: Vec<Arc<ClientHandle>> = {
-            let reg = srv.clients.lock();
-            ids.iter().filter_map(|id| reg.get(id).cloned()).collect()
-        };
-        for c in targets {
-            let f = c.flags.load(Relaxed);
-            if f & cflags::TRACKING == 0 || f & cflags::TRACKING_BCAST != 0 {
-                continue;
-            }
+        for c in default_mode_clients(srv, &ids) {
             send(srv, &c, Msg::Key(&key), me);
         }
         if t.total_keys() <= max {
