@@ -16,7 +16,7 @@
 
 mod rewrite;
 mod table;
-mod text;
+pub(crate) mod text;
 
 /// Redis's sdscatrepr quoting (also used by MONITOR and client logs).
 pub use text::repr;
