@@ -70,6 +70,7 @@ fn setuser(ctx: &mut Ctx, argv: &[&[u8]]) {
             if Arc::ptr_eq(&u, &ctx.srv.acl.default) {
                 ctx.srv.hot.has_password.store(ctx.srv.acl.default_needs_auth(), Relaxed);
             }
+            sync_config_users(ctx.srv);
             ctx.out.ok()
         }
         Err(e) => ctx.out.error(&format!("ERR {e}")),
@@ -123,7 +124,18 @@ fn deluser(ctx: &mut Ctx, argv: &[&[u8]]) {
             kill_clients_of(ctx, &u);
         }
     }
+    sync_config_users(ctx.srv);
     ctx.out.int(deleted);
+}
+
+/// CONFIG REWRITE writes the users as ACL LIST shows them (no aclfile support yet).
+fn sync_config_users(srv: &Server) {
+    let users: Vec<Arc<User>> = srv.acl.users.read().values().cloned().collect();
+    let lines = users
+        .iter()
+        .map(|u| format!("{} {}", u.name_str(), srv.acl.describe_user(&srv.table, u)))
+        .collect();
+    srv.config.write().set_users(lines);
 }
 
 /// ACLFreeUserAndKillClients: every client authenticated as `u` is disconnected (the
@@ -355,5 +367,8 @@ pub fn load_config_users(srv: &Server, users: &[String]) -> Result<(), String> {
         srv.acl.set_user(&srv.table, name, &rules)?;
     }
     srv.hot.has_password.store(srv.acl.default_needs_auth(), Relaxed);
+    if !users.is_empty() {
+        sync_config_users(srv);
+    }
     Ok(())
 }
