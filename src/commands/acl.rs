@@ -65,8 +65,12 @@ fn setuser(ctx: &mut Ctx, argv: &[&[u8]]) {
     if name.iter().any(|&c| c == 0 || c == b' ' || (b'\t'..=b'\r').contains(&c)) {
         return ctx.out.error("ERR Usernames can't contain spaces or null characters");
     }
+    let before = ctx.srv.acl.get(name).map(|u| u.def.read().clone());
     match ctx.srv.acl.set_user(&ctx.srv.table, name, &argv[3..]) {
         Ok(u) => {
+            if let Some(before) = before {
+                kill_pubsub_clients_if_needed(ctx, &u, &before);
+            }
             if Arc::ptr_eq(&u, &ctx.srv.acl.default) {
                 ctx.srv.hot.has_password.store(ctx.srv.acl.default_needs_auth(), Relaxed);
             }
@@ -74,6 +78,42 @@ fn setuser(ctx: &mut Ctx, argv: &[&[u8]]) {
             ctx.out.ok()
         }
         Err(e) => ctx.out.error(&format!("ERR {e}")),
+    }
+}
+
+/// ACLKillPubsubClientsIfNeeded: when a user's channel permissions are no longer a
+/// superset of what they were, its subscribers to channels now refused are disconnected.
+fn kill_pubsub_clients_if_needed(ctx: &mut Ctx, u: &Arc<User>, before: &crate::acl::UserDef) {
+    let (upcoming, all) = {
+        let d = u.def.read();
+        let all = d.selectors.iter().any(|s| s.allchannels);
+        (d.selectors.iter().flat_map(|s| s.channels.iter().cloned()).collect::<Vec<_>>(), all)
+    };
+    if all {
+        return;
+    }
+    let superset = before
+        .selectors
+        .iter()
+        .all(|s| !s.allchannels && s.channels.iter().all(|c| upcoming.contains(c)));
+    if superset {
+        return;
+    }
+    let name = u.name.clone();
+    let subs = ctx.srv.pubsub.subscriptions_of(|h| h.user.lock().as_bytes() == name.as_slice());
+    let mut doomed: Vec<Arc<crate::net::client::ClientHandle>> = Vec::new();
+    for (h, pattern, ch) in subs {
+        let ok = upcoming.iter().any(|p| if pattern { *p == ch } else { crate::util::glob::glob_match(p, &ch, false) });
+        if !ok && !doomed.iter().any(|d| d.id == h.id) {
+            doomed.push(h);
+        }
+    }
+    for h in doomed {
+        if h.id == ctx.client.id {
+            ctx.client.close_after_reply = true;
+        } else {
+            super::client::kill(ctx.srv, &h);
+        }
     }
 }
 

@@ -310,6 +310,9 @@ impl Config {
                     .rename_command(&argv[1], &argv[2])
                     .map_err(LoadError::Line)
             }
+            b"user" if argc >= 2 && self.users.iter().any(|u| u.split(' ').next() == Some(lossy(&argv[1]).as_ref())) => {
+                return line_err("Duplicate user found. A user can only be defined once in config files")
+            }
             b"user" if argc >= 2 => self.users.push(
                 argv[1..]
                     .iter()
