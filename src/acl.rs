@@ -615,6 +615,19 @@ impl Acl {
         Err(relevant)
     }
 
+    /// ACLUserCheckCmdWithUnrestrictedKeyAccess(.., CMD_KEY_ACCESS): some selector allows
+    /// the command and reads of every key (SORT BY/GET patterns).
+    pub fn has_unrestricted_read(&self, table: &CommandTable, user: &User, cmd: &Command, argv: &[&[u8]]) -> bool {
+        if user.unrestricted.load(Relaxed) {
+            return true;
+        }
+        let d = user.def.read();
+        d.selectors.iter().any(|s| {
+            self.check_selector(table, s, cmd, argv).is_ok()
+                && (s.allkeys || s.patterns.iter().any(|(f, p)| f & PERM_READ != 0 && p.as_slice() == b"*"))
+        })
+    }
+
     fn check_selector(&self, _table: &CommandTable, s: &Selector, cmd: &Command, argv: &[&[u8]]) -> Result<(), Denied> {
         if !s.allcommands && !cmd.has(flags::NO_AUTH) && !Self::bit(s, cmd.id) {
             let idx = if self.parent[cmd.id].is_some() { 2 } else { 1 };
