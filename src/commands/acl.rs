@@ -403,8 +403,13 @@ pub fn load_config_users(srv: &Server, users: &[String]) -> Result<(), String> {
     for line in users {
         let args = crate::config::text::split_args(line.as_bytes()).unwrap_or_default();
         let Some((name, rules)) = args.split_first() else { continue };
-        let rules: Vec<&[u8]> = rules.iter().map(|r| r.as_slice()).collect();
-        srv.acl.set_user(&srv.table, name, &rules)?;
+        // the default user is reset first (ACLLoadConfiguredUsers)
+        let mut all: Vec<&[u8]> = Vec::new();
+        if name.as_slice() == b"default" {
+            all.push(b"reset");
+        }
+        all.extend(rules.iter().map(|r| r.as_slice()));
+        srv.acl.set_user(&srv.table, name, &all)?;
     }
     srv.hot.has_password.store(srv.acl.default_needs_auth(), Relaxed);
     if !users.is_empty() {
