@@ -248,6 +248,13 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if info.multi.is_some() && cmd.has(flags::NO_MULTI) {
         return reject(srv, stats, info, out, cmd, argv, "ERR Command not allowed inside a transaction");
     }
+    // ACL: the client's user may run this command on these keys and channels.
+    if info.user.is_some() {
+        let context = if info.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::Toplevel };
+        if let Err(d) = crate::commands::acl::check_client(srv, info, cmd, argv, context) {
+            return reject(srv, stats, info, out, cmd, argv, &d.error(cmd));
+        }
+    }
     let script_running = srv.scripting.is_running();
     let busy = script_running && srv.scripting.is_busy();
     // maxmemory: evict by the policy first (`evict.rs`); when that cannot bring memory

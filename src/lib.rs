@@ -13,6 +13,7 @@
 //! - `scripting` Lua scripting: EVAL scripts and FUNCTION libraries
 //! - `util`      glob matching, number formatting, small helpers
 
+pub mod acl;
 pub mod blocking;
 pub mod commands;
 pub mod config;

@@ -59,6 +59,12 @@ fn main() {
     let io_threads = config.get_i64("io-threads").max(1) as usize;
     let nshards = if io_threads == 1 { 1 } else { (io_threads * 16).next_power_of_two() };
     let srv = Server::new(config, nshards).into_arc();
+    let users = srv.config.read().users();
+    if let Err(e) = ferrodis::commands::acl::load_config_users(&srv, &users) {
+        log::warning(&format!("Error in user declaration: {e}"));
+        log::warning("Configuration error");
+        std::process::exit(1);
+    }
     let pid = std::process::id();
     log::notice("oO0OoO0OoO0Oo ferrodis is starting oO0OoO0OoO0Oo");
     log::notice(&format!(

@@ -276,6 +276,24 @@ impl PubSub {
         m.get(channel).map_or(0, |v| v.len())
     }
 
+    /// Every subscription of the clients `pick` selects: (client, is_pattern, name).
+    /// (ACL SETUSER checks them against a user's new channel permissions.)
+    pub fn subscriptions_of(&self, pick: impl Fn(&ClientHandle) -> bool) -> Vec<(Arc<ClientHandle>, bool, Vec<u8>)> {
+        let reg = self.reg.lock();
+        let mut out = Vec::new();
+        for (name, hs) in reg.channels.iter().chain(reg.shard.iter()) {
+            for h in hs.iter().filter(|h| pick(h)) {
+                out.push((h.clone(), false, name.clone()));
+            }
+        }
+        for (name, hs) in &reg.patterns {
+            for h in hs.iter().filter(|h| pick(h)) {
+                out.push((h.clone(), true, name.clone()));
+            }
+        }
+        out
+    }
+
     pub fn numpat(&self) -> usize {
         self.reg.lock().patterns.len()
     }

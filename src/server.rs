@@ -169,6 +169,8 @@ pub struct Server {
     pub me: OnceLock<std::sync::Weak<Server>>,
     /// Clients blocked by BLPOP & co (see `crate::blocking`).
     pub blocking: crate::blocking::Registry,
+    /// ACL users, rules and log (`crate::acl`).
+    pub acl: crate::acl::Acl,
     /// Client-side caching tables (see `crate::tracking`).
     pub tracking: crate::tracking::Tracking,
 }
@@ -217,9 +219,12 @@ fn random_hex(n: usize) -> String {
 impl Server {
     pub fn new(config: Config, nshards: usize) -> Server {
         let ndbs = config.get_i64("databases").max(1) as usize;
+        let table = CommandTable::build_renamed(&config.rename_commands());
+        let acl = crate::acl::Acl::new(&table);
         let srv = Server {
             keyspace: Keyspace::new(ndbs, nshards),
-            table: CommandTable::build_renamed(&config.rename_commands()),
+            table,
+            acl,
             hot: Hot::default(),
             config: RwLock::new(config),
             clients: Mutex::new(BTreeMap::new()),
@@ -269,7 +274,11 @@ impl Server {
         h.maxclients.store(c.get_i64("maxclients") as u64, Relaxed);
         h.timeout.store(c.get_i64("timeout") as u64, Relaxed);
         let pass = c.requirepass();
-        h.has_password.store(pass.is_some(), Relaxed);
+        crate::acl::LOG_MAX_LEN.store(c.get_i64("acllog-max-len").max(0) as u64, Relaxed);
+        crate::acl::PUBSUB_DEFAULT_ALL.store(c.get_i64("acl-pubsub-default") != 0, Relaxed);
+        // requirepass is the default user's password (Redis's ACLUpdateDefaultUserPassword)
+        self.acl.sync_requirepass(pass.clone());
+        h.has_password.store(self.acl.default_needs_auth(), Relaxed);
         *h.requirepass.write() = pass;
         h.slowlog_slower_than.store(c.get_i64("slowlog-log-slower-than"), Relaxed);
         h.slowlog_max_len.store(c.get_i64("slowlog-max-len") as u64, Relaxed);

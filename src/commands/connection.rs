@@ -102,34 +102,32 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
 /// A client back to the default user: authenticated only if that user needs no password.
 fn set_default_user(srv: &Server, c: &mut crate::net::client::ClientInfo) {
     *c.handle.user.lock() = "default".into();
-    c.authenticated = !srv.hot.has_password.load(Relaxed);
-}
-
-/// Does this user exist? (CLIENT KILL USER.) ferrodis has the default user only.
-pub fn user_exists(_srv: &Server, name: &[u8]) -> bool {
-    name == b"default"
-}
-
-/// Redis's ACLAuthenticateUser for the users ferrodis has: "default", whose password is
-/// `requirepass` (with none set it is "nopass" and any password is accepted). On success
-/// the client is authenticated as that user.
-pub fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8]) -> bool {
-    if user != b"default" {
-        return false;
+    if c.user.is_some() {
+        c.user = Some(srv.acl.default.clone());
     }
-    let ok = match &*ctx.srv.hot.requirepass.read() {
-        None => true,
-        Some(p) => constant_time_eq(p, pass),
-    };
-    if ok {
-        ctx.client.authenticated = true;
-        *ctx.client.handle.user.lock() = "default".into();
-    }
-    ok
+    c.authenticated = !srv.acl.default_needs_auth();
 }
 
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// Does this user exist? (CLIENT KILL USER.)
+pub fn user_exists(srv: &Server, name: &[u8]) -> bool {
+    srv.acl.get(name).is_some()
+}
+
+/// Redis's ACLAuthenticateUser: on success the client is authenticated as that user;
+/// a failure is recorded in the ACL LOG.
+pub fn authenticate(ctx: &mut Ctx, user: &[u8], pass: &[u8], argv0: &[u8]) -> bool {
+    match ctx.srv.acl.check_credentials(user, pass) {
+        Some(u) => {
+            ctx.client.authenticated = true;
+            *ctx.client.handle.user.lock() = u.name_str();
+            ctx.client.user = Some(u);
+            true
+        }
+        None => {
+            super::acl::log_auth_failure(ctx.srv, ctx.client, user, argv0);
+            false
+        }
+    }
 }
 
 fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
@@ -139,7 +137,7 @@ fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     ctx.client.redact_arg(1);
     let (user, pass): (&[u8], &[u8]) = if argv.len() == 2 {
-        if !ctx.srv.hot.has_password.load(Relaxed) {
+        if ctx.srv.acl.default.def.read().nopass {
             ctx.out.error(
                 "ERR AUTH <password> called without any password configured for the default user. Are you sure your configuration is correct?",
             );
@@ -150,7 +148,7 @@ fn auth(ctx: &mut Ctx, argv: &[&[u8]]) {
         ctx.client.redact_arg(2);
         (argv[1], argv[2])
     };
-    if authenticate(ctx, user, pass) {
+    if authenticate(ctx, user, pass, argv[0]) {
         ctx.out.ok();
     } else {
         ctx.out.error(WRONGPASS);
@@ -178,7 +176,7 @@ fn hello(ctx: &mut Ctx, argv: &[&[u8]]) {
         if eq_ic(opt, "auth") && more >= 2 {
             ctx.client.redact_arg(j + 1);
             ctx.client.redact_arg(j + 2);
-            if !authenticate(ctx, argv[j + 1], argv[j + 2]) {
+            if !authenticate(ctx, argv[j + 1], argv[j + 2], argv[0]) {
                 ctx.out.error(WRONGPASS);
                 return;
             }

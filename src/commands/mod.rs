@@ -11,6 +11,7 @@
 //! keep the bookkeeping Redis does on every access (lazy expiry, hit/miss stats, dirty
 //! counter, key-modified signals for WATCH/tracking, keyspace events).
 
+pub mod acl;
 pub mod bitops;
 pub mod client;
 pub mod coll;
@@ -146,6 +147,7 @@ impl CommandTable {
         let mut regs: Vec<Registration> = Vec::new();
         for family in [
             connection::COMMANDS,
+            acl::COMMANDS,
             client::COMMANDS,
             keys::COMMANDS,
             strings::COMMANDS,

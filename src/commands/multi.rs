@@ -165,6 +165,19 @@ fn exec(ctx: &mut Ctx, _argv: &[&[u8]]) {
     for (id, args) in &state.queue {
         let argv: smallvec::SmallVec<[&[u8]; 8]> = args.iter().map(|a| a.as_slice()).collect();
         let cmd = &srv.table.cmds[*id];
+        // ACL rules may have changed since the command was queued (Redis checks again).
+        if let Err(d) = crate::commands::acl::check_client(srv, ctx.client, cmd, &argv, crate::acl::LogContext::Multi) {
+            let reason = match d {
+                crate::acl::Denied::Cmd => "no permission to execute the command or subcommand",
+                crate::acl::Denied::Key(_) => "no permission to touch the specified keys",
+                crate::acl::Denied::Channel(_) => "no permission to access one of the channels used as arguments",
+                crate::acl::Denied::Auth => "no permission",
+            };
+            ctx.out.error(&format!(
+                "NOPERM ACLs rules changed between the moment the transaction was accumulated and the EXEC call. This command is no longer allowed for the following reason: {reason}"
+            ));
+            continue;
+        }
         crate::dispatch::run_in_exec(ctx, cmd, &argv);
     }
     ctx.client.in_exec = false;

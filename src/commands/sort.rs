@@ -77,6 +77,11 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
     let mut sortby: Option<&[u8]> = None;
     let mut storekey: Option<&[u8]> = None;
     let mut gets: Vec<&[u8]> = Vec::new();
+    // BY/GET patterns read arbitrary keys: only for users with read access to all keys.
+    let full_key_access = ctx.client.user.as_ref().is_none_or(|u| {
+        let cmd = &ctx.srv.table.cmds[ctx.client.cmd];
+        ctx.srv.acl.has_unrestricted_read(&ctx.srv.table, u, cmd, argv)
+    });
     let mut j = 2;
     while j < argv.len() {
         let left = argv.len() - j - 1;
@@ -100,8 +105,14 @@ fn sort_generic(ctx: &mut Ctx, argv: &[&[u8]], readonly: bool) {
         } else if a.eq_ignore_ascii_case(b"by") && left >= 1 {
             sortby = Some(argv[j + 1]);
             dontsort = !argv[j + 1].contains(&b'*');
+            if !dontsort && !full_key_access {
+                return ctx.out.error("ERR BY option of SORT denied due to insufficient ACL permissions.");
+            }
             j += 1;
         } else if a.eq_ignore_ascii_case(b"get") && left >= 1 {
+            if !full_key_access {
+                return ctx.out.error("ERR GET option of SORT denied due to insufficient ACL permissions.");
+            }
             gets.push(argv[j + 1]);
             j += 1;
         } else {

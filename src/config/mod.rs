@@ -16,7 +16,7 @@
 
 mod rewrite;
 mod table;
-mod text;
+pub(crate) mod text;
 
 /// Redis's sdscatrepr quoting (also used by MONITOR and client logs).
 pub use text::repr;
@@ -309,6 +309,9 @@ impl Config {
                 return self
                     .rename_command(&argv[1], &argv[2])
                     .map_err(LoadError::Line)
+            }
+            b"user" if argc >= 2 && self.users.iter().any(|u| u.split(' ').next() == Some(lossy(&argv[1]).as_ref())) => {
+                return line_err("Duplicate user found. A user can only be defined once in config files")
             }
             b"user" if argc >= 2 => self.users.push(
                 argv[1..]

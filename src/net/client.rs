@@ -142,6 +142,8 @@ pub struct ClientInfo {
     pub db: usize,
     pub resp: u8,
     pub authenticated: bool,
+    /// The ACL user (None: an internal client that may run anything, Redis's NULL user).
+    pub user: Option<std::sync::Arc<crate::acl::User>>,
     pub handle: std::sync::Arc<ClientHandle>,
     pub close_after_reply: bool,
     pub reply_mode: ReplyMode,
@@ -175,6 +177,7 @@ impl ClientInfo {
             db: 0,
             resp: 2,
             authenticated,
+            user: None,
             handle,
             close_after_reply: false,
             reply_mode: ReplyMode::On,

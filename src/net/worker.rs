@@ -821,7 +821,11 @@ impl Worker {
             sock,
             qbuf: Vec::new(),
             parser: RequestParser::new(),
-            info: ClientInfo::new(handle, authed, local),
+            info: {
+                let mut info = ClientInfo::new(handle, authed, local);
+                info.user = Some(srv.acl.default.clone());
+                info
+            },
             out: ReplyBuf::new(2),
             sent: 0,
             postponed: false,

@@ -169,14 +169,20 @@ unsafe extern "C-unwind" fn acl_check_cmd(l: *mut lua_State) -> c_int {
         Err(e) => raise_error_table(l, e.to_string()),
     };
     let refs: Vec<&[u8]> = argv.iter().map(|a| a.as_slice()).collect();
-    let known = super::call::lookup(srv, &refs).is_some();
+    // The caller's user (the script's own client is swapped in only while a command runs).
+    let ok = super::call::lookup(srv, &refs).map(|cmd| {
+        let ctx = &*run.ctx;
+        match ctx.client.user.as_ref() {
+            None => true,
+            Some(u) => srv.acl.check(&srv.table, u, cmd, &refs).is_ok(),
+        }
+    });
     drop(refs);
     drop(argv);
-    if !known {
+    let Some(ok) = ok else {
         raise_error_table(l, "Invalid command passed to redis.acl_check_cmd()".into());
-    }
-    // No ACL users beyond the default one yet: everything is permitted.
-    ffi::lua_pushboolean(l, 1);
+    };
+    ffi::lua_pushboolean(l, ok as i32);
     1
 }
 

@@ -126,6 +126,10 @@ fn execute(run: &mut RunCtx, argv: Vec<Vec<u8>>) -> Result<Vec<u8>, String> {
     if cmd.has(flags::NOSCRIPT) && !srv.scripting.deny_disabled.load(Relaxed) {
         return reject(run, Some(cmd), "This Redis command is not allowed from script");
     }
+    // ACL: the script runs with its caller's user.
+    if let Err(d) = crate::commands::acl::check_client(srv, ctx.client, cmd, &refs, crate::acl::LogContext::Lua) {
+        return reject(run, Some(cmd), &format!("The user executing the script {}", d.short_message()));
+    }
     if run.flags & rflags::READ_ONLY != 0 && cmd.has(flags::WRITE | flags::MAY_REPLICATE) {
         return reject(run, Some(cmd), "Write commands are not allowed from read-only scripts.");
     }

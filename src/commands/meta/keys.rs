@@ -80,6 +80,17 @@ pub fn key_positions(meta: &'static CommandMeta, argv: &[&[u8]]) -> SmallVec<[us
         .collect()
 }
 
+/// The keys of a call with their flags, without `get_keys`'s checks (ACL key checks).
+pub fn key_refs(meta: &'static CommandMeta, argv: &[&[u8]]) -> Vec<KeyRef> {
+    keys_with_specs(meta, argv)
+        .into_iter()
+        .map(|(pos, flags)| match flags {
+            Flags::Spec(spec) => (pos, spec.flags.iter().map(String::as_str).collect()),
+            Flags::Fixed(names) => (pos, names.to_vec()),
+        })
+        .collect()
+}
+
 /// Redis `getKeysFromCommandWithSpecs` (no errors: no keys is an empty list).
 fn keys_with_specs(meta: &'static CommandMeta, argv: &[&[u8]]) -> Found {
     let has_keyspec = meta.key_specs.iter().any(|s| !spec_has(s, "not_key"));

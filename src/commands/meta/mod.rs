@@ -26,7 +26,7 @@ use serde::Deserialize;
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-pub use keys::{get_keys, has_keys, key_positions, GetKeysError, KeyRef};
+pub use keys::{get_keys, has_keys, key_positions, key_refs, GetKeysError, KeyRef};
 pub use reply::{
     reply_command, reply_count, reply_docs, reply_getkeys, reply_info, reply_list,
     write_command_docs, write_command_info, COMMAND_HELP,
