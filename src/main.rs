@@ -98,6 +98,7 @@ fn main() {
         std::process::exit(1);
     }
     log::notice("Ready to accept connections tcp");
+    ferrodis::replica::start_from_config(&srv);
     ferrodis::net::start(srv, listeners);
 }
 

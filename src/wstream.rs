@@ -23,6 +23,9 @@ pub struct WriteStream {
     pub active: AtomicBool,
     /// Total bytes ever fed (the replication offset).
     pub offset: AtomicU64,
+    /// This server is a replica (`crate::replica`): the stream still feeds the AOF, but
+    /// neither advances the offset (the master's offset is ours) nor reaches replicas.
+    replica_mode: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -82,7 +85,7 @@ pub fn encode_command(args: &[Vec<u8>], out: &mut Vec<u8>) {
 
 impl Default for WriteStream {
     fn default() -> Self {
-        WriteStream { active: AtomicBool::new(false), offset: AtomicU64::new(0), inner: Mutex::new(Inner::default()) }
+        WriteStream { active: AtomicBool::new(false), offset: AtomicU64::new(0), replica_mode: AtomicBool::new(false), inner: Mutex::new(Inner::default()) }
     }
 }
 
@@ -127,6 +130,9 @@ impl WriteStream {
         if wrap {
             encode_command(&[b"EXEC".to_vec()], out);
         }
+        if self.replica_mode.load(Relaxed) {
+            return;
+        }
         self.offset.fetch_add((out.len() - before) as u64, Relaxed);
         if !inner.replicas.is_empty() {
             let chunk = &out[before..];
@@ -140,7 +146,7 @@ impl WriteStream {
     /// Send a PING to the replicas only (the master's keepalive; not in the AOF).
     pub fn ping_replicas(&self) {
         let mut g = self.inner.lock();
-        if g.replicas.is_empty() {
+        if g.replicas.is_empty() || self.replica_mode.load(Relaxed) {
             return;
         }
         let mut ping = Vec::new();
@@ -150,6 +156,12 @@ impl WriteStream {
         if g.replicas.is_empty() {
             self.active.store(g.aof, Relaxed);
         }
+    }
+
+    /// This server becomes a replica (`true`) or a master again.
+    pub fn set_replica_mode(&self, on: bool) {
+        let _g = self.inner.lock();
+        self.replica_mode.store(on, Relaxed);
     }
 
     /// The AOF starts or stops consuming the stream.
