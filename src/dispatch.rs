@@ -333,6 +333,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
         }
+        if ctx.client.flag(cflags::MASTER) {
+            crate::replica::proxy_pending(srv);
+        }
         let dirty = ctx.ks.dirty;
         // Serve clients blocked on keys this command made ready (after it, as Redis does).
         crate::blocking::serve_ready(&mut ctx.ks);

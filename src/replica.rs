@@ -18,9 +18,11 @@
 //! writes from normal clients with -READONLY (replica-read-only) and, with the link down
 //! and replica-serve-stale-data no, non-stale commands with -MASTERDOWN; keys are never
 //! expired here (lazy expiry keeps them, reads see them as absent; active expiry is off),
-//! the master's DELs remove them; the write stream still feeds the AOF but not this
-//! server's own replicas (they are disconnected at each full sync and at REPLICAOF NO ONE;
-//! chained replication is not built). master_repl_offset follows the master's offset.
+//! the master's DELs remove them; the write stream still feeds the AOF, and this server's
+//! own replicas get the master's stream byte for byte (`WriteStream::feed_raw`, as Redis
+//! 7.0 proxies it; they are disconnected at each full sync and at REPLICAOF NO ONE, and
+//! a SYNC while the link is down gets -NOMASTERLINK). master_repl_offset follows the
+//! master's offset; RDBs made here carry `repl-stream-db`, the db the stream is in.
 
 use crate::log;
 use crate::net::client::{cflags, ClientHandle, ClientInfo};
@@ -64,6 +66,8 @@ pub struct ReplicaState {
     pub master: Mutex<Option<(String, u16)>>,
     /// The master we last synchronized with: (replid, offset), for PSYNC.
     cached: Mutex<Option<(String, i64)>>,
+    /// The db the master's stream has selected (the `repl-stream-db` of RDBs made here).
+    pub stream_db: std::sync::atomic::AtomicUsize,
     /// second_repl_offset (INFO): set when the replication id shifts at REPLICAOF NO ONE.
     pub second_offset: AtomicI64,
 }
@@ -87,6 +91,22 @@ impl ReplicaState {
     }
 }
 
+thread_local! {
+    /// The link thread's current master command (its bytes, the offset after it), passed
+    /// on to this server's replicas by `proxy_pending`.
+    static PENDING: std::cell::RefCell<Option<(Vec<u8>, u64)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Pass the master command being applied on to this server's own replicas. The dispatcher
+/// calls it for the master client while the command still holds its shard locks, so a
+/// replica attaching (under every shard lock) gets each command either in its snapshot
+/// or in its stream, never both.
+pub fn proxy_pending(srv: &Server) {
+    if let Some((bytes, off)) = PENDING.with(|pd| pd.borrow_mut().take()) {
+        srv.wstream.feed_raw(&bytes, off);
+    }
+}
+
 /// Start following `host:port` (REPLICAOF host port, `replicaof` in the config file).
 pub fn set_master(srv: &Server, host: &str, port: u16) {
     let r = &srv.repl;
@@ -99,6 +119,7 @@ pub fn set_master(srv: &Server, host: &str, port: u16) {
     r.read_offset.store(-1, Relaxed);
     r.down_since_ms.store(now_ms(), Relaxed);
     srv.wstream.set_replica_mode(true);
+    crate::blocking::unblock_all_role_change(srv);
     log::notice(&format!("Connecting to MASTER {host}:{port}"));
     let srv2 = srv.arc();
     let (host, port2) = (host.to_string(), port);
@@ -179,7 +200,11 @@ impl Conn {
                 Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut) => {
                     let timeout = srv.config.read().get_i64("repl-timeout").max(1) * 1000;
                     if now_ms() - srv.repl.last_io_ms.load(Relaxed) > timeout {
-                        return Err("timeout".into());
+                        return Err(if srv.repl.state.load(Relaxed) == state::TRANSFER {
+                            "Timeout receiving bulk data from MASTER... If the problem persists try to set the 'repl-timeout' parameter in redis.conf to a larger value.".into()
+                        } else {
+                            "Timeout connecting to the MASTER...".into()
+                        });
                     }
                 }
                 Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
@@ -243,8 +268,13 @@ fn link_thread(srv: &Arc<Server>, gen: u64, host: &str, port: u16) {
             Err(e) => {
                 if r.generation.load(Relaxed) == gen {
                     if r.link_up.swap(false, Relaxed) {
-                        log::notice(&format!("Connection with master lost ({e})."));
+                        if e.starts_with("MASTER timeout") {
+                            log::warning(&e);
+                        }
+                        log::notice("Connection with master lost.");
                         r.down_since_ms.store(now_ms(), Relaxed);
+                    } else if e.starts_with("Timeout") {
+                        log::warning(&e);
                     } else {
                         log::warning(&format!("Error condition on socket for SYNC: {e}"));
                     }
@@ -416,6 +446,7 @@ fn load_payload(srv: &Server, data: &[u8]) -> Res<()> {
     };
     // now = 0: a replica keeps keys whose TTL is past (the master will send their DELs).
     let st = crate::persist::load_stream(data, &mut sink, 0).map_err(|e| e.to_string())?;
+    srv.repl.stream_db.store(st.stream_db.unwrap_or(0), Relaxed);
     crate::scripting::functions::load_libraries(srv, &st.functions, true)
 }
 
@@ -430,6 +461,7 @@ fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> R
     let h = Arc::new(ClientHandle::new(0, format!("{host}:{port}"), String::new(), -1, 0, usize::MAX, now_ms()));
     h.set_flag(cflags::MASTER, true);
     let mut info = ClientInfo::new(h, true, true);
+    info.db = r.stream_db.load(Relaxed).min(srv.keyspace.ndbs.saturating_sub(1));
     let own_stats: Vec<crate::dispatch::CmdStat>;
     let stats: &[crate::dispatch::CmdStat] = match srv.workers.get() {
         Some(w) if !w.is_empty() => &w[0].cmdstats,
@@ -444,10 +476,12 @@ fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> R
     let mut buf = std::mem::take(&mut c.buf);
     let mut last_ack = Instant::now();
     let mut offset = r.offset.load(Relaxed);
+    // where the command being parsed starts (its bytes are counted and passed on whole,
+    // also when it arrived in several reads)
+    let mut before = 0usize;
     loop {
         // run every complete command in the buffer
         loop {
-            let before = p.pos();
             match p.next(&buf, &limits) {
                 Parsed::Command => {
                     let argv: Vec<Vec<u8>> = match &p.owned {
@@ -459,8 +493,10 @@ fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> R
                     if argv.len() >= 2 && crate::commands::eq_ic(argv[0], "replconf") && crate::commands::eq_ic(argv[1], "getack") {
                         // the offset before this command, as Redis
                         send_ack(c, offset)?;
+                        PENDING.with(|pd| *pd.borrow_mut() = Some((buf[before..p.pos()].to_vec(), (offset + len) as u64)));
                         last_ack = Instant::now();
                     } else {
+                        PENDING.with(|pd| *pd.borrow_mut() = Some((buf[before..p.pos()].to_vec(), (offset + len) as u64)));
                         loop {
                             if r.generation.load(Relaxed) != gen {
                                 return Err("replication target changed".into());
@@ -475,24 +511,30 @@ fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> R
                         out.pushed.clear();
                     }
                     offset += len;
+                    r.stream_db.store(info.db, Relaxed);
+                    // GETACK, and commands that did not run to the end (queued in MULTI):
+                    // passed on here; the others were, under their shard locks
+                    proxy_pending(srv);
                     r.offset.store(offset, Relaxed);
                     r.read_offset.store(offset, Relaxed);
-                    srv.wstream.offset.store(offset as u64, Relaxed);
                     if let Some(cm) = r.cached.lock().as_mut() {
                         cm.1 = offset;
                     }
+                    before = p.pos();
                 }
                 Parsed::Empty => {
                     offset += (p.pos() - before) as i64;
+                    srv.wstream.feed_raw(&buf[before..p.pos()], offset as u64);
+                    before = p.pos();
                     r.offset.store(offset, Relaxed);
                 }
                 Parsed::Incomplete => break,
                 Parsed::Error(e) => return Err(format!("protocol error from master: {}", String::from_utf8_lossy(&e))),
             }
         }
-        let keep_from = p.command_start();
-        buf.drain(..keep_from);
-        p.shift(keep_from);
+        buf.drain(..before);
+        p.shift(before);
+        before = 0;
         if last_ack.elapsed() >= Duration::from_secs(1) {
             send_ack(c, offset)?;
             last_ack = Instant::now();
@@ -522,7 +564,7 @@ impl Conn {
             Err(e) if matches!(e.kind(), std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut | std::io::ErrorKind::Interrupted) => {
                 let timeout = srv.config.read().get_i64("repl-timeout").max(1) * 1000;
                 if now_ms() - srv.repl.last_io_ms.load(Relaxed) > timeout {
-                    return Err("MASTER timeout: no data nor PING received".into());
+                    return Err("MASTER timeout: no data nor PING received...".into());
                 }
                 Ok(())
             }

@@ -158,10 +158,26 @@ impl WriteStream {
         }
     }
 
-    /// This server becomes a replica (`true`) or a master again.
+    /// This server becomes a replica (`true`) or a master again (its own stream then
+    /// starts with a SELECT).
     pub fn set_replica_mode(&self, on: bool) {
-        let _g = self.inner.lock();
+        let mut g = self.inner.lock();
         self.replica_mode.store(on, Relaxed);
+        g.db = None;
+    }
+
+    /// A replica passes its master's stream on to its own replicas byte for byte (the
+    /// offset is the master's, kept by `crate::replica`).
+    pub fn feed_raw(&self, bytes: &[u8], offset_after: u64) {
+        let mut g = self.inner.lock();
+        self.offset.store(offset_after, Relaxed);
+        if g.replicas.is_empty() {
+            return;
+        }
+        g.replicas.retain(|r| r.deliver(bytes));
+        if g.replicas.is_empty() {
+            self.active.store(g.aof, Relaxed);
+        }
     }
 
     /// The AOF starts or stops consuming the stream.
@@ -177,11 +193,17 @@ impl WriteStream {
     /// Attach a replica: from now on every fed chunk is appended to its outbox, starting
     /// with a SELECT. The caller holds every shard lock, so no write falls between the
     /// snapshot it sent and the first chunk.
-    pub fn add_replica(&self, r: Replica) {
+    /// Returns the stream offset the replica starts at (read under the same lock, so no
+    /// chunk falls between).
+    pub fn add_replica(&self, r: Replica) -> u64 {
         let mut g = self.inner.lock();
-        g.db = None;
+        // a replica passes its master's stream on as is: no SELECT of ours in it
+        if !self.replica_mode.load(Relaxed) {
+            g.db = None;
+        }
         g.replicas.push(r);
         self.active.store(true, Relaxed);
+        self.offset.load(Relaxed)
     }
 
     /// Detach a replica (its connection closed).

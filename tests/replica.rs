@@ -228,3 +228,56 @@ fn unreachable_master_is_accepted_and_retried() {
     assert_eq!(text(&mut r, &["REPLICAOF", "NO", "ONE"]), "+OK\r\n");
     assert_eq!(text(&mut r, &["SET", "a", "1"]), "+OK\r\n");
 }
+
+/// master -> A -> B: A passes the master's stream on byte for byte, so B has the same data
+/// and the same offset; writes made while A synchronizes are not lost or doubled.
+#[test]
+fn chained_replicas_share_the_masters_stream() {
+    let master = Server::start(&[]);
+    let a = Server::start(&[]);
+    let b = Server::start(&[]);
+    let mut m = master.raw();
+    for i in 0..200 {
+        assert_eq!(text(&mut m, &["RPUSH", "l", &i.to_string()]), format!(":{}\r\n", i + 1));
+    }
+    let mut ra = a.raw();
+    let mut rb = b.raw();
+    assert_eq!(text(&mut rb, &["REPLICAOF", "127.0.0.1", &a.port.to_string()]), "+OK\r\n");
+    assert_eq!(text(&mut ra, &["REPLICAOF", "127.0.0.1", &master.port.to_string()]), "+OK\r\n");
+    // writes keep coming while the links come up
+    let writer = {
+        let port = master.port;
+        std::thread::spawn(move || {
+            let mut w = common::Raw::connect(port);
+            for i in 0..2000 {
+                w.call(&[b"INCR", b"n"]);
+                w.call(&[b"SELECT", if i % 2 == 0 { b"1" } else { b"0" }]);
+                w.call(&[b"SET", format!("k{i}").as_bytes(), b"v"]);
+            }
+        })
+    };
+    wait_link(&mut ra, true);
+    wait_link(&mut rb, true);
+    writer.join().unwrap();
+    assert_eq!(text(&mut m, &["SET", "end", "1"]), "+OK\r\n");
+    wait_for(&mut rb, &["GET", "end"], "$1\r\n1\r\n");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    loop {
+        let offs: Vec<String> = [&mut m, &mut ra, &mut rb].into_iter().map(|c| info_field(c, "master_repl_offset").unwrap()).collect();
+        if offs[0] == offs[1] && offs[1] == offs[2] {
+            break;
+        }
+        assert!(Instant::now() < deadline, "offsets {offs:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    for c in [&mut ra, &mut rb] {
+        // INCR ran in db 0 for even i, in db 1 for odd i
+        assert_eq!(text(c, &["GET", "n"]), "$4\r\n1000\r\n");
+        assert_eq!(text(c, &["LLEN", "l"]), ":200\r\n");
+        assert_eq!(text(c, &["DBSIZE"]), ":1003\r\n");
+        assert_eq!(text(c, &["SELECT", "1"]), "+OK\r\n");
+        assert_eq!(text(c, &["DBSIZE"]), ":1001\r\n");
+        assert_eq!(text(c, &["GET", "n"]), "$4\r\n1000\r\n");
+    }
+    assert_eq!(text(&mut m, &["DEBUG", "DIGEST"]), text(&mut rb, &["DEBUG", "DIGEST"]));
+}

@@ -134,6 +134,10 @@ fn attach(ctx: &mut Ctx, psync: bool) {
     if h.has_flag(cflags::REPLICA | cflags::MONITOR) {
         return;
     }
+    // A replica serves replicas of its own only while its link is up (chained replication).
+    if srv.repl.is_replica() && !srv.repl.link_up.load(Relaxed) {
+        return ctx.out.error("NOMASTERLINK Can't SYNC while not connected with my master");
+    }
     let Some(worker) = srv.workers.get().and_then(|w| w.get(h.worker)).cloned() else {
         return ctx.out.error("ERR Replication is not available on this connection");
     };
@@ -148,15 +152,14 @@ fn attach(ctx: &mut Ctx, psync: bool) {
             return ctx.out.error("ERR Unable to perform background save");
         }
     };
+    h.set_flag(cflags::REPLICA, true);
+    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
     if psync {
         let replid = srv.introspect.replid.lock().0.clone();
-        let offset = srv.wstream.offset.load(Relaxed);
         ctx.out.raw(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
     }
     ctx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
     ctx.out.raw(&rdb);
-    h.set_flag(cflags::REPLICA, true);
-    srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
     log::notice(&format!("Synchronization with replica {} succeeded", h.addr));
 }
 
