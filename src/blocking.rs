@@ -296,8 +296,19 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
         let argv: smallvec::SmallVec<[&[u8]; 8]> = w.argv.iter().map(|a| a.as_slice()).collect();
         sks.dirty = 0;
         sks.propagate = None;
+        // the waiter is the current client: its own invalidations follow its reply
+        sks.client = id;
         let started = std::time::Instant::now();
-        if !(w.serve)(&mut sks, &mut out, &argv, key) {
+        let served = (w.serve)(&mut sks, &mut out, &argv, key);
+        sks.client = 0;
+        // its invalidations follow the reply, and go out even when the reply does not
+        // (CLIENT REPLY OFF: pushes are not replies)
+        let mut pushes = ReplyBuf::new(w.resp);
+        if !sks.track_pending.is_empty() {
+            let pending = std::mem::take(&mut sks.track_pending);
+            crate::tracking::flush_pending(srv, &w.client, pending, &mut pushes);
+        }
+        if !served {
             continue;
         }
         // Redis logs a blocked command in the slow log when it is served.
@@ -313,6 +324,11 @@ fn serve_key(ks: &mut Ks, db: usize, key: &[u8]) {
             srv.dirty.fetch_add(sks.dirty, Relaxed);
         }
         propagate_served(&mut sks);
+        if w.silent {
+            w.client.outbox.lock().extend_from_slice(&pushes.buf);
+        } else {
+            out.buf.extend_from_slice(&pushes.buf);
+        }
         deliver(srv, &w, out.buf);
     }
     ks.locks = std::mem::replace(&mut sks.locks, LockSet { guards: Default::default() });

@@ -35,6 +35,11 @@ pub fn server_cron(srv: &Server) {
     if srv.introspect.cron_paused.load(Relaxed) || srv.scripting.run.running.load(Relaxed) {
         return;
     }
+    // While the dataset loads nothing expires, rehashes or saves (Redis runs only its
+    // whileBlockedCron then).
+    if srv.persist.loading.load(Relaxed) {
+        return;
+    }
     srv.cron_loops.fetch_add(1, Relaxed);
     let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
     if srv.hot.active_expire_enabled() && !srv.repl.is_replica() {
@@ -58,6 +63,8 @@ pub fn server_cron(srv: &Server) {
     }
     // eviction left over by a pass that ran out of time, or a CONFIG SET maxmemory
     crate::evict::run_pending(srv);
+    // keep the client-tracking table within tracking-table-max-keys
+    crate::tracking::limit(srv, &mut None);
     crate::commands::server_cmds::sample_ops(srv);
     crate::persist::cron(srv);
     crate::persist::aof::cron(srv);

@@ -112,6 +112,11 @@ pub fn execute(
     out: &mut ReplyBuf,
     argv: &[&[u8]],
 ) -> Outcome {
+    // Keep the tracking table within tracking-table-max-keys (Redis does it in
+    // processCommand: what it sends this client goes before the reply).
+    if srv.tracking.clients() > 0 {
+        crate::tracking::limit(srv, &mut Some((info.id, &mut *out)));
+    }
     let out_start = out.len();
     let errors_before = out.errors;
     let counted_before = out.counted_errors;
@@ -139,7 +144,52 @@ pub fn execute(
         _ => {}
     }
     out.pushed.clear();
+    // Invalidations of keys this client changed itself follow the reply (and are sent
+    // even with CLIENT REPLY OFF, as pushes are).
+    if !info.track_pending.is_empty() {
+        let pending = std::mem::take(&mut info.track_pending);
+        crate::tracking::flush_pending(srv, &info.handle, pending, out);
+    }
+    // CLIENT CACHING applies to the next command only (or the next transaction).
+    if info.flag(cflags::TRACKING_CACHING) && info.multi.is_none() && !eq_ic(argv[0], "client") {
+        info.handle.set_flag(cflags::TRACKING_CACHING, false);
+    }
     Outcome::Done
+}
+
+/// EVAL_RO & co are read-only commands but track nothing themselves: what the script
+/// reads makes the caller track the declared keys.
+fn is_ro_script(cmd: &Command) -> bool {
+    matches!(cmd.name.as_str(), "eval_ro" | "evalsha_ro" | "fcall_ro")
+}
+
+fn runs_script(cmd: &Command) -> bool {
+    matches!(cmd.name.as_str(), "eval" | "evalsha" | "eval_ro" | "evalsha_ro" | "fcall" | "fcall_ro")
+}
+
+/// Client tracking before a command runs: a script run by a tracking client (default
+/// mode) remembers the client and its declared keys for `track_read`.
+fn track_before(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]], keys: &[usize]) {
+    let f = ctx.client.handle.flags.load(Relaxed);
+    if f & cflags::TRACKING != 0 && f & cflags::TRACKING_BCAST == 0 && runs_script(cmd) {
+        ctx.ks.track_caller = Some((ctx.client.handle.clone(), keys.iter().map(|&i| argv[i].to_vec()).collect()));
+    }
+}
+
+/// Client tracking after a command ran (Redis's call()): a read-only command makes its
+/// client track the keys it read; inside a script, the caller tracks the declared keys.
+/// Runs while the command still holds its shard locks.
+fn track_read(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]], keys: &[usize]) {
+    if !cmd.has(flags::READONLY) || cmd.has(flags::PUBSUB) || is_ro_script(cmd) {
+        return;
+    }
+    if ctx.client.flag(cflags::SCRIPT) {
+        if let Some((h, keys)) = &ctx.ks.track_caller {
+            crate::tracking::remember(ctx.srv, h, keys.iter().map(|k| k.as_slice()));
+        }
+    } else if ctx.client.flag(cflags::TRACKING) {
+        crate::tracking::remember(ctx.srv, &ctx.client.handle, keys.iter().map(|&i| argv[i]));
+    }
 }
 
 /// INFO errorstats for an error reply written into `bytes`.
@@ -207,7 +257,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     // replica ignores maxmemory by default).
     let obey = info.flag(cflags::MASTER | cflags::AOF);
     let maxmemory = srv.hot.maxmemory.load(Relaxed);
-    if maxmemory > 0 && !script_running && !obey && crate::evict::perform_evictions(srv) == crate::evict::Verdict::Fail {
+    if maxmemory > 0 && !script_running && !obey && crate::evict::perform_evictions(srv, Some((&info.handle, &mut *out))) == crate::evict::Verdict::Fail {
         let reject_on_oom = is_denyoom
             || (info.multi.is_some() && !matches!(cmd.name.as_str(), "exec" | "discard" | "quit" | "reset"));
         if reject_on_oom {
@@ -222,6 +272,20 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let replica = srv.repl.is_replica();
     if replica && is_write && !obey && srv.config.read().get_bool("replica-read-only") {
         return reject(srv, stats, info, out, cmd, argv, "READONLY You can't write against a read only replica.");
+    }
+    // Start-up and loading, for real connections (the AOF's fake client, fd -1, is what
+    // does the loading): held, or only commands flagged `loading` run.
+    if info.handle.fd >= 0 {
+        match crate::persist::startup_gate(srv) {
+            None => {}
+            Some(false) => return Outcome::Postpone,
+            Some(true) if cmd.has(flags::LOADING) => {}
+            Some(true) => {
+                stats[cmd.id].rejected.fetch_add(1, Relaxed);
+                out.error("LOADING Redis is loading the dataset in memory");
+                return Outcome::Done;
+            }
+        }
     }
     // RESP2 clients in subscribed mode may only run the (un)subscribe family, PING, QUIT, RESET.
     if info.resp == 2 && !info.subs.is_empty() && !SUBSCRIBED_OK.contains(&cmd.name.as_str()) {
@@ -318,17 +382,20 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             ks: Ks::new(srv, locks, 0, now),
         };
         ctx.ks.db = ctx.client.db;
+        ctx.ks.client = ctx.client.id;
         if !cmd.has(flags::NO_EXPIRE) {
             for &k in &keys {
                 ctx.ks.expire_if_needed(argv[k]);
             }
         }
+        track_before(&mut ctx, cmd, argv, &keys);
         let handler = cmd.handler;
         let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv)));
         if res.is_err() {
             ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
             crate::log::warning(&format!("command '{}' panicked", cmd.name));
         }
+        track_read(&mut ctx, cmd, argv, &keys);
         ctx.ks.end_command(argv, 0);
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
@@ -337,6 +404,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             crate::replica::proxy_pending(srv);
         }
         let dirty = ctx.ks.dirty;
+        if !ctx.ks.track_pending.is_empty() {
+            ctx.client.track_pending.append(&mut ctx.ks.track_pending);
+        }
         // Serve clients blocked on keys this command made ready (after it, as Redis does).
         crate::blocking::serve_ready(&mut ctx.ks);
         dirty
@@ -464,6 +534,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
     for &k in &keys {
         ctx.ks.expire_if_needed(argv[k]);
     }
+    track_before(ctx, cmd, argv, &keys);
     let errors_before = ctx.out.errors;
     let counted_before = ctx.out.counted_errors;
     let out_start = ctx.out.len();
@@ -475,6 +546,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
         crate::log::warning(&format!("command '{}' panicked", cmd.name));
     }
+    track_read(ctx, cmd, argv, &keys);
     ctx.ks.end_command(argv, dirty_before);
     // errorstats for a queued command's own error reply (EXEC's reply is an array)
     let new_errors = ctx.out.errors - errors_before;

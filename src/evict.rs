@@ -62,7 +62,7 @@ pub fn schedule() {
 pub fn run_pending(srv: &Server) {
     // a plain load first: this runs after every command
     if PENDING.load(Relaxed) && PENDING.swap(false, Relaxed) {
-        perform_evictions(srv);
+        perform_evictions(srv, None);
     }
 }
 
@@ -90,7 +90,13 @@ fn time_limit_us(tenacity: i64) -> u64 {
 
 /// Evict keys until used memory is under `maxmemory`, the time budget is spent, or
 /// nothing is left to evict.
-pub fn perform_evictions(srv: &Server) -> Verdict {
+/// `me`: the client about to run a command; invalidations of evicted keys it tracks are
+/// written into its reply buffer now, before that command's reply (as Redis, which
+/// evicts in processCommand).
+pub fn perform_evictions(
+    srv: &Server,
+    me: Option<(&std::sync::Arc<crate::net::client::ClientHandle>, &mut crate::protocol::reply::ReplyBuf)>,
+) -> Verdict {
     // the dataset is static while clients are paused or a script runs
     if srv.paused().is_some() || srv.scripting.is_running() {
         return Verdict::Ok;
@@ -109,6 +115,9 @@ pub fn perform_evictions(srv: &Server) -> Verdict {
     let start = Instant::now();
     let ks = &srv.keyspace;
     let mut k = Ks::new(srv, ks.lock_all(), 0, now_ms());
+    if let Some((h, _)) = &me {
+        k.client = h.id;
+    }
     let mut freed: u64 = 0;
     let mut evicted = 0u64;
     let mut verdict = Verdict::Ok;
@@ -144,7 +153,11 @@ pub fn perform_evictions(srv: &Server) -> Verdict {
         }
     }
     crate::dispatch::propagate_background(srv, &mut k);
+    let pending = std::mem::take(&mut k.track_pending);
     drop(k);
+    if let (Some((h, out)), false) = (me, pending.is_empty()) {
+        crate::tracking::flush_pending(srv, h, pending, out);
+    }
     srv.latency_add("eviction-cycle", start.elapsed().as_millis() as u64);
     verdict
 }

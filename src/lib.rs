@@ -29,6 +29,7 @@ pub mod replica;
 pub mod scripting;
 pub mod server;
 pub mod shutdown;
+pub mod tracking;
 pub mod types;
 pub mod util;
 pub mod wstream;

@@ -93,13 +93,19 @@ fn main() {
     }
     srv.introspect.startup_memory.store(ferrodis::util::alloc::used_memory(), std::sync::atomic::Ordering::Relaxed);
     log::notice("Server initialized");
+    // Clients connect during start-up; they are held, or get -LOADING while a big dataset
+    // loads (see persist::startup_gate).
+    ferrodis::persist::begin_startup(&srv);
+    ferrodis::net::start(srv.clone(), listeners);
     if let Err(e) = ferrodis::persist::load_data(&srv) {
         log::warning(&e);
         std::process::exit(1);
     }
     log::notice("Ready to accept connections tcp");
     ferrodis::replica::start_from_config(&srv);
-    ferrodis::net::start(srv, listeners);
+    loop {
+        std::thread::park();
+    }
 }
 
 /// Classic double-fork-free daemonize: fork, parent exits, child starts a new session and

@@ -56,6 +56,7 @@ pub struct Hot {
     pub lazy_expire: AtomicBool,
     pub lazy_server_del: AtomicBool,
     pub min_replicas_to_write: AtomicI64,
+    pub tracking_max_keys: AtomicU64,
 }
 
 impl Hot {
@@ -170,6 +171,8 @@ pub struct Server {
     pub me: OnceLock<std::sync::Weak<Server>>,
     /// Clients blocked by BLPOP & co (see `crate::blocking`).
     pub blocking: crate::blocking::Registry,
+    /// Client-side caching tables (see `crate::tracking`).
+    pub tracking: crate::tracking::Tracking,
 }
 
 pub fn now_ms() -> i64 {
@@ -252,6 +255,7 @@ impl Server {
             aof: Default::default(),
             me: OnceLock::new(),
             blocking: Default::default(),
+            tracking: Default::default(),
         };
         srv.hot.active_expire.store(true, Relaxed);
         srv.refresh_hot();
@@ -293,6 +297,7 @@ impl Server {
         h.lazy_expire.store(c.get_bool("lazyfree-lazy-expire"), Relaxed);
         h.lazy_server_del.store(c.get_bool("lazyfree-lazy-server-del"), Relaxed);
         h.min_replicas_to_write.store(c.get_i64("min-replicas-to-write"), Relaxed);
+        h.tracking_max_keys.store(c.get_i64("tracking-table-max-keys").max(0) as u64, Relaxed);
         let o = |cl| {
             let ObufLimit { hard, soft, soft_seconds } = c.obuf_limit(cl);
             (hard, soft, soft_seconds)

@@ -128,3 +128,67 @@ fn real_redis_loads_our_aof_directory() {
     c.roundtrip(&[b"GET", b"afterrw"], b"$1\r\n1\r\n");
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+fn resp(args: &[&str]) -> String {
+    let mut s = format!("*{}\r\n", args.len());
+    for a in args {
+        s.push_str(&format!("${}\r\n{a}\r\n", a.len()));
+    }
+    s
+}
+
+/// An AOF directory in Redis's layout with one incr file holding `body`.
+fn aof_dir_with(name: &str, body: &str) -> PathBuf {
+    let dir = tmpdir(name);
+    let ad = dir.join("appendonlydir");
+    std::fs::create_dir_all(&ad).unwrap();
+    std::fs::write(ad.join("appendonly.aof.1.incr.aof"), body).unwrap();
+    std::fs::write(ad.join("appendonly.aof.manifest"), "file appendonly.aof.1.incr.aof seq 1 type i\n").unwrap();
+    dir
+}
+
+/// While an AOF loads nothing expires (as Redis): a key given a past deadline and then
+/// written to keeps both writes, and is gone once the load is done. `#TS:` annotation
+/// lines are skipped.
+#[test]
+fn aof_replay_does_not_expire_keys_while_loading() {
+    let mut body = String::from("#TS:1628217470\r\n");
+    body += &resp(&["rpush", "list", "foo"]);
+    body += &resp(&["pexpireat", "list", "1000"]);
+    body += "#TS:1628217471\r\n";
+    body += &resp(&["rpush", "list", "bar"]);
+    body += &resp(&["set", "other", "v"]);
+    let dir = aof_dir_with("noexpire", &body);
+    let srv = start_aof(&dir, "everysec");
+    let mut c = srv.raw();
+    c.roundtrip(&[b"LLEN", b"list"], b":0\r\n");
+    c.roundtrip(&[b"EXISTS", b"list"], b":0\r\n");
+    c.roundtrip(&[b"GET", b"other"], b"$1\r\nv\r\n");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// A manifest error stops the start with Redis's message.
+#[test]
+fn bad_manifest_stops_the_server_with_redis_message() {
+    let dir = aof_dir_with("badmanifest", &resp(&["set", "k", "v"]));
+    let ad = dir.join("appendonlydir");
+    for (manifest, msg) in [
+        ("file appendonly.aof.1.incr.aof seq 1 type i\nfile appendonly.aof.2.incr.aof seq 1 type i\n", "Found a non-monotonic sequence number"),
+        ("file appendonly.aof.1.incr.aof seq 1 type i\n\n", "Invalid AOF manifest file format"),
+        ("file appendonly.aof.1.incr.aof seq 1\n", "Invalid AOF manifest file format"),
+        ("file appendonly.aof.1.incr.aof seq 1 type i", "The AOF manifest file contains too long line"),
+        ("file appendonly.aof.1.incr.aof seq 1 type x\n", "Unknown AOF file type"),
+    ] {
+        std::fs::write(ad.join("appendonly.aof.manifest"), manifest).unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
+            .args(["--port", &free_port().to_string(), "--save", "", "--appendonly", "yes", "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        assert!(!out.status.success());
+        let log = String::from_utf8_lossy(&out.stdout);
+        assert!(log.contains(msg), "{manifest:?}: expected {msg:?} in\n{log}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

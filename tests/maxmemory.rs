@@ -66,9 +66,13 @@ fn allkeys_policies_bring_memory_under_the_limit() {
         assert!(evicted >= 300 && evicted < 2000, "{policy}: evicted {evicted}");
         let used: u64 = info_field(&mut c, "memory", "used_memory").parse().unwrap();
         assert!(used <= limit + 100_000, "{policy}: used {used} limit {limit}");
-        // new writes still succeed (older keys make room)
+        // new writes still succeed (older keys make room); the SET may leave memory just
+        // over the limit again, and the next command's eviction pass may then pick the new
+        // key itself, except under LRU, where it is the most recently used
         c.roundtrip(&[b"SET", b"new", &[b'x'; 1000]], b"+OK\r\n");
-        c.roundtrip(&[b"EXISTS", b"new"], b":1\r\n");
+        if policy == "allkeys-lru" {
+            c.roundtrip(&[b"EXISTS", b"new"], b":1\r\n");
+        }
     }
 }
 

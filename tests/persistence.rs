@@ -13,6 +13,14 @@ fn start_in(dir: &Path, extra: &[&str]) -> Server {
     Server::start(&args)
 }
 
+/// As `start_in`, returning while the dataset may still be loading.
+fn start_loading_in(dir: &Path, extra: &[&str]) -> Server {
+    let d = dir.to_str().unwrap();
+    let mut args = vec!["--dir", d, "--dbfilename", "dump.rdb"];
+    args.extend_from_slice(extra);
+    Server::start_loading(&args)
+}
+
 fn wait_for_file(p: &Path) {
     let deadline = Instant::now() + Duration::from_secs(60);
     while !p.exists() {
@@ -141,7 +149,132 @@ fn loads_a_dump_written_by_real_redis() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-fn info_field(c: &mut common::Raw, field: &str) -> String {
+fn info_field(c: &mut Raw, section: &[u8], field: &str) -> Option<String> {
+    let info = c.bulk_text(&[b"INFO", section]);
+    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+}
+
+/// Make a dump.rdb of `n` keys in `dir` (written by SAVE, server stopped after).
+fn make_big_rdb(dir: &Path, n: usize) -> u64 {
+    let srv = start_in(dir, &[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"DEBUG", b"POPULATE", n.to_string().as_bytes(), b"key", b"100"], b"+OK\r\n");
+    c.roundtrip(&[b"SAVE"], b"+OK\r\n");
+    drop(c);
+    drop(srv);
+    std::fs::metadata(dir.join("dump.rdb")).unwrap().len()
+}
+
+/// While the RDB loads at start-up the server already accepts connections: once the load
+/// has read loading-process-events-interval-bytes, commands get -LOADING (INFO and the
+/// other `loading`-flagged commands run), INFO shows the progress, and once the load is
+/// done everything is there.
+#[test]
+fn clients_get_loading_errors_while_the_rdb_loads() {
+    let dir = tmpdir("loading");
+    let n = 40_000usize;
+    let size = make_big_rdb(&dir, n);
+    // key-load-delay (µs per key, Redis's own test knob) makes the load last seconds.
+    let srv = start_loading_in(&dir, &["--key-load-delay", "50", "--loading-process-events-interval-bytes", "1024"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"PING"], b"-LOADING Redis is loading the dataset in memory\r\n");
+    c.roundtrip(&[b"GET", b"key:1"], b"-LOADING Redis is loading the dataset in memory\r\n");
+    c.roundtrip(&[b"SET", b"x", b"1"], b"-LOADING Redis is loading the dataset in memory\r\n");
+    assert_eq!(info_field(&mut c, b"persistence", "loading").as_deref(), Some("1"));
+    assert_eq!(info_field(&mut c, b"persistence", "loading_total_bytes"), Some(size.to_string()));
+    let loaded: u64 = info_field(&mut c, b"persistence", "loading_loaded_bytes").unwrap().parse().unwrap();
+    assert!(loaded <= size);
+    assert!(info_field(&mut c, b"persistence", "loading_eta_seconds").is_some());
+    // a second client connects and is answered during the load too
+    let mut c2 = srv.raw();
+    c2.roundtrip(&[b"CLIENT", b"SETNAME", b"during-load"], b"+OK\r\n");
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let r = c.call(&[b"PING"]);
+        if r == b"+PONG\r\n" {
+            break;
+        }
+        assert_eq!(r, b"-LOADING Redis is loading the dataset in memory\r\n".to_vec());
+        assert!(Instant::now() < deadline, "load never finished");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_eq!(info_field(&mut c, b"persistence", "loading").as_deref(), Some("0"));
+    assert!(info_field(&mut c, b"persistence", "loading_total_bytes").is_none());
+    assert_eq!(info_field(&mut c, b"persistence", "rdb_last_load_keys_loaded"), Some(n.to_string()));
+    c.roundtrip(&[b"DBSIZE"], format!(":{n}\r\n").as_bytes());
+    let v = c.call(&[b"GET", b"key:7"]);
+    assert!(v.starts_with(b"$100\r\nvalue:7"), "{}", String::from_utf8_lossy(&v));
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SIGTERM during the load exits at once and never saves the half-loaded dataset over the
+/// file it is loading, even with save points configured.
+#[test]
+fn sigterm_while_loading_leaves_the_rdb_alone() {
+    let dir = tmpdir("loading-term");
+    let size = make_big_rdb(&dir, 20_000);
+    let before = std::fs::read(dir.join("dump.rdb")).unwrap();
+    let mut srv = start_loading_in(&dir, &["--key-load-delay", "200", "--save", "1 1", "--loading-process-events-interval-bytes", "1024"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"PING"], b"-LOADING Redis is loading the dataset in memory\r\n");
+    unsafe { libc::kill(srv.pid() as i32, libc::SIGTERM) };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.is_alive() {
+        assert!(Instant::now() < deadline, "server did not exit on SIGTERM while loading");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(std::fs::metadata(dir.join("dump.rdb")).unwrap().len(), size);
+    assert!(std::fs::read(dir.join("dump.rdb")).unwrap() == before, "dump.rdb was rewritten");
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// SYNC after `REPLCONF rdb-filter-only functions` (redis-cli --functions-rdb) sends an RDB
+/// with the function libraries and no keys; an unknown filter is refused.
+#[test]
+fn sync_payload_honours_rdb_filter_only_functions() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"DEBUG", b"POPULATE", b"100"], b"+OK\r\n");
+    c.roundtrip(
+        &[b"FUNCTION", b"LOAD", b"#!lua name=lib1\nredis.register_function('func1', function() return 123 end)"],
+        b"$4\r\nlib1\r\n",
+    );
+    c.roundtrip(
+        &[b"REPLCONF", b"rdb-filter-only", b"functions bla"],
+        b"-ERR Unsupported rdb-filter-only option: bla\r\n",
+    );
+    let mut r = srv.raw();
+    r.roundtrip(&[b"REPLCONF", b"rdb-filter-only", b"functions"], b"+OK\r\n");
+    r.cmd(&[b"SYNC"]);
+    let head = r.read_until_crlf();
+    let len: usize = String::from_utf8_lossy(&head[1..]).trim().parse().unwrap();
+    let payload = r.read_n(len);
+    assert!(payload.starts_with(b"REDIS"));
+    let dir = tmpdir("filter");
+    std::fs::write(dir.join("dump.rdb"), &payload).unwrap();
+    let loaded = start_in(&dir, &[]);
+    let mut l = loaded.raw();
+    l.roundtrip(&[b"DBSIZE"], b":0\r\n");
+    l.roundtrip(&[b"FCALL", b"func1", b"0"], b":123\r\n");
+    // without a filter the payload has the keys too
+    let mut full = srv.raw();
+    full.cmd(&[b"SYNC"]);
+    let head = full.read_until_crlf();
+    let len: usize = String::from_utf8_lossy(&head[1..]).trim().parse().unwrap();
+    let payload = full.read_n(len);
+    drop(l);
+    drop(loaded);
+    std::fs::write(dir.join("dump.rdb"), &payload).unwrap();
+    let loaded = start_in(&dir, &[]);
+    let mut l = loaded.raw();
+    l.roundtrip(&[b"DBSIZE"], b":100\r\n");
+    l.roundtrip(&[b"FCALL", b"func1", b"0"], b":123\r\n");
+    drop(loaded);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn persist_field(c: &mut common::Raw, field: &str) -> String {
     let info = c.bulk_text(&[b"INFO", b"persistence"]);
     info.lines()
         .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
@@ -153,29 +286,29 @@ fn info_persistence_reports_background_work() {
     let dir = tmpdir("info");
     let srv = start_in(&dir, &["--save", ""]);
     let mut c = srv.raw();
-    assert_eq!(info_field(&mut c, "aof_enabled"), "0");
-    assert_eq!(info_field(&mut c, "rdb_saves"), "0");
+    assert_eq!(persist_field(&mut c, "aof_enabled"), "0");
+    assert_eq!(persist_field(&mut c, "rdb_saves"), "0");
     c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
-    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "1");
+    assert_eq!(persist_field(&mut c, "rdb_changes_since_last_save"), "1");
     c.roundtrip(&[b"BGSAVE"], b"+Background saving started\r\n");
     let deadline = Instant::now() + Duration::from_secs(30);
-    while info_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+    while persist_field(&mut c, "rdb_bgsave_in_progress") != "0" {
         assert!(Instant::now() < deadline, "BGSAVE never finished");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(info_field(&mut c, "rdb_saves"), "1");
-    assert_eq!(info_field(&mut c, "rdb_last_bgsave_status"), "ok");
-    assert_eq!(info_field(&mut c, "rdb_changes_since_last_save"), "0");
+    assert_eq!(persist_field(&mut c, "rdb_saves"), "1");
+    assert_eq!(persist_field(&mut c, "rdb_last_bgsave_status"), "ok");
+    assert_eq!(persist_field(&mut c, "rdb_changes_since_last_save"), "0");
     // Turning the AOF on starts a rewrite, reported until it is done (what
     // `waitForBgrewriteaof` in Redis's suite polls); a BGREWRITEAOF after it starts anew.
     c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"yes"], b"+OK\r\n");
-    assert_eq!(info_field(&mut c, "aof_enabled"), "1");
-    while info_field(&mut c, "aof_rewrite_in_progress") != "0" {
+    assert_eq!(persist_field(&mut c, "aof_enabled"), "1");
+    while persist_field(&mut c, "aof_rewrite_in_progress") != "0" {
         assert!(Instant::now() < deadline, "the AOF rewrite never finished");
         std::thread::sleep(Duration::from_millis(10));
     }
-    assert_eq!(info_field(&mut c, "aof_rewrites"), "1");
-    assert_eq!(info_field(&mut c, "aof_last_bgrewrite_status"), "ok");
+    assert_eq!(persist_field(&mut c, "aof_rewrites"), "1");
+    assert_eq!(persist_field(&mut c, "aof_last_bgrewrite_status"), "ok");
     c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);

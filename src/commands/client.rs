@@ -1,5 +1,6 @@
 //! CLIENT subcommands (ID, SETNAME/GETNAME, LIST/INFO, KILL, PAUSE/UNPAUSE, REPLY,
-//! NO-EVICT, HELP), MONITOR and the MONITOR feed. HELLO/AUTH/RESET live in connection.rs.
+//! NO-EVICT, TRACKING/CACHING/GETREDIR/TRACKINGINFO, HELP), MONITOR and the MONITOR feed.
+//! The client-tracking machinery itself is `crate::tracking`. HELLO/AUTH/RESET live in connection.rs.
 //!
 //! Other clients are reached through the registry of `ClientHandle`s (`Server::clients`):
 //! CLIENT LIST reads their atomics, CLIENT KILL unregisters them and tells their worker
@@ -26,6 +27,10 @@ pub const COMMANDS: &[Registration] = &[
     ("client|reply", client_reply, 0),
     ("client|no-evict", client_no_evict, 0),
     ("client|help", client_help, 0),
+    ("client|tracking", client_tracking, 0),
+    ("client|caching", client_caching, 0),
+    ("client|getredir", client_getredir, 0),
+    ("client|trackinginfo", client_trackinginfo, 0),
     ("monitor", monitor, 0),
 ];
 
@@ -75,6 +80,8 @@ pub fn info_string(srv: &Server, h: &ClientHandle, me: Option<&SelfView>) -> Str
         (cflags::PUBSUB, 'P'),
         (cflags::BLOCKED, 'b'),
         (cflags::TRACKING, 't'),
+        (cflags::TRACKING_BROKEN_REDIR, 'R'),
+        (cflags::TRACKING_BCAST, 'B'),
         (cflags::CLOSE_AFTER_REPLY, 'c'),
         (cflags::UNIX_SOCKET, 'U'),
         (cflags::READONLY, 'r'),
@@ -564,5 +571,150 @@ mod tests {
             String::from_utf8(line).unwrap(),
             "+1700000000.000042 [3 lua] \"SET\" \"k\\x00\\xff\" \"a\\\"b\\\\\\r\\n\\t\\a\\b \"\r\n"
         );
+    }
+}
+
+// ---------------------------------------------------------------- client-side caching
+
+/// CLIENT TRACKING ON|OFF [REDIRECT id] [PREFIX p]... [BCAST] [OPTIN] [OPTOUT] [NOLOOP]
+fn client_tracking(ctx: &mut Ctx, argv: &[&[u8]]) {
+    use crate::tracking::{OPT_BCAST, OPT_NOLOOP, OPT_OPTIN, OPT_OPTOUT};
+    let mut redir: i64 = 0;
+    let mut opts = 0u32;
+    let mut prefixes: Vec<&[u8]> = Vec::new();
+    let mut j = 3;
+    while j < argv.len() {
+        let more = j + 1 < argv.len();
+        let a = argv[j];
+        if eq_ic(a, "redirect") && more {
+            j += 1;
+            if redir != 0 {
+                return ctx.out.error("ERR A client can only redirect to a single other client");
+            }
+            let Some(id) = super::arg_i64(ctx, argv[j]) else { return };
+            redir = id;
+            if !ctx.srv.clients.lock().contains_key(&(id as u64)) {
+                return ctx.out.error("ERR The client ID you want redirect to does not exist");
+            }
+        } else if eq_ic(a, "bcast") {
+            opts |= OPT_BCAST;
+        } else if eq_ic(a, "optin") {
+            opts |= OPT_OPTIN;
+        } else if eq_ic(a, "optout") {
+            opts |= OPT_OPTOUT;
+        } else if eq_ic(a, "noloop") {
+            opts |= OPT_NOLOOP;
+        } else if eq_ic(a, "prefix") && more {
+            j += 1;
+            prefixes.push(argv[j]);
+        } else {
+            return ctx.out.error(SYNTAX_ERR);
+        }
+        j += 1;
+    }
+    let h = ctx.client.handle.clone();
+    if eq_ic(argv[2], "on") {
+        if opts & OPT_BCAST == 0 && !prefixes.is_empty() {
+            return ctx.out.error("ERR PREFIX option requires BCAST mode to be enabled");
+        }
+        if h.has_flag(cflags::TRACKING) && h.has_flag(cflags::TRACKING_BCAST) != (opts & OPT_BCAST != 0) {
+            return ctx.out.error(
+                "ERR You can't switch BCAST mode on/off before disabling tracking for this client, and then re-enabling it with a different mode.",
+            );
+        }
+        if opts & OPT_BCAST != 0 && opts & (OPT_OPTIN | OPT_OPTOUT) != 0 {
+            return ctx.out.error("ERR OPTIN and OPTOUT are not compatible with BCAST");
+        }
+        if opts & OPT_OPTIN != 0 && opts & OPT_OPTOUT != 0 {
+            return ctx.out.error("ERR You can't specify both OPTIN mode and OPTOUT mode");
+        }
+        if (opts & OPT_OPTIN != 0 && h.has_flag(cflags::TRACKING_OPTOUT))
+            || (opts & OPT_OPTOUT != 0 && h.has_flag(cflags::TRACKING_OPTIN))
+        {
+            return ctx.out.error(
+                "ERR You can't switch OPTIN/OPTOUT mode before disabling tracking for this client, and then re-enabling it with a different mode.",
+            );
+        }
+        if opts & OPT_BCAST != 0 {
+            if let Some(e) = crate::tracking::prefix_collision(&ctx.client.tracking_prefixes, &prefixes) {
+                return ctx.out.error(&e);
+            }
+        }
+        crate::tracking::enable(ctx.srv, ctx.client, redir as u64, opts, &prefixes);
+    } else if eq_ic(argv[2], "off") {
+        crate::tracking::disable(ctx.srv, ctx.client);
+    } else {
+        return ctx.out.error(SYNTAX_ERR);
+    }
+    ctx.out.ok();
+}
+
+/// CLIENT CACHING YES|NO: track (OPTIN) or not (OPTOUT) the keys of the next command.
+fn client_caching(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let h = &ctx.client.handle;
+    if !h.has_flag(cflags::TRACKING) {
+        return ctx.out.error(
+            "ERR CLIENT CACHING can be called only when the client is in tracking mode with OPTIN or OPTOUT mode enabled",
+        );
+    }
+    if eq_ic(argv[2], "yes") {
+        if !h.has_flag(cflags::TRACKING_OPTIN) {
+            return ctx.out.error("ERR CLIENT CACHING YES is only valid when tracking is enabled in OPTIN mode.");
+        }
+    } else if eq_ic(argv[2], "no") {
+        if !h.has_flag(cflags::TRACKING_OPTOUT) {
+            return ctx.out.error("ERR CLIENT CACHING NO is only valid when tracking is enabled in OPTOUT mode.");
+        }
+    } else {
+        return ctx.out.error(SYNTAX_ERR);
+    }
+    h.set_flag(cflags::TRACKING_CACHING, true);
+    ctx.out.ok();
+}
+
+fn client_getredir(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let h = &ctx.client.handle;
+    ctx.out.int(if h.has_flag(cflags::TRACKING) { h.redir.load(Relaxed) } else { -1 });
+}
+
+fn client_trackinginfo(ctx: &mut Ctx, _argv: &[&[u8]]) {
+    let h = ctx.client.handle.clone();
+    let f = h.flags.load(Relaxed);
+    let on = |bit: u32| f & bit != 0;
+    let mut names: Vec<&str> = vec![if on(cflags::TRACKING) { "on" } else { "off" }];
+    if on(cflags::TRACKING_BCAST) {
+        names.push("bcast");
+    }
+    if on(cflags::TRACKING_OPTIN) {
+        names.push("optin");
+        if on(cflags::TRACKING_CACHING) {
+            names.push("caching-yes");
+        }
+    }
+    if on(cflags::TRACKING_OPTOUT) {
+        names.push("optout");
+        if on(cflags::TRACKING_CACHING) {
+            names.push("caching-no");
+        }
+    }
+    if on(cflags::TRACKING_NOLOOP) {
+        names.push("noloop");
+    }
+    if on(cflags::TRACKING_BROKEN_REDIR) {
+        names.push("broken_redirect");
+    }
+    let out = &mut *ctx.out;
+    out.map(3);
+    out.bulk(b"flags");
+    out.set(names.len());
+    for n in names {
+        out.bulk(n.as_bytes());
+    }
+    out.bulk(b"redirect");
+    out.int(if on(cflags::TRACKING) { h.redir.load(Relaxed) } else { -1 });
+    out.bulk(b"prefixes");
+    out.array(ctx.client.tracking_prefixes.len());
+    for p in &ctx.client.tracking_prefixes {
+        out.bulk(p);
     }
 }

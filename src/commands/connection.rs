@@ -71,6 +71,9 @@ fn reset(ctx: &mut Ctx, _argv: &[&[u8]]) {
         return;
     }
     let h = c.handle.clone();
+    if h.has_flag(cflags::TRACKING) {
+        crate::tracking::disable(ctx.srv, c);
+    }
     if h.has_flag(cflags::MONITOR) {
         let mut m = ctx.srv.monitors.lock();
         m.retain(|x| x.id != h.id);

@@ -898,6 +898,8 @@ fn debug_reload(ctx: &mut Ctx, argv: &[&[u8]]) {
         for s in ctx.ks.locks.iter_mut() {
             s.dbs.iter_mut().for_each(|d| d.clear());
         }
+        // emptying the dataset invalidates every client-side cache (Redis's emptyData)
+        crate::tracking::on_flush(srv, ctx.ks.client, &mut ctx.ks.track_pending);
         crate::scripting::functions::flush(srv);
     }
     let loaded = crate::persist::load_into(srv, &mut ctx.ks.locks)

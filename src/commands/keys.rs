@@ -346,11 +346,17 @@ fn flush_generic(ctx: &mut Ctx, argv: &[&[u8]], dbi: Option<usize>) {
         return;
     };
     let mut removed = empty_dbs(ctx, dbi, lazy);
+    // every tracking client drops its whole cache (a null invalidation)
+    crate::tracking::on_flush(ctx.srv, ctx.ks.client, &mut ctx.ks.track_pending);
     // blocked XREADGROUP clients of emptied streams get an error
     for d in 0..ctx.srv.keyspace.ndbs {
         if dbi.is_none_or(|x| x == d) {
             crate::blocking::signal_db(&mut ctx.ks, d);
         }
+    }
+    // FLUSHALL stops a running BGSAVE (Redis kills its child).
+    if dbi.is_none() && ctx.srv.persist.bgsave_in_progress.load(std::sync::atomic::Ordering::Relaxed) {
+        ctx.srv.persist.bgsave_abort.store(true, std::sync::atomic::Ordering::Relaxed);
     }
     // FLUSHALL with save points also rewrites the RDB file (now empty) right away.
     if dbi.is_none() && !ctx.srv.config.read().save_params().is_empty() {
@@ -695,8 +701,8 @@ fn expire_generic(ctx: &mut Ctx, argv: &[&[u8]], name: &str, relative: bool, uni
     }
     ctx.ks.dirty(1);
     ctx.ks.signal_modified(key);
-    if when <= crate::server::now_ms() {
-        // Already past: the key goes now, and the write stream gets a DEL (or UNLINK).
+    if when <= crate::server::now_ms() && !ctx.srv.persist.loading.load(std::sync::atomic::Ordering::Relaxed) {
+        // Already past: the key goes now (while loading it keeps the past deadline), and the write stream gets a DEL (or UNLINK).
         let lazy = flag_on(&ctx.srv.hot.lazy_expire);
         if let Some(owned) = ctx.ks.db(key).remove(key) {
             lazyfree::free_entry(owned, lazy);

@@ -362,12 +362,33 @@ pub struct Ks<'a> {
     /// Propagate the command even though it changed no key (PUBLISH, like Redis's
     /// forceCommandPropagation).
     pub force_propagate: bool,
+    /// The client running this command (0: none, e.g. the cron): client tracking's
+    /// "current client" (NOLOOP, invalidations kept for after its reply).
+    pub client: u64,
+    /// Invalidations for `client` itself (a key, or None for a flush), sent after its reply.
+    pub track_pending: Vec<Option<Vec<u8>>>,
+    /// While a script runs for a tracking client: that client and the keys its script
+    /// command declared (what a read inside the script makes it track, as in Redis).
+    pub track_caller: Option<(std::sync::Arc<crate::net::client::ClientHandle>, Vec<Vec<u8>>)>,
 }
 
 impl<'a> Ks<'a> {
     pub fn new(srv: &'a Server, locks: LockSet<'a>, db: usize, now: i64) -> Ks<'a> {
         let record = srv.wstream.is_active();
-        Ks { srv, locks, db, now, dirty: 0, propagate: None, ops: Vec::new(), record, force_propagate: false }
+        Ks {
+            srv,
+            locks,
+            db,
+            now,
+            dirty: 0,
+            propagate: None,
+            ops: Vec::new(),
+            record,
+            force_propagate: false,
+            client: 0,
+            track_pending: Vec::new(),
+            track_caller: None,
+        }
     }
 
     /// Add an effect to the write stream besides the command itself (Redis's alsoPropagate).
@@ -445,7 +466,8 @@ impl<'a> Ks<'a> {
         }
         self.srv.stats.expired_keys.fetch_add(1, Relaxed);
         self.notify_at(dbi, notify::EXPIRED, "expired", key);
-        self.signal_modified_at(dbi, key);
+        // an expired key was changed by no client (BCAST NOLOOP clients hear of it)
+        self.signal_modified_by(dbi, key, 0);
         if self.record {
             self.ops.push((dbi, vec![b"DEL".to_vec(), key.to_vec()]));
         }
@@ -592,11 +614,20 @@ impl<'a> Ks<'a> {
         self.srv.hot.lru_policy().initial(self.now)
     }
 
-    /// The key's value changed: invalidate WATCHes (and, later, client-tracking caches).
+    /// The key's value changed: invalidate WATCHes and client-side caches (tracking).
     #[inline]
     pub fn signal_modified(&mut self, key: &[u8]) {
-        self.db(key).touch_watched(key);
-        self.signal_gone_stream(self.db, key);
+        self.signal_modified_by(self.db, key, self.client);
+    }
+
+    /// Redis's signalModifiedKey: `writer` is the client that changed the key (0: none).
+    #[inline]
+    pub fn signal_modified_by(&mut self, dbi: usize, key: &[u8], writer: u64) {
+        self.db_at(dbi, key).touch_watched(key);
+        self.signal_gone_stream(dbi, key);
+        if self.srv.tracking.in_use() {
+            crate::tracking::invalidate(self.srv, key, writer, self.client, &mut self.track_pending);
+        }
     }
 
     /// A key that is not (or no longer) a stream may have XREADGROUP waiters to answer
@@ -618,8 +649,7 @@ impl<'a> Ks<'a> {
     /// `signal_modified` for a key of database `dbi` (MOVE, COPY ... DB).
     #[inline]
     pub fn signal_modified_at(&mut self, dbi: usize, key: &[u8]) {
-        self.db_at(dbi, key).touch_watched(key);
-        self.signal_gone_stream(dbi, key);
+        self.signal_modified_by(dbi, key, self.client);
     }
 
     /// Emit a keyspace notification if the class is enabled.

@@ -2,6 +2,7 @@
 //! another server, RESTORE there, DEL here). The work is done in `crate::persist`.
 
 use super::{eq_ic, flags, Ctx, Registration};
+use crate::keyspace::lru;
 use crate::persist::{self, rdb};
 use std::sync::atomic::Ordering::Relaxed;
 
@@ -74,6 +75,8 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     let key = argv[1];
     let mut replace = false;
     let mut absttl = false;
+    let mut idle: Option<i64> = None;
+    let mut freq: Option<u8> = None;
     let mut i = 4;
     while i < argv.len() {
         let a = argv[i];
@@ -84,14 +87,14 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
         } else if eq_ic(a, "idletime") && i + 1 < argv.len() {
             i += 1;
             match crate::util::numfmt::parse_i64(argv[i]) {
-                Some(v) if v >= 0 => {}
+                Some(v) if v >= 0 => idle = Some(v),
                 Some(_) => return ctx.out.error("ERR Invalid IDLETIME value, must be >= 0"),
                 None => return ctx.out.error(super::NOT_INT),
             }
         } else if eq_ic(a, "freq") && i + 1 < argv.len() {
             i += 1;
             match crate::util::numfmt::parse_i64(argv[i]) {
-                Some(v) if (0..=255).contains(&v) => {}
+                Some(v) if (0..=255).contains(&v) => freq = Some(v as u8),
                 Some(_) => return ctx.out.error("ERR Invalid FREQ value, must be >= 0 and <= 255"),
                 None => return ctx.out.error(super::NOT_INT),
             }
@@ -109,13 +112,17 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
     if !replace && ctx.ks.exists(key) {
         return ctx.out.error("BUSYKEY Target key name already exists.");
     }
-    let value = match rdb::restore_payload(argv[3]) {
+    let skip_crc = ctx.srv.introspect.skip_checksum_validation.load(Relaxed);
+    let value = match rdb::restore_payload_opt(argv[3], skip_crc) {
         Ok(v) => v,
         Err(e) => return ctx.out.error(e),
     };
     let value = match persist::rdb_to_value(value) {
         Ok(v) => v,
-        Err(_) => return ctx.out.error("ERR Bad data format"),
+        Err(e) => {
+            crate::log::verbose(&format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {e}"));
+            return ctx.out.error("ERR Bad data format");
+        }
     };
     let expire = if ttl == 0 {
         None
@@ -136,7 +143,19 @@ fn restore(ctx: &mut Ctx, argv: &[&[u8]]) {
             return ctx.out.ok();
         }
     }
-    ctx.ks.add_key(key, value);
+    let now = ctx.ks.now;
+    let policy = ctx.srv.hot.maxmemory_policy.load(Relaxed);
+    let e = ctx.ks.add_key(key, value);
+    // Redis's objectSetLRUOrLFU: FREQ applies under an LFU policy, IDLETIME under an LRU one.
+    if policy & lru::POLICY_FLAG_LFU != 0 {
+        if let Some(f) = freq {
+            e.lru.set(lru::lfu_with_counter(f, now));
+        }
+    } else if policy & lru::POLICY_FLAG_LRU != 0 {
+        if let Some(secs) = idle {
+            e.lru.set(lru::lru_for_idle(secs, now));
+        }
+    }
     if let Some(t) = expire {
         ctx.ks.set_expire(key, t);
         if !absttl {

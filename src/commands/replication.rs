@@ -143,7 +143,10 @@ fn attach(ctx: &mut Ctx, psync: bool) {
     };
     log::notice(&format!("Replica {} asks for synchronization", h.addr));
     let path = std::path::PathBuf::from(format!("temp-sync-{}-{}.rdb", std::process::id(), h.id));
-    let payload = crate::persist::write_locked(srv, &ctx.ks.locks, &path, false).and_then(|_| std::fs::read(&path));
+    let (data, functions) =
+        (!h.has_flag(cflags::RDB_EXCLUDE_DATA), !h.has_flag(cflags::RDB_EXCLUDE_FUNCTIONS));
+    let payload = crate::persist::write_locked_filtered(srv, &ctx.ks.locks, &path, false, data, functions)
+        .and_then(|_| std::fs::read(&path));
     let _ = std::fs::remove_file(&path);
     let rdb = match payload {
         Ok(b) => b,
@@ -181,6 +184,24 @@ fn replconf(ctx: &mut Ctx, argv: &[&[u8]]) {
             if std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok()).is_none() {
                 return ctx.out.error("ERR value is not an integer or out of range");
             }
+        } else if eq_ic(opt, "rdb-filter-only") {
+            // "include" filters; the only one Redis 7.0 knows is "functions"
+            let Some(filters) = crate::protocol::parse::split_args_quoted(argv[i + 1]) else {
+                return ctx.out.error("ERR Missing rdb-filter-only values");
+            };
+            let h = &ctx.client.handle;
+            let mut exclude_functions = true;
+            for f in &filters {
+                if f.eq_ignore_ascii_case(b"functions") {
+                    exclude_functions = false;
+                } else {
+                    return ctx
+                        .out
+                        .error(&format!("ERR Unsupported rdb-filter-only option: {}", String::from_utf8_lossy(f)));
+                }
+            }
+            h.set_flag(cflags::RDB_EXCLUDE_DATA, true);
+            h.set_flag(cflags::RDB_EXCLUDE_FUNCTIONS, exclude_functions);
         } else if eq_ic(opt, "ip-address") || eq_ic(opt, "capa") || eq_ic(opt, "rdb-only") {
         } else {
             return ctx.out.error(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)));

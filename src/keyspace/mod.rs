@@ -24,6 +24,11 @@ use crate::persist::snapshot::SnapCtl;
 use std::ptr::NonNull;
 pub use value::{Value, ValueType};
 
+/// Set while the dataset is being loaded: nothing expires then (Redis's keyIsExpired
+/// answers no while loading), so an AOF that gives a key a past deadline and then
+/// writes to it replays as it was written; the key expires once the load is done.
+pub static NO_EXPIRY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
 /// One client's WATCH of one key (Redis's watchedKey).
 pub struct WatchReg {
     /// The client's dirty-CAS flag.
@@ -213,7 +218,7 @@ impl Db {
     /// Is the key present but past its deadline? (Redis: expired once now > deadline.)
     #[inline]
     pub fn is_expired(&self, e: &Entry, now: i64) -> bool {
-        e.has_expire() && self.expire_of(e).is_some_and(|t| t < now)
+        e.has_expire() && self.expire_of(e).is_some_and(|t| t < now) && !NO_EXPIRY.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Insert a key known to be absent.

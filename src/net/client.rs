@@ -26,9 +26,23 @@ pub mod cflags {
     pub const DENY_BLOCKING: u32 = 1 << 12;
     /// The client scripts run commands as (MONITOR shows it as "lua").
     pub const SCRIPT: u32 = 1 << 13;
+    /// CLIENT TRACKING modes and state (see `crate::tracking`).
+    pub const TRACKING_BROKEN_REDIR: u32 = 1 << 14;
+    pub const TRACKING_BCAST: u32 = 1 << 15;
+    pub const TRACKING_OPTIN: u32 = 1 << 16;
+    pub const TRACKING_OPTOUT: u32 = 1 << 17;
+    /// CLIENT CACHING yes/no given for the next command (or transaction).
+    pub const TRACKING_CACHING: u32 = 1 << 18;
+    pub const TRACKING_NOLOOP: u32 = 1 << 19;
+    /// Some tracking client redirects its invalidations here (its outbox may hold pushes).
+    pub const PUSH_TARGET: u32 = 1 << 20;
+    /// REPLCONF rdb-filter-only: the sync payload leaves out the keys / the functions
+    /// (Redis's SLAVE_REQ_RDB_EXCLUDE_DATA / _FUNCTIONS; not shown by CLIENT LIST).
+    pub const RDB_EXCLUDE_DATA: u32 = 1 << 22;
+    pub const RDB_EXCLUDE_FUNCTIONS: u32 = 1 << 23;
     /// The fake client replaying the AOF at startup: like a master's link, it is obeyed
     /// (no maxmemory / min-replicas-to-write refusals).
-    pub const AOF: u32 = 1 << 14;
+    pub const AOF: u32 = 1 << 21;
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -148,6 +162,10 @@ pub struct ClientInfo {
     pub in_exec: bool,
     /// Blocked by a blocking command (see `crate::blocking`); its input waits.
     pub blocked: Option<crate::blocking::Blocked>,
+    /// CLIENT TRACKING ... BCAST prefixes.
+    pub tracking_prefixes: std::collections::BTreeSet<Vec<u8>>,
+    /// Invalidations for this client kept during its command, sent after the reply.
+    pub track_pending: Vec<Option<Vec<u8>>>,
 }
 
 impl ClientInfo {
@@ -168,6 +186,8 @@ impl ClientInfo {
             watched: Default::default(),
             in_exec: false,
             blocked: None,
+            tracking_prefixes: Default::default(),
+            track_pending: Vec::new(),
         }
     }
 

@@ -63,8 +63,9 @@ fn listen(sa: SocketAddr, backlog: i32) -> std::io::Result<mio::net::TcpListener
     Ok(mio::net::TcpListener::from_std(s.into()))
 }
 
-/// Start the workers and serve until a shutdown signal; never returns.
-pub fn start(srv: Arc<Server>, listeners: Vec<mio::net::TcpListener>) -> ! {
+/// Start the workers and the signal thread (SIGTERM/SIGINT run the shutdown sequence and
+/// exit). Returns at once: the caller loads the dataset while clients are served.
+pub fn start(srv: Arc<Server>, listeners: Vec<mio::net::TcpListener>) {
     let nworkers = srv.config.read().get_i64("io-threads").clamp(1, 128) as usize;
     let mut handles = Vec::new();
     let mut workers = Vec::new();
@@ -79,7 +80,7 @@ pub fn start(srv: Arc<Server>, listeners: Vec<mio::net::TcpListener>) -> ! {
     for (i, w) in workers.into_iter().enumerate() {
         std::thread::Builder::new().name(format!("ferrodis-w{i}")).spawn(move || w.run()).expect("spawn worker");
     }
-    wait_for_signals(srv)
+    std::thread::Builder::new().name("ferrodis-signals".into()).spawn(move || wait_for_signals(srv)).expect("spawn signal thread");
 }
 
 fn wait_for_signals(srv: Arc<Server>) -> ! {
@@ -87,13 +88,24 @@ fn wait_for_signals(srv: Arc<Server>) -> ! {
     let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGINT]).expect("signals");
     loop {
         for sig in signals.forever() {
+            // A second SIGINT while the shutdown is running (e.g. a slow final save): exit
+            // now, removing the half-written temp file (Redis's sigShutdownHandler).
+            if crate::shutdown::IN_PROGRESS.load(Relaxed) && sig == SIGINT {
+                log::warning("You insist... exiting now.");
+                let _ = std::fs::remove_file(format!("temp-{}.rdb", std::process::id()));
+                std::process::exit(1);
+            }
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             log::warning(&format!("Received {name} scheduling shutdown..."));
-            srv.shutdown_requested.store(true, Relaxed);
-            match crate::shutdown::shutdown(&srv, crate::shutdown::Mode::default()) {
-                Ok(()) => std::process::exit(0),
-                Err(e) => log::warning(&format!("SIGTERM received but errors trying to shut down the server, check the logs for more information: {e}")),
+            if crate::shutdown::SIGNAL_PENDING.swap(true, Relaxed) {
+                continue;
             }
+            // Redis runs the shutdown from its cron (so DEBUG PAUSE-CRON holds it and
+            // SHUTDOWN ABORT can cancel it); here a thread waits the same way.
+            let srv = srv.clone();
+            let _ = std::thread::Builder::new().name("ferrodis-shutdown".into()).spawn(move || {
+                crate::shutdown::run_pending(&srv);
+            });
         }
     }
 }

@@ -492,7 +492,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
     info.handle.qbuf.store(qbuf.len(), Relaxed);
     info.handle.qbuf_free.store(qbuf.capacity() - qbuf.len(), Relaxed);
     // Lines other threads queued (MONITOR, messages) go before this batch's replies.
-    if info.handle.has_flag(cflags::MONITOR | cflags::PUBSUB) {
+    if info.handle.has_flag(cflags::MONITOR | cflags::PUBSUB | cflags::TRACKING | cflags::PUSH_TARGET) {
         let mut ob = info.handle.outbox.lock();
         out.buf.extend_from_slice(&ob);
         ob.clear();
@@ -725,6 +725,11 @@ impl Worker {
             start_round();
             handle_events(&cell, &events);
             after_busy(&cell);
+            // BCAST invalidations of the keys changed in this round (Redis's beforeSleep)
+            if crate::tracking::has_changes() {
+                let srv = cell.borrow().srv.clone();
+                crate::tracking::broadcast(&srv);
+            }
             let queued = !cell.borrow().handle.queue.lock().is_empty();
             if queued {
                 drain_queue(&cell);
@@ -849,6 +854,9 @@ impl Worker {
         if !c.info.subs.is_empty() {
             srv.pubsub.remove_client(&mut c.info.subs, &c.info.handle);
         }
+        if c.info.flag(cflags::TRACKING) {
+            crate::tracking::disable(srv, &mut c.info);
+        }
         if !c.info.watched.keys.is_empty() {
             let watched = std::mem::take(&mut c.info.watched);
             if self.busy > 0 || srv.scripting.is_running() {
@@ -903,6 +911,11 @@ impl Worker {
             srv.aof.before_reply(srv);
         }
         let Some(c) = self.conns.get_mut(tok) else { return };
+        // A client closing after this reply (QUIT) leaves the registry before the reply
+        // goes out: whoever saw the reply sees the client gone (tracking redirections).
+        if c.info.close_after_reply {
+            srv.unregister_client(&c.info.handle);
+        }
         let pending = c.out.buf.len() - c.sent;
         c.rbuf_peak = c.rbuf_peak.max(c.out.buf.len().min(c.rbuf_size));
         if pending > 0 {

@@ -44,33 +44,60 @@ pub struct Manifest {
 }
 
 impl Manifest {
+    /// Parse a manifest as Redis 7.0's aofLoadManifestFromFile does, with its error texts
+    /// (the first error ends the parse).
     pub fn parse(text: &str) -> Result<Manifest, String> {
+        const MAX_LINE: usize = 1024;
         let mut m = Manifest::default();
-        for (n, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
+        let mut lines = 0;
+        let mut max_incr_seq = 0u64;
+        let mut rest = text;
+        while !rest.is_empty() {
+            // fgets: at most MAX_LINE bytes, up to and including a newline
+            let cut = rest.find('\n').map(|p| p + 1).unwrap_or(rest.len());
+            let mut take = cut.min(MAX_LINE);
+            while !rest.is_char_boundary(take) {
+                take -= 1;
+            }
+            let raw = &rest[..take];
+            rest = &rest[take..];
+            lines += 1;
+            if raw.starts_with('#') {
                 continue;
             }
-            let parts = crate::protocol::parse::split_args_quoted(line.as_bytes())
-                .ok_or_else(|| format!("Invalid AOF manifest file format (line {})", n + 1))?;
+            if !raw.contains('\n') {
+                return Err("The AOF manifest file contains too long line".into());
+            }
+            let line = raw.trim_matches(|c| c == ' ' || c == '\t' || c == '\r' || c == '\n');
+            if line.is_empty() {
+                return Err("Invalid AOF manifest file format".into());
+            }
+            let parts = match crate::protocol::parse::split_args_quoted(line.as_bytes()) {
+                Some(p) if p.len() >= 6 && p.len() % 2 == 0 => p,
+                _ => return Err("Invalid AOF manifest file format".into()),
+            };
             let mut name = None;
-            let mut seq = None;
+            let mut seq = 0u64;
             let mut kind = None;
             for kv in parts.chunks(2) {
-                if kv.len() != 2 {
-                    return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
-                }
                 let v = String::from_utf8_lossy(&kv[1]).into_owned();
-                match &kv[0][..] {
-                    b"file" => name = Some(v),
-                    b"seq" => seq = v.parse::<u64>().ok(),
-                    b"type" => kind = v.chars().next(),
-                    _ => {}
+                if kv[0].eq_ignore_ascii_case(b"file") {
+                    if v.contains('/') {
+                        return Err("File can't be a path, just a filename".into());
+                    }
+                    name = Some(v);
+                } else if kv[0].eq_ignore_ascii_case(b"seq") {
+                    seq = crate::util::numfmt::parse_i64(&kv[1]).unwrap_or(0).max(0) as u64;
+                } else if kv[0].eq_ignore_ascii_case(b"type") {
+                    kind = v.chars().next();
                 }
             }
-            let (Some(name), Some(seq), Some(kind)) = (name, seq, kind) else {
-                return Err(format!("Invalid AOF manifest file format (line {})", n + 1));
+            let (Some(name), Some(kind)) = (name, kind) else {
+                return Err("Invalid AOF manifest file format".into());
             };
+            if seq == 0 {
+                return Err("Invalid AOF manifest file format".into());
+            }
             let f = ManifestFile { name, seq, kind };
             match kind {
                 'b' => {
@@ -79,12 +106,18 @@ impl Manifest {
                     }
                     m.base = Some(f)
                 }
-                'i' => m.incrs.push(f),
+                'i' => {
+                    if seq <= max_incr_seq {
+                        return Err("Found a non-monotonic sequence number".into());
+                    }
+                    max_incr_seq = seq;
+                    m.incrs.push(f)
+                }
                 'h' => {}
-                _ => return Err(format!("Unknown AOF file type '{kind}'")),
+                _ => return Err("Unknown AOF file type".into()),
             }
         }
-        if m.base.is_none() && m.incrs.is_empty() {
+        if lines == 0 {
             return Err("Found an empty AOF manifest".into());
         }
         Ok(m)
@@ -93,10 +126,35 @@ impl Manifest {
     pub fn render(&self) -> String {
         let mut s = String::new();
         for f in self.base.iter().chain(self.incrs.iter()) {
-            s.push_str(&format!("file {} seq {} type {}\n", f.name, f.seq, f.kind));
+            s.push_str(&format!("file {} seq {} type {}\n", repr_if_needed(&f.name), f.seq, f.kind));
         }
         s
     }
+}
+
+/// A file name as Redis writes it into the manifest: as is, or quoted and escaped
+/// (sdscatrepr) when it has spaces, quotes, backslashes or unprintable bytes.
+fn repr_if_needed(name: &str) -> String {
+    let needs = name.bytes().any(|b| b == b'\\' || b == b'"' || !(0x21..0x7f).contains(&b));
+    if !needs {
+        return name.to_string();
+    }
+    let mut s = String::from("\"");
+    for b in name.bytes() {
+        match b {
+            b'\\' => s.push_str("\\\\"),
+            b'"' => s.push_str("\\\""),
+            b'\n' => s.push_str("\\n"),
+            b'\r' => s.push_str("\\r"),
+            b'\t' => s.push_str("\\t"),
+            7 => s.push_str("\\a"),
+            8 => s.push_str("\\b"),
+            0x20..=0x7e => s.push(b as char),
+            _ => s.push_str(&format!("\\x{b:02x}")),
+        }
+    }
+    s.push('"');
+    s
 }
 
 struct Files {
@@ -237,19 +295,35 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
     let (dir, basename) = paths(srv);
     let mpath = dir.join(format!("{basename}.manifest"));
     let legacy = PathBuf::from(&basename);
-    let manifest = if mpath.exists() {
+    let parsed = if mpath.exists() {
         let text = std::fs::read_to_string(&mpath).map_err(|e| format!("Can't open the AOF manifest: {e}"))?;
         Some(Manifest::parse(&text)?)
-    } else if legacy.exists() {
-        // Redis < 7 single file: move it into the directory as the base.
+    } else {
+        None
+    };
+    // Upgrade from a Redis < 7 single file (`appendfilename` in `dir`), as Redis 7.0 does:
+    // when there is no AOF directory, no manifest, or a manifest naming only that file as
+    // its base (an upgrade interrupted before the file was moved).
+    let upgrade = legacy.is_file()
+        && (!dir.is_dir()
+            || parsed.as_ref().is_none_or(|m| m.base.is_none() && m.incrs.is_empty())
+            || parsed.as_ref().is_some_and(|m| {
+                m.incrs.is_empty()
+                    && m.base.as_ref().is_some_and(|b| b.name == basename)
+                    && !dir.join(&basename).exists()
+            }));
+    let manifest = if upgrade {
         std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create AOF directory: {e}"))?;
-        std::fs::rename(&legacy, dir.join(&basename)).map_err(|e| format!("Can't move the old AOF file: {e}"))?;
-        let m = Manifest { base: Some(ManifestFile { name: basename.clone(), seq: 1, kind: 'b' }), incrs: vec![] };
+        let mut m = parsed.unwrap_or_default();
+        if m.base.is_none() {
+            m.base = Some(ManifestFile { name: basename.clone(), seq: 1, kind: 'b' });
+        }
         write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
+        std::fs::rename(&legacy, dir.join(&basename)).map_err(|e| format!("Can't move the old AOF file: {e}"))?;
         log::notice("Successfully migrated an old-style AOF into the AOF directory");
         Some(m)
     } else {
-        None
+        parsed.filter(|m| m.base.is_some() || !m.incrs.is_empty())
     };
     match manifest {
         Some(m) => {
@@ -312,24 +386,43 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
 /// Replay the files of a manifest into the keyspace.
 fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     let start = std::time::Instant::now();
-    let truncated_ok = srv.config.read().get_bool("aof-load-truncated");
     let files: Vec<&ManifestFile> = m.base.iter().chain(m.incrs.iter()).collect();
+    let total: u64 = files.iter().filter_map(|f| std::fs::metadata(dir.join(&f.name)).ok()).map(|md| md.len()).sum();
+    super::begin_loading(srv, total);
+    load_files_inner(srv, dir, &files, start)
+}
+
+fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: std::time::Instant) -> Result<(), String> {
+    let truncated_ok = srv.config.read().get_bool("aof-load-truncated");
     let mut replayer = Replayer::new(srv);
+    let mut loaded_before = 0u64;
     for (i, f) in files.iter().enumerate() {
         let path = dir.join(&f.name);
         let data = match std::fs::read(&path) {
             Ok(d) => d,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && f.kind == 'i' && i + 1 == files.len() => continue,
-            Err(e) => return Err(format!("The AOF file {} doesn't exist: {e}", f.name)),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(format!("The append log file {} doesn't exist: No such file or directory", f.name))
+            }
+            Err(e) => return Err(format!("Fatal error: can't open the append log file {} for reading: {e}", f.name)),
         };
+        let file_start = loaded_before;
+        loaded_before += data.len() as u64;
         let last = i + 1 == files.len();
+        // An RDB base, or an old AOF with an RDB preamble followed by commands.
+        let mut rdb_len = 0;
         if data.starts_with(b"REDIS") {
             log::notice("Reading RDB base file on AOF loading...");
             let mut all = srv.keyspace.lock_all();
-            load_rdb_into(srv, &mut all, &data).map_err(|e| format!("Bad file format reading the append only file {}: {e}", f.name))?;
-            continue;
+            rdb_len = load_rdb_into(srv, &mut all, &data).map_err(|e| format!("Bad file format reading the append only file {}: {e}", f.name))?;
+            if rdb_len >= data.len() {
+                continue;
+            }
+            log::notice("Reading the remaining AOF tail...");
         }
-        let (consumed, err) = replayer.replay(&data);
+        replayer.base = file_start + rdb_len as u64;
+        let (consumed, err) = replayer.replay(&data[rdb_len..]);
+        let consumed = consumed + rdb_len;
         if let Some(e) = err {
             if last && truncated_ok && e == "truncated" {
                 log::warning(&format!(
@@ -340,6 +433,8 @@ fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
                 file.set_len(consumed as u64).map_err(|e| e.to_string())?;
                 let _ = file.sync_all();
                 log::warning("AOF loaded anyway because aof-load-truncated is enabled");
+            } else if let Some(name) = e.strip_prefix("unknown:") {
+                return Err(format!("Unknown command '{name}' reading the append only file {}", f.name));
             } else if e == "truncated" {
                 return Err(format!(
                     "Unexpected end of file reading the append only file {}. You can: 1) Make a backup of your AOF file, then use ./redis-check-aof --fix <filename.manifest>. 2) Alternatively you can set the 'aof-load-truncated' configuration option to yes and restart the server.",
@@ -355,7 +450,9 @@ fn load_files(srv: &Server, dir: &Path, m: &Manifest) -> Result<(), String> {
     Ok(())
 }
 
-fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) -> Result<(), String> {
+/// Load an RDB (a base file, or the preamble of an old-style AOF). Returns the bytes it
+/// took: what follows is AOF commands.
+fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) -> Result<usize, String> {
     let ndbs = srv.keyspace.ndbs;
     let ks = &srv.keyspace;
     let mut sink = |db: usize, key: Vec<u8>, v: crate::keyspace::Value, exp: Option<i64>| {
@@ -370,7 +467,8 @@ fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) 
         }
     };
     let st = super::load_stream(data, &mut sink, crate::server::now_ms()).map_err(|e| e.to_string())?;
-    crate::scripting::functions::load_libraries(srv, &st.functions, false)
+    crate::scripting::functions::load_libraries(srv, &st.functions, false)?;
+    Ok(st.consumed as usize)
 }
 
 /// DEBUG LOADAOF: empty the keyspace and load the files the manifest on disk names, with
@@ -378,6 +476,15 @@ fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) 
 /// commands run directly: no stats, no lazy expiry, nothing propagated; MULTI/EXEC markers
 /// are skipped (the whole load is atomic anyway).
 pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
+    // Redis loads with `loading` set: clients served meanwhile (a slow script in the
+    // file) get -LOADING.
+    super::begin_loading(ctx.srv, 0);
+    let res = reload_inner(ctx);
+    super::end_loading(ctx.srv);
+    res
+}
+
+fn reload_inner(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
     use crate::protocol::parse::{Limits, Parsed, RequestParser};
     let srv = ctx.srv;
     if srv.aof.is_enabled() {
@@ -391,6 +498,7 @@ pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
     for s in ctx.ks.locks.iter_mut() {
         s.dbs.iter_mut().for_each(|d| d.clear());
     }
+    crate::tracking::on_flush(srv, ctx.ks.client, &mut ctx.ks.track_pending);
     let h = std::sync::Arc::new(crate::net::client::ClientHandle::new(
         0,
         "aof".into(),
@@ -417,15 +525,29 @@ pub fn reload(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
                 break;
             }
         };
+        let mut data = &data[..];
         if data.starts_with(b"REDIS") {
-            if let Err(e) = load_rdb_into(srv, &mut ctx.ks.locks, &data) {
-                res = Err(format!("Bad file format reading the append only file {}: {e}", f.name));
-                break;
+            match load_rdb_into(srv, &mut ctx.ks.locks, data) {
+                Ok(n) => data = &data[n.min(data.len())..],
+                Err(e) => {
+                    res = Err(format!("Bad file format reading the append only file {}: {e}", f.name));
+                    break;
+                }
             }
-            continue;
         }
         let mut p = RequestParser::new();
         loop {
+            if p.pos() < data.len() && data[p.pos()] == b'#' {
+                // an annotation line (#TS:...)
+                match data[p.pos()..].iter().position(|&b| b == b'\n') {
+                    Some(n) => {
+                        let next = p.pos() + n + 1;
+                        p.rewind(next);
+                        continue;
+                    }
+                    None => break,
+                }
+            }
             if p.pos() < data.len() && data[p.pos()] != b'*' {
                 res = Err(format!("Bad file format reading the append only file {}", f.name));
                 break 'files;
@@ -476,6 +598,8 @@ struct Replayer<'a> {
     srv: &'a Server,
     info: crate::net::client::ClientInfo,
     stats: Vec<crate::dispatch::CmdStat>,
+    /// Bytes of the earlier files (for INFO loading_loaded_bytes).
+    base: u64,
 }
 
 impl<'a> Replayer<'a> {
@@ -494,26 +618,48 @@ impl<'a> Replayer<'a> {
             srv,
             info: crate::net::client::ClientInfo::new(h, true, true),
             stats: (0..srv.table.len()).map(|_| Default::default()).collect(),
+            base: 0,
         }
     }
 
     /// Execute every complete command of `data`. Returns the bytes consumed and an error
     /// ("truncated" for an incomplete last command).
-    fn replay(&mut self, data: &[u8]) -> (usize, Option<&'static str>) {
+    fn replay(&mut self, data: &[u8]) -> (usize, Option<String>) {
         use crate::protocol::parse::{Limits, Parsed, RequestParser};
         let mut p = RequestParser::new();
         let limits = Limits { max_bulk_len: i64::MAX, unauthenticated: false };
         let mut out = crate::protocol::ReplyBuf::new(2);
         let mut last_complete = 0;
         loop {
+            // `#...` lines are annotations (aof-timestamp-enabled: `#TS:<unix time>`)
+            if p.pos() < data.len() && data[p.pos()] == b'#' {
+                match data[p.pos()..].iter().position(|&b| b == b'\n') {
+                    Some(n) => {
+                        let next = p.pos() + n + 1;
+                        p.rewind(next);
+                        if self.info.multi.is_none() {
+                            last_complete = next;
+                        }
+                        continue;
+                    }
+                    None => {
+                        self.info.multi = None;
+                        return (last_complete, Some("truncated".into()));
+                    }
+                }
+            }
             if p.pos() < data.len() && data[p.pos()] != b'*' {
-                return (last_complete, Some("format"));
+                return (last_complete, Some("format".into()));
             }
             match p.next(data, &limits) {
                 Parsed::Command => {
                     let argv: Vec<&[u8]> = p.args.iter().map(|r| &data[r.clone()]).collect();
+                    if self.srv.table.lookup(argv[0]).is_none() {
+                        return (last_complete, Some(format!("unknown:{}", String::from_utf8_lossy(argv[0]))));
+                    }
                     crate::dispatch::execute(self.srv, &self.stats, &mut self.info, &mut out, &argv);
                     out.buf.clear();
+                    self.srv.persist.loading_loaded_bytes.store(self.base + p.pos() as u64, Relaxed);
                     if self.info.multi.is_none() {
                         last_complete = p.pos();
                     }
@@ -525,10 +671,10 @@ impl<'a> Replayer<'a> {
                     } else {
                         // an incomplete command, or a MULTI without its EXEC
                         self.info.multi = None;
-                        (last_complete, Some("truncated"))
+                        (last_complete, Some("truncated".into()))
                     };
                 }
-                Parsed::Error(_) => return (last_complete, Some("format")),
+                Parsed::Error(_) => return (last_complete, Some("format".into())),
             }
         }
     }

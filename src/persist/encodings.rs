@@ -31,28 +31,51 @@ pub fn intset_members(b: &[u8]) -> R<Vec<Vec<u8>>> {
     if ![2, 4, 8].contains(&enc) || 8 + enc * n != b.len() {
         return Err("invalid intset".into());
     }
-    Ok((0..n)
+    let vals: Vec<i64> = (0..n)
         .map(|i| {
             let p = &b[8 + i * enc..8 + (i + 1) * enc];
-            int_str(match enc {
+            match enc {
                 2 => i16::from_le_bytes(p.try_into().unwrap()) as i64,
                 4 => i32::from_le_bytes(p.try_into().unwrap()) as i64,
                 _ => i64::from_le_bytes(p.try_into().unwrap()),
-            })
+            }
         })
-        .collect())
+        .collect();
+    // Redis's intsetValidateIntegrity: strictly ascending (sorted, no duplicates), not empty.
+    if n == 0 || vals.windows(2).any(|w| w[0] >= w[1]) {
+        return Err("intset members not ascending".into());
+    }
+    Ok(vals.into_iter().map(int_str).collect())
 }
 
+/// Decode a ziplist, validating it as Redis's ziplistValidateIntegrity does (deep): header
+/// byte count, tail offset, entry count, every entry's prevlen against the previous
+/// entry's size, every encoding, nothing past the end.
 pub fn ziplist_entries(b: &[u8]) -> R<Vec<Vec<u8>>> {
     let total = u32::from_le_bytes(get(b, 0, 4)?.try_into().unwrap()) as usize;
     if total != b.len() || b.len() < 11 || *b.last().unwrap() != 0xFF {
         return Err("invalid ziplist header".into());
     }
+    let tail = u32::from_le_bytes(b[4..8].try_into().unwrap()) as usize;
+    let count = u16::from_le_bytes(b[8..10].try_into().unwrap()) as usize;
     let mut out = Vec::new();
     let mut i = 10;
+    let mut prev_len = 0usize;
+    let mut last_start = 10;
     while i < b.len() && b[i] != 0xFF {
-        // prevlen
-        i += if b[i] == 0xFE { 5 } else { 1 };
+        let start = i;
+        // prevlen: one byte, or 0xFE + u32 LE
+        let prevlen = if b[i] == 0xFE {
+            let v = u32::from_le_bytes(get(b, i + 1, 4)?.try_into().unwrap()) as usize;
+            i += 5;
+            v
+        } else {
+            i += 1;
+            b[i - 1] as usize
+        };
+        if prevlen != prev_len {
+            return Err("ziplist entry prevlen mismatch".into());
+        }
         let e = *b.get(i).ok_or("ziplist truncated")?;
         match e >> 6 {
             0 => {
@@ -66,6 +89,9 @@ pub fn ziplist_entries(b: &[u8]) -> R<Vec<Vec<u8>>> {
                 i += 2 + n;
             }
             2 => {
+                if e != 0x80 {
+                    return Err(format!("invalid ziplist encoding {e:#x}"));
+                }
                 let n = u32::from_be_bytes(get(b, i + 1, 4)?.try_into().unwrap()) as usize;
                 out.push(get(b, i + 5, n)?.to_vec());
                 i += 5 + n;
@@ -87,9 +113,20 @@ pub fn ziplist_entries(b: &[u8]) -> R<Vec<Vec<u8>>> {
                 i += 1 + len;
             }
         }
+        if i >= b.len() {
+            return Err("ziplist entry reaches outside the blob".into());
+        }
+        prev_len = i - start;
+        last_start = start;
     }
     if i != b.len() - 1 {
         return Err("ziplist entries overrun".into());
+    }
+    if tail != last_start {
+        return Err("ziplist tail offset mismatch".into());
+    }
+    if count != 0xFFFF && count != out.len() {
+        return Err("ziplist entry count mismatch".into());
     }
     Ok(out)
 }
@@ -109,6 +146,7 @@ pub fn listpack_entries(b: &[u8]) -> R<Vec<Vec<u8>>> {
     if total != b.len() || b.len() < 7 || *b.last().unwrap() != 0xFF {
         return Err("invalid listpack header".into());
     }
+    let count = u16::from_le_bytes(b[4..6].try_into().unwrap()) as usize;
     let mut out = Vec::new();
     let mut i = 6;
     while i < b.len() && b[i] != 0xFF {
@@ -143,10 +181,26 @@ pub fn listpack_entries(b: &[u8]) -> R<Vec<Vec<u8>>> {
             }
         };
         out.push(val);
-        i += enc_len + backlen_size(enc_len);
+        // the back-length must encode this entry's size (lpValidateNext)
+        let bl = backlen_size(enc_len);
+        let back = get(b, i + enc_len, bl)?;
+        let mut v = 0usize;
+        for (k, &byte) in back.iter().rev().enumerate() {
+            v |= ((byte & 127) as usize) << (7 * k);
+            if (byte & 128 == 0) != (k + 1 == bl) {
+                return Err("listpack back-length mismatch".into());
+            }
+        }
+        if v != enc_len {
+            return Err("listpack back-length mismatch".into());
+        }
+        i += enc_len + bl;
     }
     if i != b.len() - 1 {
         return Err("listpack entries overrun".into());
+    }
+    if count != 65535 && count != out.len() {
+        return Err("listpack entry count mismatch".into());
     }
     Ok(out)
 }
@@ -158,7 +212,14 @@ pub fn zipmap_pairs(b: &[u8]) -> R<Vec<(Vec<u8>, Vec<u8>)>> {
         let f = *b.get(i).ok_or("zipmap truncated")?;
         match f {
             0..=253 => Ok((f as usize, 1)),
-            254 => Ok((u32::from_le_bytes(get(b, i + 1, 4)?.try_into().unwrap()) as usize, 5)),
+            254 => {
+                let n = u32::from_le_bytes(get(b, i + 1, 4)?.try_into().unwrap()) as usize;
+                // the 5-byte form is only for lengths that do not fit in one byte
+                if n < 254 {
+                    return Err("zipmap 5-byte length for a small length".into());
+                }
+                Ok((n, 5))
+            }
             _ => Err("zipmap end inside entry".into()),
         }
     };
@@ -171,6 +232,10 @@ pub fn zipmap_pairs(b: &[u8]) -> R<Vec<(Vec<u8>, Vec<u8>)>> {
         let val = get(b, i + vs + 1, vl)?.to_vec();
         i += vs + 1 + vl + free;
         out.push((key, val));
+    }
+    // (an empty zipmap fails Redis's zipmapValidateIntegrity too)
+    if i != b.len() - 1 || (b[0] < 254 && b[0] as usize != out.len()) || out.is_empty() {
+        return Err("zipmap end mismatch".into());
     }
     Ok(out)
 }
@@ -186,6 +251,16 @@ pub fn pairs(flat: Vec<Vec<u8>>) -> R<Vec<(Vec<u8>, Vec<u8>)>> {
         out.push((k, v));
     }
     Ok(out)
+}
+
+/// Pairs whose first elements are unique (Redis validates ziplist/listpack hashes and
+/// zsets for duplicates while converting them).
+pub fn unique_pairs<V>(p: Vec<(Vec<u8>, V)>) -> R<Vec<(Vec<u8>, V)>> {
+    let mut seen = std::collections::HashSet::with_capacity(p.len());
+    if p.iter().any(|(k, _)| !seen.insert(k.as_slice())) {
+        return Err("duplicate elements".into());
+    }
+    Ok(p)
 }
 
 /// Flat [member, score, ...] into (member, score) pairs.

@@ -35,6 +35,26 @@ pub struct PersistState {
     /// Value of `srv.dirty` when the running background save started.
     pub dirty_before_bgsave: AtomicU64,
     pub save_seq: AtomicU64,
+    /// Keys loaded / skipped as expired by the last RDB load (INFO rdb_last_load_keys_*).
+    pub last_load_keys_loaded: AtomicU64,
+    pub last_load_keys_expired: AtomicU64,
+    /// Progress of the load in progress (INFO loading_*): start (unix s), file size,
+    /// bytes read so far, the file's used-mem aux field.
+    pub loading_start: AtomicI64,
+    pub loading_total_bytes: AtomicU64,
+    pub loading_loaded_bytes: AtomicU64,
+    pub loading_rdb_used_mem: AtomicU64,
+    /// FLUSHALL asks the running BGSAVE to stop (Redis kills its child).
+    pub bgsave_abort: AtomicBool,
+    /// Start-up is not finished: clients are held (no reply) as Redis, which does not
+    /// poll connections before its event loop starts, except while a load has read
+    /// `loading-process-events-interval-bytes` (then it answers -LOADING).
+    pub starting: AtomicBool,
+    /// loading-process-events-interval-bytes, read at start-up.
+    pub events_interval: AtomicU64,
+    /// Keys in the dataset when the running BGSAVE started; COW size of the last one.
+    pub save_keys_total: AtomicU64,
+    pub last_cow_size: AtomicU64,
 }
 
 impl PersistState {
@@ -44,52 +64,6 @@ impl PersistState {
         s.last_bgsave_time_sec.store(-1, Relaxed);
         s
     }
-}
-
-/// INFO's `# Persistence` section: Redis 7.0's fields in its order (the fork-related
-/// ones are 0: snapshots run in a thread, see `snapshot.rs`).
-pub fn info_section(srv: &Server) -> String {
-    use std::fmt::Write;
-    let p = &srv.persist;
-    let aof = &srv.aof;
-    let now = crate::server::now_ms();
-    let since = |started: i64| if started > 0 { (now - started) / 1000 } else { -1 };
-    let bgsave = p.bgsave_in_progress.load(Relaxed);
-    let rewriting = aof.rewrite_in_progress.load(Relaxed);
-    let aof_on = aof.is_enabled() || srv.config.read().get_bool("appendonly");
-    let mut s = String::with_capacity(1024);
-    let _ = write!(
-        s,
-        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:0\r\ncurrent_cow_size:0\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:0.00\r\ncurrent_save_keys_processed:0\r\ncurrent_save_keys_total:0\r\n\
-         rdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:0\r\nrdb_last_load_keys_expired:0\r\nrdb_last_load_keys_loaded:0\r\n\
-         aof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
-        p.loading.load(Relaxed) as u8,
-        srv.dirty.load(Relaxed),
-        bgsave as u8,
-        srv.lastsave.load(Relaxed),
-        if p.last_bgsave_ok.load(Relaxed) { "ok" } else { "err" },
-        p.last_bgsave_time_sec.load(Relaxed),
-        if bgsave { since(p.bgsave_started_ms.load(Relaxed)) } else { -1 },
-        p.rdb_saves.load(Relaxed),
-        aof_on as u8,
-        rewriting as u8,
-        aof.rewrite_scheduled.load(Relaxed) as u8,
-        aof.last_rewrite_time_sec.load(Relaxed),
-        if rewriting { since(aof.rewrite_started_ms.load(Relaxed)) } else { -1 },
-        if aof.last_rewrite_ok.load(Relaxed) { "ok" } else { "err" },
-        aof.rewrites.load(Relaxed),
-        if aof.last_write_ok.load(Relaxed) { "ok" } else { "err" },
-    );
-    if aof_on {
-        let _ = write!(
-            s,
-            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
-            aof.current_size.load(Relaxed),
-            aof.base_size.load(Relaxed),
-            aof.rewrite_scheduled.load(Relaxed) as u8,
-        );
-    }
-    s
 }
 
 /// Our value -> its RDB form. None for types without one yet.
@@ -180,18 +154,36 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
 /// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
 /// (temp name, fsync, rename). Returns the number of keys.
 pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
+    write_locked_filtered(srv, locks, dst, aof_base, true, true)
+}
+
+/// `write_locked` with parts left out (a replica's REPLCONF rdb-filter-only): without
+/// `data` no database is written, without `functions` no function library.
+pub fn write_locked_filtered(
+    srv: &Server,
+    locks: &LockSet,
+    dst: &std::path::Path,
+    aof_base: bool,
+    data: bool,
+    functions: bool,
+) -> std::io::Result<u64> {
     let (compress, checksum) = {
         let c = srv.config.read();
         (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
     };
-    let tmp = dst.with_file_name(temp_path());
+    // Redis's foreground rdbSave writes temp-<pid>.rdb (a second SIGINT during the final
+    // save removes exactly that file).
+    let tmp = dst.with_file_name(format!("temp-{}.rdb", std::process::id()));
+    let delay = srv.config.read().get_i64("rdb-key-save-delay");
     let res = (|| -> std::io::Result<u64> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
         w.header(&aux_fields(srv, aof_base))?;
-        write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
+        if functions {
+            write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
+        }
         let mut keys = 0u64;
-        for db in 0..srv.keyspace.ndbs {
+        for db in 0..if data { srv.keyspace.ndbs } else { 0 } {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
             if size == 0 {
                 continue;
@@ -207,6 +199,10 @@ pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_ba
                         err = Some(String::from_utf8_lossy(e.key()).into_owned());
                     }
                     keys += 1;
+                    if delay > 0 {
+                        // rdb-key-save-delay (a test knob): the blocking save is slow on purpose
+                        std::thread::sleep(std::time::Duration::from_micros(delay as u64));
+                    }
                 });
                 if let Some(k) = err {
                     return Err(std::io::Error::other(format!("cannot serialize key '{k}': type has no RDB form yet")));
@@ -238,6 +234,10 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
         return Err("ERR Background save already in progress");
     }
     let armed = arm(srv, all);
+    srv.persist.bgsave_abort.store(false, Relaxed);
+    snapshot::COW_BYTES.store(0, Relaxed);
+    snapshot::KEYS_DONE.store(0, Relaxed);
+    srv.persist.save_keys_total.store(armed.sizes.iter().map(|s| s.0 as u64).sum(), Relaxed);
     srv.persist.dirty_before_bgsave.store(srv.dirty.load(Relaxed), Relaxed);
     srv.persist.bgsave_started_ms.store(now_ms(), Relaxed);
     log::notice("Background saving started by snapshot thread (no fork)");
@@ -247,6 +247,7 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
         let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), false);
         let p = &srv2.persist;
         p.last_bgsave_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
+        p.last_cow_size.store(snapshot::COW_BYTES.load(Relaxed), Relaxed);
         match res {
             Ok(()) => {
                 let before = p.dirty_before_bgsave.load(Relaxed);
@@ -255,6 +256,10 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
                 p.rdb_saves.fetch_add(1, Relaxed);
                 p.last_bgsave_ok.store(true, Relaxed);
                 log::notice("Background saving terminated with success");
+            }
+            Err(_) if p.bgsave_abort.load(Relaxed) => {
+                // stopped on purpose (FLUSHALL): not a failure, as Redis's SIGUSR1 kill
+                log::warning("Background saving terminated by signal 10");
             }
             Err(e) => {
                 p.last_bgsave_ok.store(false, Relaxed);
@@ -359,17 +364,28 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
         write_functions(&armed.functions, &mut w)?;
         let mut current_db = usize::MAX;
         let mut out = Vec::with_capacity(1 << 16);
+        // rdb-key-save-delay (µs per key, a test knob): slept after each batch, with the
+        // shard unlocked, so clients are not held up.
+        let mut delay = srv.config.read().get_i64("rdb-key-save-delay");
         for (si, ctl) in list {
             if ctl.db != current_db {
                 current_db = ctl.db;
                 w.select_db(ctl.db, sizes[ctl.db].0, sizes[ctl.db].1)?;
             }
             loop {
-                let done = walk_batch(srv, *si, ctl, &mut out);
+                let before = snapshot::KEYS_DONE.load(Relaxed);
+                let done = walk_batch(srv, *si, ctl, &mut out, if delay > 0 { 1 } else { BUCKETS_PER_BATCH });
                 w.raw(&out)?;
                 out.clear();
                 if done {
                     break;
+                }
+                if !aof_base && srv.persist.bgsave_abort.load(Relaxed) {
+                    return Err(std::io::Error::other("aborted"));
+                }
+                if delay > 0 {
+                    let n = snapshot::KEYS_DONE.load(Relaxed).saturating_sub(before);
+                    delay = key_save_delay(srv, aof_base, delay.saturating_mul(n as i64));
                 }
             }
         }
@@ -379,16 +395,32 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
     if res.is_err() {
         // make sure no db part stays armed
         for (si, ctl) in list {
-            while !walk_batch(srv, *si, ctl, &mut Vec::new()) {}
+            while !walk_batch(srv, *si, ctl, &mut Vec::new(), BUCKETS_PER_BATCH) {}
         }
         let _ = std::fs::remove_file(&tmp);
     }
     res.map_err(|e| e.to_string())
 }
 
+/// Sleep `total_us` for rdb-key-save-delay in slices, re-reading the knob (set back to 0,
+/// the save goes on at full speed) and stopping early when the BGSAVE is aborted.
+/// Returns the knob's current value.
+fn key_save_delay(srv: &Server, aof_base: bool, total_us: i64) -> i64 {
+    let mut left = total_us.max(0) as u64;
+    loop {
+        let delay = srv.config.read().get_i64("rdb-key-save-delay");
+        if left == 0 || delay <= 0 || (!aof_base && srv.persist.bgsave_abort.load(Relaxed)) {
+            return delay;
+        }
+        let step = left.min(10_000);
+        std::thread::sleep(std::time::Duration::from_micros(step));
+        left -= step;
+    }
+}
+
 /// Write the next batch of buckets of one armed db part into `out`. True when finished
 /// (the db part is disarmed then).
-fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>) -> bool {
+fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>, buckets: usize) -> bool {
     let mut shard = srv.keyspace.shards[si].lock();
     let Some(pos) = shard.dbs.iter().position(|d| d.snap.as_ref().is_some_and(|c| Arc::ptr_eq(c, ctl))) else {
         return true;
@@ -401,14 +433,17 @@ fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>) ->
     let finished = {
         let src = detached.as_deref().unwrap_or(db);
         let total = src.dict.bucket_count();
-        let end = (st.cursor + BUCKETS_PER_BATCH).min(total);
+        let end = (st.cursor + buckets).min(total);
+        let mut n = 0u64;
         for b in st.cursor..end {
             src.dict.for_bucket(b, |e| {
                 if !st.skip.contains(&(e as *const _ as usize)) {
                     snapshot::encode_entry(src, e, ctl.compress, out);
+                    n += 1;
                 }
             });
         }
+        snapshot::KEYS_DONE.fetch_add(n, Relaxed);
         st.cursor = end;
         end >= total
     };
@@ -437,10 +472,24 @@ pub struct LoadStats {
     pub functions: Vec<Vec<u8>>,
     /// The `repl-stream-db` aux field: the db a replica's master stream continues in.
     pub stream_db: Option<usize>,
+    /// Bytes of the stream the RDB took (an RDB-preamble AOF continues with commands).
+    pub consumed: u64,
+    /// Empty collections found and skipped.
+    pub empty_skipped: u64,
 }
 
 /// Read an RDB stream, handing each live key to `sink`.
 pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<LoadStats, rdb::RdbError> {
+    load_stream_with(r, sink, now, None)
+}
+
+/// `load_stream` that also publishes its progress in `progress` (INFO loading_*).
+pub fn load_stream_with<R: std::io::Read>(
+    r: R,
+    sink: &mut Sink,
+    now: i64,
+    progress: Option<&PersistState>,
+) -> Result<LoadStats, rdb::RdbError> {
     let mut rd = rdb::Reader::new(r);
     let magic = rd.exact(9)?;
     if &magic[..5] != b"REDIS" {
@@ -450,7 +499,7 @@ pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -484,6 +533,9 @@ pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<
                     }
                 } else if k == b"used-mem" {
                     if let Some(m) = crate::util::numfmt::parse_i64(&v) {
+                        if let Some(p) = progress {
+                            p.loading_rdb_used_mem.store(m.max(0) as u64, Relaxed);
+                        }
                         log::notice(&format!("RDB memory usage when created {:.2} Mb", m as f64 / 1048576.0));
                     }
                 }
@@ -501,16 +553,27 @@ pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<
                     let expected = rd.crc_so_far();
                     let got = rd.u64_le()?;
                     if got != 0 && got != expected {
-                        return Err(rdb::RdbError { offset: rd.pos, msg: "Wrong RDB checksum".into() });
+                        log::warning(&format!("Wrong RDB checksum expected: ({got:x}) got ({expected:x}). Aborting now."));
+                        return Err(rdb::RdbError { offset: rd.pos, msg: "RDB CRC error".into() });
                     }
                 }
+                st.consumed = rd.pos;
                 return Ok(st);
             }
             t => {
                 let key = rd.string()?;
                 let off = rd.pos;
                 let v = rd.value(t)?;
+                if v.is_empty_collection() {
+                    st.empty_skipped += 1;
+                    log::notice(&format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
+                    expire = None;
+                    continue;
+                }
                 let value = rdb_to_value(v).map_err(|msg| rdb::RdbError { offset: off, msg })?;
+                if let Some(p) = progress {
+                    p.loading_loaded_bytes.store(rd.pos, Relaxed);
+                }
                 match expire.take() {
                     Some(t) if t <= now => st.expired += 1,
                     e => {
@@ -523,36 +586,158 @@ pub fn load_stream<R: std::io::Read>(r: R, sink: &mut Sink, now: i64) -> Result<
     }
 }
 
-/// Load `dbfilename` at start-up (no clients are connected yet). Missing file: Ok.
+/// Load `dbfilename` at start-up. Clients are already being served: until the load is
+/// done they get -LOADING for every command that is not allowed while loading (the
+/// dispatcher checks `loading`), and INFO shows the progress. Each key is inserted under
+/// its shard's lock alone, so the commands that do run (INFO, DEBUG, CONFIG ...) are never
+/// held up for more than one key. Missing file: Ok (an empty dataset).
 pub fn load_at_startup(srv: &Server) -> Result<(), String> {
-    if !rdb_path(srv).exists() {
-        return Ok(());
-    }
+    let path = rdb_path(srv);
+    let f = match std::fs::File::open(&path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(format!("Fatal error loading the DB: {e}. Exiting.")),
+    };
+    let total = f.metadata().map(|m| m.len()).unwrap_or(0);
     let start = std::time::Instant::now();
-    srv.persist.loading.store(true, Relaxed);
-    let mut all = srv.keyspace.lock_all();
-    let res = load_into(srv, &mut all).and_then(|st| {
-        crate::scripting::functions::load_libraries(srv, &st.functions, false).map(|()| st)
-    });
-    drop(all);
-    srv.persist.loading.store(false, Relaxed);
+    begin_loading(srv, total);
+    let delay = srv.config.read().get_i64("key-load-delay");
+    let ndbs = srv.keyspace.ndbs;
+    let ks = &srv.keyspace;
+    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>| {
+        if db >= ndbs {
+            return;
+        }
+        {
+            let mut shard = ks.shards[ks.shard_of(&key)].lock();
+            let d = &mut shard.dbs[db];
+            d.remove(&key);
+            d.insert(&key, v, 0);
+            if let Some(t) = exp {
+                d.set_expire(&key, t);
+            }
+        }
+        if delay > 0 {
+            std::thread::sleep(std::time::Duration::from_micros(delay as u64));
+        }
+    };
+    let res = load_stream_with(std::io::BufReader::with_capacity(1 << 16, f), &mut sink, now_ms(), Some(&srv.persist))
+        .map_err(|e| (e.offset, e.msg))
+        .and_then(|st| {
+            crate::scripting::functions::load_libraries(srv, &st.functions, false).map(|()| st).map_err(|e| (0, e))
+        });
     match res {
         Ok(st) => {
-            log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
+            srv.persist.last_load_keys_loaded.store(st.keys, Relaxed);
+            srv.persist.last_load_keys_expired.store(st.expired, Relaxed);
+            if st.empty_skipped > 0 {
+                log::notice(&format!(
+                    "Done loading RDB, keys loaded: {}, keys expired: {}, empty keys skipped: {}.",
+                    st.keys, st.expired, st.empty_skipped
+                ));
+            } else {
+                log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
+            }
             log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
             Ok(())
         }
-        Err(e) => Err(format!("Short read or OOM loading DB. Unrecoverable error, aborting now. {e}")),
+        Err((off, msg)) => {
+            // Redis's rdbReportCorruptRDB + rdbCheckThenExit, which also runs the
+            // redis-check-rdb report on the file before exiting.
+            let err = format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {msg}");
+            log::warning(&err);
+            log::raw(&format!("[offset {off}] Checking RDB file {}\n", path.display()));
+            log::raw("--- RDB ERROR DETECTED ---\n");
+            log::raw(&format!("[offset {off}] {err}\n"));
+            Err("Terminating server after rdb file reading failure.".into())
+        }
     }
 }
 
-/// Start-up: with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
+/// Mark the start of a load of `total` bytes (INFO loading:1 and loading_*).
+pub fn begin_loading(srv: &Server, total: u64) {
+    let p = &srv.persist;
+    p.loading_start.store(now_ms() / 1000, Relaxed);
+    p.loading_total_bytes.store(total, Relaxed);
+    p.loading_loaded_bytes.store(0, Relaxed);
+    p.loading_rdb_used_mem.store(0, Relaxed);
+    p.loading.store(true, Relaxed);
+    crate::keyspace::NO_EXPIRY.store(true, Relaxed);
+}
+
+pub fn end_loading(srv: &Server) {
+    srv.persist.loading.store(false, Relaxed);
+    crate::keyspace::NO_EXPIRY.store(false, Relaxed);
+}
+
+/// Start-up begins (before the listeners are served): see `PersistState::starting`.
+pub fn begin_startup(srv: &Server) {
+    let interval = srv.config.read().get_i64("loading-process-events-interval-bytes").max(0) as u64;
+    srv.persist.events_interval.store(interval, Relaxed);
+    srv.persist.starting.store(true, Relaxed);
+}
+
+/// Start-up is over: held clients run now.
+pub fn end_startup(srv: &Server) {
+    srv.persist.starting.store(false, Relaxed);
+    if let Some(ws) = srv.workers.get() {
+        for w in ws {
+            w.send(crate::net::worker::WakeMsg::Unpause);
+        }
+    }
+}
+
+/// How a real client's command is treated now: Some(false) = hold it (start-up, no
+/// events processed yet), Some(true) = answer -LOADING unless the command is allowed while
+/// loading, None = run normally.
+#[inline]
+pub fn startup_gate(srv: &Server) -> Option<bool> {
+    let p = &srv.persist;
+    if !p.starting.load(Relaxed) && !p.loading.load(Relaxed) {
+        return None;
+    }
+    if p.loading.load(Relaxed) && p.loading_loaded_bytes.load(Relaxed) >= p.events_interval.load(Relaxed) {
+        return Some(true);
+    }
+    if p.starting.load(Relaxed) {
+        Some(false)
+    } else {
+        Some(true)
+    }
+}
+
+/// The INFO loading_* lines (only while loading, as Redis).
+pub fn loading_info(srv: &Server) -> String {
+    let p = &srv.persist;
+    if !p.loading.load(Relaxed) {
+        return String::new();
+    }
+    let start = p.loading_start.load(Relaxed);
+    let total = p.loading_total_bytes.load(Relaxed);
+    let loaded = p.loading_loaded_bytes.load(Relaxed);
+    let elapsed = (now_ms() / 1000 - start).max(0);
+    let perc = if total > 0 { loaded as f64 * 100.0 / total as f64 } else { 0.0 };
+    let eta = if elapsed == 0 || loaded == 0 {
+        1
+    } else {
+        ((total.saturating_sub(loaded)) as f64 / (loaded as f64 / elapsed as f64)) as i64
+    };
+    format!(
+        "loading_start_time:{start}\r\nloading_total_bytes:{total}\r\nloading_rdb_used_mem:{}\r\nloading_loaded_bytes:{loaded}\r\nloading_loaded_perc:{perc:.2}\r\nloading_eta_seconds:{eta}\r\n",
+        p.loading_rdb_used_mem.load(Relaxed)
+    )
+}
+
+/// Start-up (called after `begin_startup`): with `appendonly yes` the AOF is the source of truth (Redis ignores the RDB
 /// then); otherwise the RDB file is loaded. Then the AOF machinery is initialised.
 pub fn load_data(srv: &Server) -> Result<(), String> {
     if !srv.config.read().get_bool("appendonly") {
         load_at_startup(srv)?;
     }
-    aof::start(srv)
+    let res = aof::start(srv);
+    end_loading(srv);
+    end_startup(srv);
+    res
 }
 
 /// Shutdown with save points (or SHUTDOWN SAVE): a blocking save.
@@ -590,4 +775,58 @@ pub fn cron(srv: &Server) {
             return;
         }
     }
+}
+
+/// INFO persistence (Redis's field order). A snapshot thread plays the part of Redis's
+/// fork child: the COW fields report what the snapshot had to copy because writers got
+/// ahead of it (see `snapshot`).
+pub fn info_section(srv: &Server) -> String {
+    let p = &srv.persist;
+    let aof = &srv.aof;
+    let now = now_ms();
+    let bgsave = p.bgsave_in_progress.load(Relaxed);
+    let rewriting = aof.rewrite_in_progress.load(Relaxed);
+    let saving = bgsave || rewriting;
+    let cow = if saving { snapshot::COW_BYTES.load(Relaxed) } else { 0 };
+    let (processed, total) = if bgsave {
+        (snapshot::KEYS_DONE.load(Relaxed), p.save_keys_total.load(Relaxed))
+    } else {
+        (0, 0)
+    };
+    let perc = if total > 0 { (processed as f64 * 100.0 / total as f64).min(100.0) } else { 0.0 };
+    let status = |ok: bool| if ok { "ok" } else { "err" };
+    let aof_on = aof.is_enabled() || srv.config.read().get_bool("appendonly");
+    let since = |started: i64| if started > 0 { (now - started) / 1000 } else { -1 };
+    let mut s = format!(
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        p.loading.load(Relaxed) as u8,
+        srv.dirty.load(Relaxed),
+        bgsave as u8,
+        srv.lastsave.load(Relaxed),
+        status(p.last_bgsave_ok.load(Relaxed)),
+        p.last_bgsave_time_sec.load(Relaxed),
+        if bgsave { since(p.bgsave_started_ms.load(Relaxed)) } else { -1 },
+        p.rdb_saves.load(Relaxed),
+        p.last_cow_size.load(Relaxed),
+        p.last_load_keys_expired.load(Relaxed),
+        p.last_load_keys_loaded.load(Relaxed),
+        aof_on as u8,
+        rewriting as u8,
+        aof.rewrite_scheduled.load(Relaxed) as u8,
+        aof.last_rewrite_time_sec.load(Relaxed),
+        if rewriting { since(aof.rewrite_started_ms.load(Relaxed)) } else { -1 },
+        status(aof.last_rewrite_ok.load(Relaxed)),
+        aof.rewrites.load(Relaxed),
+        status(aof.last_write_ok.load(Relaxed)),
+    );
+    if aof_on {
+        s.push_str(&format!(
+            "aof_current_size:{}\r\naof_base_size:{}\r\naof_pending_rewrite:{}\r\naof_buffer_length:0\r\naof_pending_bio_fsync:0\r\naof_delayed_fsync:0\r\n",
+            aof.current_size.load(Relaxed),
+            aof.base_size.load(Relaxed),
+            aof.rewrite_scheduled.load(Relaxed) as u8,
+        ));
+    }
+    s.push_str(&loading_info(srv));
+    s
 }

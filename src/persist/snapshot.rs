@@ -19,6 +19,13 @@ use crate::keyspace::entry::Entry;
 use crate::keyspace::Db;
 use ahash::AHashSet;
 use parking_lot::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering::Relaxed};
+
+/// Bytes captured (copied because a writer got ahead of the walker) by the snapshots
+/// running now: our counterpart of a fork child's copy-on-write size (INFO current_cow_size).
+pub static COW_BYTES: AtomicU64 = AtomicU64::new(0);
+/// Keys written by the walker since the snapshot started (INFO current_save_keys_processed).
+pub static KEYS_DONE: AtomicU64 = AtomicU64::new(0);
 
 pub struct SnapState {
     /// Buckets below this index have been written by the walker.
@@ -88,6 +95,8 @@ pub fn capture(ctl: &SnapCtl, db: &Db, key: &[u8]) {
     let mut rec = Vec::new();
     if encode_entry(db, e, ctl.compress, &mut rec) {
         st.captured.extend_from_slice(&rec);
+        COW_BYTES.fetch_add(rec.len() as u64 + 16, Relaxed);
+        KEYS_DONE.fetch_add(1, Relaxed);
     }
     st.skip.insert(addr);
 }

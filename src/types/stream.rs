@@ -1019,7 +1019,11 @@ impl StreamValue {
                 }
                 pairs.push(it.next().ok_or_else(bad)?);
             }
-            let _lp_count = int(it.next())?;
+            // the entry's trailing lp-count: its own element count (streamValidateListpackIntegrity)
+            let lp_count = int(it.next())?;
+            if lp_count != if same { nf + 3 } else { 2 * nf + 4 } {
+                return Err(bad());
+            }
             if last.is_some_and(|l| id <= l) || id < master {
                 return Err(bad());
             }
@@ -1085,7 +1089,7 @@ impl StreamValue {
         let id = |p: (u64, u64)| StreamId::new(p.0, p.1);
         let mut s = StreamValue::new();
         for (k, lp) in &r.nodes {
-            s.load_listpack(StreamId::decode(k).unwrap(), lp)?;
+            s.load_listpack(StreamId::decode(k).unwrap(), lp).map_err(|_| "Stream listpack integrity check failed.".to_string())?;
         }
         s.length = r.length;
         if s.counted_len() != r.length {
@@ -1120,12 +1124,13 @@ impl StreamValue {
                     let pid = StreamId::decode(pid).unwrap();
                     match owners.get_mut(&pid) {
                         Some(o @ None) => *o = Some(name.clone()),
-                        _ => return Err("consumer PEL entry not in the group PEL or owned twice".into()),
+                        Some(Some(_)) => return Err("Stream consumer PEL entry already has a consumer assigned".into()),
+                        None => return Err("Consumer entry not found in group global PEL".into()),
                     }
                     pel.insert(pid);
                 }
                 if g.consumers.insert(name, Consumer { seen_time: rc.seen_time, pel }).is_some() {
-                    return Err("duplicated consumer name".into());
+                    return Err("Duplicate stream consumer detected.".into());
                 }
             }
             for (pid, owner) in owners {

@@ -20,8 +20,18 @@ pub fn free_port() -> u16 {
 }
 
 impl Server {
-    /// Start with the test-friendly defaults plus `args` (`["--maxclients", "10"]`).
+    /// Start with the test-friendly defaults plus `args` (`["--maxclients", "10"]`), and
+    /// wait until the dataset is loaded (PING no longer answers -LOADING).
     pub fn start(args: &[&str]) -> Server {
+        Server::start_opts(args, true)
+    }
+
+    /// As `start`, but return as soon as the server answers at all (possibly -LOADING).
+    pub fn start_loading(args: &[&str]) -> Server {
+        Server::start_opts(args, false)
+    }
+
+    fn start_opts(args: &[&str], wait_loaded: bool) -> Server {
         for _ in 0..5 {
             let port = free_port();
             let dir = std::env::temp_dir().join(format!("ferrodis-test-{}-{}", std::process::id(), port));
@@ -36,14 +46,15 @@ impl Server {
                 .spawn()
                 .expect("start ferrodis-server");
             let mut s = Server { port, child, dir };
-            let deadline = Instant::now() + Duration::from_secs(10);
+            let deadline = Instant::now() + Duration::from_secs(if wait_loaded { 120 } else { 10 });
             while Instant::now() < deadline {
                 if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
                     let _ = c.write_all(b"PING\r\n");
                     let mut b = [0u8; 64];
                     c.set_read_timeout(Some(Duration::from_secs(2))).unwrap();
-                    if matches!(c.read(&mut b), Ok(n) if n > 0) {
-                        return s;
+                    match c.read(&mut b) {
+                        Ok(n) if n > 0 && !(wait_loaded && b.starts_with(b"-LOADING")) => return s,
+                        _ => {}
                     }
                 }
                 if let Ok(Some(_)) = s.child.try_wait() {
