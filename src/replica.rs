@@ -68,6 +68,10 @@ pub struct ReplicaState {
     cached: Mutex<Option<(String, i64)>>,
     /// The db the master's stream has selected (the `repl-stream-db` of RDBs made here).
     pub stream_db: std::sync::atomic::AtomicUsize,
+    /// Master side, INFO stats: full synchronizations served, and PSYNCs naming a
+    /// history that got a full one instead (sync_full, sync_partial_err).
+    pub sync_full: AtomicU64,
+    pub sync_partial_err: AtomicU64,
     /// second_repl_offset (INFO): set when the replication id shifts at REPLICAOF NO ONE.
     pub second_offset: AtomicI64,
 }

@@ -120,14 +120,15 @@ fn replicaof(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    attach(ctx, false);
+    attach(ctx, false, false);
 }
 
-fn psync(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    attach(ctx, true);
+fn psync(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let partial_asked = argv.len() > 1 && argv[1] != b"?";
+    attach(ctx, true, partial_asked);
 }
 
-fn attach(ctx: &mut Ctx, psync: bool) {
+fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     let srv = ctx.srv;
     let h = ctx.client.handle.clone();
     // Already a replica (or a MONITOR, which Redis flags as a replica too): ignored.
@@ -156,6 +157,10 @@ fn attach(ctx: &mut Ctx, psync: bool) {
         }
     };
     h.set_flag(cflags::REPLICA, true);
+    srv.repl.sync_full.fetch_add(1, Relaxed);
+    if partial_asked {
+        srv.repl.sync_partial_err.fetch_add(1, Relaxed);
+    }
     let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
     if psync {
         let replid = srv.introspect.replid.lock().0.clone();

@@ -489,7 +489,7 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         let mut s = String::from("# Stats\r\n");
         let _ = write!(
             s,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:0\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             st.total_connections.load(Relaxed),
             st.total_commands.load(Relaxed),
             m[M_OPS].get(),
@@ -498,6 +498,8 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             m[M_NET_IN].get() as f32 / 1024.0,
             m[M_NET_OUT].get() as f32 / 1024.0,
             st.rejected_connections.load(Relaxed),
+            srv.repl.sync_full.load(Relaxed),
+            srv.repl.sync_partial_err.load(Relaxed),
             st.expired_keys.load(Relaxed),
             f64::from_bits(st.expired_stale_perc.load(Relaxed)) * 100.0,
             st.expired_time_cap_reached_count.load(Relaxed),
@@ -806,6 +808,8 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
         &st.unexpected_error_replies,
         &st.io_reads,
         &st.io_writes,
+        &srv.repl.sync_full,
+        &srv.repl.sync_partial_err,
     ] {
         a.store(0, Relaxed);
     }
