@@ -407,6 +407,21 @@ pub fn unblock(srv: &Server, id: u64, error: bool) -> bool {
     true
 }
 
+/// This server becomes a replica: every blocked client gets an error (Redis's
+/// disconnectAllBlockedClients; the data it waits on now belongs to the master).
+pub fn unblock_all_role_change(srv: &Server) {
+    let reg = &srv.blocking;
+    let ids: Vec<u64> = reg.inner.lock().waiters.keys().copied().collect();
+    for id in ids {
+        let Some(w) = reg.take(&mut reg.inner.lock(), id) else { continue };
+        let mut out = ReplyBuf::new(w.resp);
+        out.error("UNBLOCKED force unblock from blocking operation, instance state changed (master -> replica?)");
+        crate::dispatch::count_errors(srv, &out.buf);
+        count_failed(srv, &w);
+        deliver(srv, &w, out.buf);
+    }
+}
+
 /// The connection of a blocked client is going away.
 pub fn forget(srv: &Server, id: u64) {
     let reg = &srv.blocking;

@@ -42,7 +42,7 @@ pub fn server_cron(srv: &Server) {
     }
     srv.cron_loops.fetch_add(1, Relaxed);
     let hz = srv.hot.hz.load(Relaxed).max(1) as u64;
-    if srv.hot.active_expire_enabled() {
+    if srv.hot.active_expire_enabled() && !srv.repl.is_replica() {
         let effort = (srv.config.read().get_i64("active-expire-effort").clamp(1, 10) - 1) as u64;
         let perc = SLOW_TIME_PERC + 2 * effort;
         active_expire_cycle(

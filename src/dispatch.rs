@@ -275,6 +275,11 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     if is_write && !obey && srv.hot.min_replicas_to_write.load(Relaxed) > 0 && crate::scripting::not_enough_replicas(srv) {
         return reject(srv, stats, info, out, cmd, argv, crate::scripting::NOREPLICAS);
     }
+    // A read-only replica refuses writes but its master's (`crate::replica`).
+    let replica = srv.repl.is_replica();
+    if replica && is_write && !obey && srv.config.read().get_bool("replica-read-only") {
+        return reject(srv, stats, info, out, cmd, argv, "READONLY You can't write against a read only replica.");
+    }
     // Start-up and loading, for real connections (the AOF's fake client, fd -1, is what
     // does the loading): held, or only commands flagged `loading` run.
     if info.handle.fd >= 0 {
@@ -296,6 +301,18 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             cmd.name
         );
         return reject(srv, stats, info, out, cmd, argv, &e);
+    }
+    // A replica whose link is down, with replica-serve-stale-data no, runs only the
+    // commands flagged stale (EXEC: only if everything it queued is).
+    if replica && !srv.repl.link_up.load(Relaxed) {
+        let inv = match (&info.multi, is_exec) {
+            (Some(m), true) => m.inv_flags,
+            _ => 0,
+        };
+        let deny_stale = !cmd.has(flags::STALE) || inv & flags::STALE != 0;
+        if deny_stale && !srv.config.read().get_bool("replica-serve-stale-data") {
+            return reject(srv, stats, info, out, cmd, argv, MASTERDOWN_ERR);
+        }
     }
     // A script is past busy-reply-threshold: only allow-busy commands run (-BUSY). MULTI,
     // DISCARD and WATCH are allow-busy, so a transaction sent in a pipeline cannot lose its
@@ -322,6 +339,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             if !m.error && !info.watched.flag.load(Relaxed) {
                 m.queue.push((cmd.id, argv.iter().map(|a| a.to_vec()).collect()));
                 m.flags |= cmd_flags;
+                m.inv_flags |= !cmd_flags;
                 info.handle.multi_len.store(m.queue.len() as i64, Relaxed);
             }
             out.simple("QUEUED");
@@ -389,6 +407,9 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
         }
+        if ctx.client.flag(cflags::MASTER) {
+            crate::replica::proxy_pending(srv);
+        }
         let dirty = ctx.ks.dirty;
         if !ctx.ks.track_pending.is_empty() {
             ctx.client.track_pending.append(&mut ctx.ks.track_pending);
@@ -439,6 +460,8 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
 }
+
+pub const MASTERDOWN_ERR: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
 
 pub const OOM_ERR: &str = "OOM command not allowed when used memory > 'maxmemory'.";
 

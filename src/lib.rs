@@ -26,6 +26,7 @@ pub mod net;
 pub mod persist;
 pub mod protocol;
 pub mod pubsub;
+pub mod replica;
 pub mod scripting;
 pub mod server;
 pub mod shutdown;

@@ -108,6 +108,7 @@ fn main() {
         std::process::exit(1);
     }
     log::notice("Ready to accept connections tcp");
+    ferrodis::replica::start_from_config(&srv);
     loop {
         std::thread::park();
     }

@@ -163,6 +163,8 @@ pub struct Server {
     pub persist: crate::persist::PersistState,
     /// The ordered stream of write effects (AOF, replicas).
     pub wstream: crate::wstream::WriteStream,
+    /// The replica side of replication (REPLICAOF).
+    pub repl: crate::replica::ReplicaState,
     /// The append-only file, when enabled.
     pub aof: crate::persist::aof::Aof,
     /// A weak reference to the `Arc` this server lives in (for background threads).
@@ -254,6 +256,7 @@ impl Server {
             scripting: crate::scripting::Scripting::new(),
             persist: crate::persist::PersistState::new(),
             wstream: Default::default(),
+            repl: Default::default(),
             aof: Default::default(),
             me: OnceLock::new(),
             blocking: Default::default(),

@@ -23,6 +23,9 @@ pub struct WriteStream {
     pub active: AtomicBool,
     /// Total bytes ever fed (the replication offset).
     pub offset: AtomicU64,
+    /// This server is a replica (`crate::replica`): the stream still feeds the AOF, but
+    /// neither advances the offset (the master's offset is ours) nor reaches replicas.
+    replica_mode: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -82,7 +85,7 @@ pub fn encode_command(args: &[Vec<u8>], out: &mut Vec<u8>) {
 
 impl Default for WriteStream {
     fn default() -> Self {
-        WriteStream { active: AtomicBool::new(false), offset: AtomicU64::new(0), inner: Mutex::new(Inner::default()) }
+        WriteStream { active: AtomicBool::new(false), offset: AtomicU64::new(0), replica_mode: AtomicBool::new(false), inner: Mutex::new(Inner::default()) }
     }
 }
 
@@ -127,6 +130,9 @@ impl WriteStream {
         if wrap {
             encode_command(&[b"EXEC".to_vec()], out);
         }
+        if self.replica_mode.load(Relaxed) {
+            return;
+        }
         self.offset.fetch_add((out.len() - before) as u64, Relaxed);
         if !inner.replicas.is_empty() {
             let chunk = &out[before..];
@@ -140,13 +146,35 @@ impl WriteStream {
     /// Send a PING to the replicas only (the master's keepalive; not in the AOF).
     pub fn ping_replicas(&self) {
         let mut g = self.inner.lock();
-        if g.replicas.is_empty() {
+        if g.replicas.is_empty() || self.replica_mode.load(Relaxed) {
             return;
         }
         let mut ping = Vec::new();
         encode_command(&[b"PING".to_vec()], &mut ping);
         self.offset.fetch_add(ping.len() as u64, Relaxed);
         g.replicas.retain(|r| r.deliver(&ping));
+        if g.replicas.is_empty() {
+            self.active.store(g.aof, Relaxed);
+        }
+    }
+
+    /// This server becomes a replica (`true`) or a master again (its own stream then
+    /// starts with a SELECT).
+    pub fn set_replica_mode(&self, on: bool) {
+        let mut g = self.inner.lock();
+        self.replica_mode.store(on, Relaxed);
+        g.db = None;
+    }
+
+    /// A replica passes its master's stream on to its own replicas byte for byte (the
+    /// offset is the master's, kept by `crate::replica`).
+    pub fn feed_raw(&self, bytes: &[u8], offset_after: u64) {
+        let mut g = self.inner.lock();
+        self.offset.store(offset_after, Relaxed);
+        if g.replicas.is_empty() {
+            return;
+        }
+        g.replicas.retain(|r| r.deliver(bytes));
         if g.replicas.is_empty() {
             self.active.store(g.aof, Relaxed);
         }
@@ -165,11 +193,17 @@ impl WriteStream {
     /// Attach a replica: from now on every fed chunk is appended to its outbox, starting
     /// with a SELECT. The caller holds every shard lock, so no write falls between the
     /// snapshot it sent and the first chunk.
-    pub fn add_replica(&self, r: Replica) {
+    /// Returns the stream offset the replica starts at (read under the same lock, so no
+    /// chunk falls between).
+    pub fn add_replica(&self, r: Replica) -> u64 {
         let mut g = self.inner.lock();
-        g.db = None;
+        // a replica passes its master's stream on as is: no SELECT of ours in it
+        if !self.replica_mode.load(Relaxed) {
+            g.db = None;
+        }
         g.replicas.push(r);
         self.active.store(true, Relaxed);
+        self.offset.load(Relaxed)
     }
 
     /// Detach a replica (its connection closed).

@@ -458,8 +458,9 @@ impl<'a> Ks<'a> {
             Some(e) if db.is_expired(e, now) => {}
             _ => return false,
         }
-        // CLIENT PAUSE keeps the dataset static: the key stays, logically expired
-        if self.srv.paused().is_some() {
+        // CLIENT PAUSE keeps the dataset static, and a replica leaves expiry to its
+        // master (the DEL comes down the stream): the key stays, logically expired
+        if self.srv.paused().is_some() || self.srv.repl.is_replica() {
             return false;
         }
         if let Some(old) = self.db_at(dbi, key).remove(key) {

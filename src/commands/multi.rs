@@ -37,6 +37,9 @@ pub struct MultiState {
     /// OR of the flags of the queued commands (Redis's mstate.cmd_flags): the checks
     /// before EXEC look at them.
     pub flags: u32,
+    /// OR of the complements of those flags (Redis's cmd_inv_flags): EXEC is refused on a
+    /// stale replica if any queued command lacks the stale flag.
+    pub inv_flags: u32,
 }
 
 /// A client's watched keys.

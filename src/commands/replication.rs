@@ -1,5 +1,5 @@
 //! Replication, master side: SYNC and PSYNC attach a replica, REPLCONF configures it,
-//! ROLE reports it; REPLICAOF/SLAVEOF accept only NO ONE (there is no replica side yet).
+//! ROLE reports it; REPLICAOF/SLAVEOF start or stop the replica side (`crate::replica`).
 //! CLUSTER and the cluster connection commands answer as a Redis without cluster support.
 //!
 //! A replica gets the whole dataset as an RDB payload (`$<len>\r\n<rdb>`, preceded by
@@ -60,9 +60,20 @@ fn cluster_disabled(ctx: &mut Ctx, _argv: &[&[u8]]) {
     ctx.out.error("ERR This instance has cluster support disabled");
 }
 
-/// ROLE on a master: ["master", offset, [[ip, port, offset], ...]].
+/// ROLE on a master: ["master", offset, [[ip, port, offset], ...]]; on a replica:
+/// ["slave", host, port, state, offset].
 fn role(ctx: &mut Ctx, _argv: &[&[u8]]) {
     let srv = ctx.srv;
+    if srv.repl.is_replica() {
+        let (host, port) = srv.repl.master.lock().clone().unwrap_or_default();
+        ctx.out.array(5);
+        ctx.out.bulk(b"slave");
+        ctx.out.bulk(host.as_bytes());
+        ctx.out.int(port as i64);
+        ctx.out.bulk(srv.repl.state_name().as_bytes());
+        ctx.out.int(if srv.repl.link_up.load(Relaxed) { srv.repl.offset.load(Relaxed) } else { -1 });
+        return;
+    }
     let offset = srv.wstream.offset.load(Relaxed) as i64;
     let replicas = srv.wstream.replicas();
     ctx.out.array(3);
@@ -79,35 +90,54 @@ fn role(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
 }
 
-/// REPLICAOF NO ONE (already a master: OK). Following a master is not supported yet.
+/// REPLICAOF host port / NO ONE (`crate::replica` runs the link).
 fn replicaof(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let srv = ctx.srv;
     if eq_ic(argv[1], "no") && eq_ic(argv[2], "one") {
+        if srv.repl.is_replica() {
+            crate::replica::unset_master(srv);
+            log::notice(&format!("MASTER MODE enabled (user request from 'id={} addr={}')", ctx.client.id, ctx.client.handle.addr));
+        }
         return ctx.out.ok();
     }
     if ctx.client.flag(cflags::REPLICA) {
         return ctx.out.error("ERR Command is not valid when client is a replica.");
     }
-    match std::str::from_utf8(argv[2]).ok().and_then(|s| s.parse::<i64>().ok()) {
-        Some(p) if (0..=65535).contains(&p) => {}
+    let port = match std::str::from_utf8(argv[2]).ok().and_then(|s| s.parse::<i64>().ok()) {
+        Some(p) if (0..=65535).contains(&p) => p as u16,
         _ => return ctx.out.error("ERR Invalid master port"),
+    };
+    let host = String::from_utf8_lossy(argv[1]).into_owned();
+    if let Some((h, p)) = srv.repl.master.lock().as_ref() {
+        if h.eq_ignore_ascii_case(&host) && *p == port {
+            log::notice("REPLICAOF would result into synchronization with the master we are already connected with. No operation performed.");
+            return ctx.out.raw(b"+OK Already connected to specified master\r\n");
+        }
     }
-    ctx.out.error("ERR REPLICAOF <host> <port> is not supported by this server (it can only be a master)");
+    crate::replica::set_master(srv, &host, port);
+    log::notice(&format!("REPLICAOF {host}:{port} enabled (user request from 'id={} addr={}')", ctx.client.id, ctx.client.handle.addr));
+    ctx.out.ok();
 }
 
 fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    attach(ctx, false);
+    attach(ctx, false, false);
 }
 
-fn psync(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    attach(ctx, true);
+fn psync(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let partial_asked = argv.len() > 1 && argv[1] != b"?";
+    attach(ctx, true, partial_asked);
 }
 
-fn attach(ctx: &mut Ctx, psync: bool) {
+fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     let srv = ctx.srv;
     let h = ctx.client.handle.clone();
     // Already a replica (or a MONITOR, which Redis flags as a replica too): ignored.
     if h.has_flag(cflags::REPLICA | cflags::MONITOR) {
         return;
+    }
+    // A replica serves replicas of its own only while its link is up (chained replication).
+    if srv.repl.is_replica() && !srv.repl.link_up.load(Relaxed) {
+        return ctx.out.error("NOMASTERLINK Can't SYNC while not connected with my master");
     }
     let Some(worker) = srv.workers.get().and_then(|w| w.get(h.worker)).cloned() else {
         return ctx.out.error("ERR Replication is not available on this connection");
@@ -126,15 +156,18 @@ fn attach(ctx: &mut Ctx, psync: bool) {
             return ctx.out.error("ERR Unable to perform background save");
         }
     };
+    h.set_flag(cflags::REPLICA, true);
+    srv.repl.sync_full.fetch_add(1, Relaxed);
+    if partial_asked {
+        srv.repl.sync_partial_err.fetch_add(1, Relaxed);
+    }
+    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
     if psync {
         let replid = srv.introspect.replid.lock().0.clone();
-        let offset = srv.wstream.offset.load(Relaxed);
         ctx.out.raw(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
     }
     ctx.out.raw(format!("${}\r\n", rdb.len()).as_bytes());
     ctx.out.raw(&rdb);
-    h.set_flag(cflags::REPLICA, true);
-    srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
     log::notice(&format!("Synchronization with replica {} succeeded", h.addr));
 }
 

@@ -489,7 +489,7 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         let mut s = String::from("# Stats\r\n");
         let _ = write!(
             s,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:0\r\nsync_partial_ok:0\r\nsync_partial_err:0\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:0\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             st.total_connections.load(Relaxed),
             st.total_commands.load(Relaxed),
             m[M_OPS].get(),
@@ -498,6 +498,8 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             m[M_NET_IN].get() as f32 / 1024.0,
             m[M_NET_OUT].get() as f32 / 1024.0,
             st.rejected_connections.load(Relaxed),
+            srv.repl.sync_full.load(Relaxed),
+            srv.repl.sync_partial_err.load(Relaxed),
             st.expired_keys.load(Relaxed),
             f64::from_bits(st.expired_stale_perc.load(Relaxed)) * 100.0,
             st.expired_time_cap_reached_count.load(Relaxed),
@@ -535,8 +537,46 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             let ip = r.client.addr.rsplit_once(':').map_or(r.client.addr.as_str(), |(ip, _)| ip);
             let _ = write!(slaves, "slave{i}:ip={ip},port=0,state=online,offset={offset},lag=0\r\n");
         }
+        let r = &srv.repl;
+        let mut role = String::from("role:master\r\n");
+        if r.is_replica() {
+            let (host, port) = r.master.lock().clone().unwrap_or_default();
+            let up = r.link_up.load(Relaxed);
+            let now = now_ms();
+            let last_io = if up { (now - r.last_io_ms.load(Relaxed)) / 1000 } else { -1 };
+            let off = r.offset.load(Relaxed).max(0);
+            let read_off = r.read_offset.load(Relaxed).max(off);
+            role = format!(
+                "role:slave\r\nmaster_host:{host}\r\nmaster_port:{port}\r\nmaster_link_status:{}\r\nmaster_last_io_seconds_ago:{last_io}\r\nmaster_sync_in_progress:{}\r\nslave_read_repl_offset:{read_off}\r\nslave_repl_offset:{off}\r\n",
+                if up { "up" } else { "down" },
+                r.sync_in_progress.load(Relaxed) as i32,
+            );
+            if !up {
+                let since = r.down_since_ms.load(Relaxed);
+                let secs = if since == 0 { -1 } else { (now - since) / 1000 };
+                let _ = write!(role, "master_link_down_since_seconds:{secs}\r\n");
+            }
+            let _ = write!(
+                role,
+                "slave_priority:{}\r\nslave_read_only:{}\r\nreplica_announced:{}\r\n",
+                cfg.get_i64("replica-priority"),
+                cfg.get_bool("replica-read-only") as i32,
+                cfg.get_bool("replica-announced") as i32,
+            );
+        }
+        let second = r.second_offset.load(Relaxed);
+        // Redis's offset moves once a backlog exists (a replica attached, or this
+        // server was a replica); an AOF alone does not move it.
+        let offset = if r.is_replica() {
+            r.offset.load(Relaxed).max(0) as u64
+        } else if replicas > 0 || second > 0 {
+            offset
+        } else {
+            0
+        };
         sections.push(format!(
-            "# Replication\r\nrole:master\r\nconnected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:0\r\nsecond_repl_offset:-1\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            "# Replication\r\n{role}connected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            if second > 0 { second } else { -1 },
             cfg.get_i64("repl-backlog-size"),
         ));
     }
@@ -768,6 +808,8 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
         &st.unexpected_error_replies,
         &st.io_reads,
         &st.io_writes,
+        &srv.repl.sync_full,
+        &srv.repl.sync_partial_err,
     ] {
         a.store(0, Relaxed);
     }

@@ -99,10 +99,13 @@ fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
         ("used-mem", crate::server::rss_bytes().to_string()),
         ("aof-base", if aof_base { "1" } else { "0" }.to_string()),
         ("ferrodis-ver", crate::server::FERRODIS_VERSION.to_string()),
+        // a replica tells its own replicas which db its master's stream has selected
+        ("repl-stream-db", srv.repl.stream_db.load(Relaxed).to_string()),
         ("repl-offset", "0".to_string()),
     ]
     .into_iter()
     .filter(|(k, _)| *k != "ferrodis-ver" || !srv.run_id.is_empty())
+    .filter(|(k, _)| *k != "repl-stream-db" || srv.repl.is_replica())
     .collect()
 }
 
@@ -467,6 +470,8 @@ pub struct LoadStats {
     pub version: u16,
     /// Function library payloads found (`scripting::functions::load_libraries` loads them).
     pub functions: Vec<Vec<u8>>,
+    /// The `repl-stream-db` aux field: the db a replica's master stream continues in.
+    pub stream_db: Option<usize>,
     /// Bytes of the stream the RDB took (an RDB-preamble AOF continues with commands).
     pub consumed: u64,
     /// Empty collections found and skipped.
@@ -494,7 +499,7 @@ pub fn load_stream_with<R: std::io::Read>(
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), consumed: 0, empty_skipped: 0 };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     loop {
@@ -518,7 +523,9 @@ pub fn load_stream_with<R: std::io::Read>(
             rdb::OP_AUX => {
                 let k = rd.string()?;
                 let v = rd.string()?;
-                if k == b"redis-ver" {
+                if k == b"repl-stream-db" {
+                    st.stream_db = crate::util::numfmt::parse_i64(&v).and_then(|d| usize::try_from(d).ok());
+                } else if k == b"redis-ver" {
                     log::notice(&format!("Loading RDB produced by version {}", String::from_utf8_lossy(&v)));
                 } else if k == b"ctime" {
                     if let Some(t) = crate::util::numfmt::parse_i64(&v) {
