@@ -431,25 +431,14 @@ fn full_sync(srv: &Arc<Server>, gen: u64, c: &mut Conn, replid: &str, offset: i6
 
 fn load_payload(srv: &Server, data: &[u8]) -> Res<()> {
     let ks = &srv.keyspace;
-    let ndbs = ks.ndbs;
     let mut all = ks.lock_all();
     for s in all.iter_mut() {
         s.dbs.iter_mut().for_each(|d| d.clear());
     }
     crate::scripting::functions::flush(srv);
-    let mut sink = |db: usize, key: Vec<u8>, v: crate::keyspace::Value, exp: Option<i64>| {
-        if db >= ndbs {
-            return;
-        }
-        let d = &mut all.shard(ks.shard_of(&key)).dbs[db];
-        d.remove(&key);
-        d.insert(&key, v, 0);
-        if let Some(t) = exp {
-            d.set_expire(&key, t);
-        }
-    };
     // now = 0: a replica keeps keys whose TTL is past (the master will send their DELs).
-    let st = crate::persist::load_stream(data, &mut sink, 0).map_err(|e| e.to_string())?;
+    let st = crate::persist::load_stream(data, &mut crate::persist::sink_into(srv, &mut all), 0)
+        .map_err(|e| e.to_string())?;
     srv.repl.stream_db.store(st.stream_db.unwrap_or(0), Relaxed);
     crate::scripting::functions::load_libraries(srv, &st.functions, true)
 }

@@ -250,6 +250,16 @@ impl Db {
     }
 
     /// Set a TTL on an existing key. Returns false if the key does not exist.
+    /// A key read from an RDB / AOF base / replication payload: replaces any key of the
+    /// same name, with its deadline if it has one.
+    pub fn put_loaded(&mut self, key: &[u8], value: Value, expire: Option<i64>) {
+        self.remove(key);
+        self.insert(key, value, 0);
+        if let Some(t) = expire {
+            self.set_expire(key, t);
+        }
+    }
+
     pub fn set_expire(&mut self, key: &[u8], when: i64) -> bool {
         self.before_change(key);
         let Some(e) = self.dict.get_mut(key) else { return false };

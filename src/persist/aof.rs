@@ -453,20 +453,8 @@ fn load_files_inner(srv: &Server, dir: &Path, files: &[&ManifestFile], start: st
 /// Load an RDB (a base file, or the preamble of an old-style AOF). Returns the bytes it
 /// took: what follows is AOF commands.
 fn load_rdb_into(srv: &Server, all: &mut crate::keyspace::LockSet, data: &[u8]) -> Result<usize, String> {
-    let ndbs = srv.keyspace.ndbs;
-    let ks = &srv.keyspace;
-    let mut sink = |db: usize, key: Vec<u8>, v: crate::keyspace::Value, exp: Option<i64>| {
-        if db >= ndbs {
-            return;
-        }
-        let d = &mut all.shard(ks.shard_of(&key)).dbs[db];
-        d.remove(&key);
-        d.insert(&key, v, 0);
-        if let Some(t) = exp {
-            d.set_expire(&key, t);
-        }
-    };
-    let st = super::load_stream(data, &mut sink, crate::server::now_ms()).map_err(|e| e.to_string())?;
+    let st = super::load_stream(data, &mut super::sink_into(srv, all), crate::server::now_ms())
+        .map_err(|e| e.to_string())?;
     crate::scripting::functions::load_libraries(srv, &st.functions, false)?;
     Ok(st.consumed as usize)
 }

@@ -298,21 +298,22 @@ pub fn debug_reload(srv: &Server, all: &mut LockSet) -> Result<(), String> {
 pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
     let path = rdb_path(srv);
     let f = std::fs::File::open(&path).map_err(|e| format!("Error trying to load the RDB dump: {e}"))?;
-    let ndbs = srv.keyspace.ndbs;
+    load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink_into(srv, all), now_ms())
+        .map_err(|e| e.to_string())
+}
+
+/// A `Sink` putting each loaded key into the keyspace whose shards `all` holds (keys of
+/// databases this server does not have are dropped).
+pub fn sink_into<'a, 'l: 'a>(
+    srv: &'a Server,
+    all: &'a mut LockSet<'l>,
+) -> impl FnMut(usize, Vec<u8>, Value, Option<i64>) + use<'a, 'l> {
     let ks = &srv.keyspace;
-    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>| {
-        if db >= ndbs {
-            return;
+    move |db, key, v, exp| {
+        if db < ks.ndbs {
+            all.shard(ks.shard_of(&key)).dbs[db].put_loaded(&key, v, exp);
         }
-        let s = ks.shard_of(&key);
-        let d = &mut all.shard(s).dbs[db];
-        d.remove(&key);
-        d.insert(&key, v, 0);
-        if let Some(t) = exp {
-            d.set_expire(&key, t);
-        }
-    };
-    load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink, now_ms()).map_err(|e| e.to_string())
+    }
 }
 
 const BUCKETS_PER_BATCH: usize = 512;
@@ -608,15 +609,7 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
         if db >= ndbs {
             return;
         }
-        {
-            let mut shard = ks.shards[ks.shard_of(&key)].lock();
-            let d = &mut shard.dbs[db];
-            d.remove(&key);
-            d.insert(&key, v, 0);
-            if let Some(t) = exp {
-                d.set_expire(&key, t);
-            }
-        }
+        ks.shards[ks.shard_of(&key)].lock().dbs[db].put_loaded(&key, v, exp);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_micros(delay as u64));
         }
