@@ -120,12 +120,11 @@ fn follow(m: &mut common::Raw, mport: u16, replica: &Server) {
     assert_eq!(text(&mut r, &["GET", "after"]), "$-1\r\n");
 }
 
-#[test]
-fn follows_a_real_redis_master() {
-    let dir = std::env::temp_dir().join(format!("ferrodis-replica-real-{}", std::process::id()));
+/// A real redis-server 7.0.15 master started with `args` (skipped when it is absent).
+fn follow_real_master(name: &str, args: &[&str]) {
+    let dir = std::env::temp_dir().join(format!("ferrodis-replica-{name}-{}", std::process::id()));
     std::fs::create_dir_all(&dir).unwrap();
-    // a short diskless delay keeps the test fast; the payload then comes in the $EOF: form
-    let Some(real) = RealRedis::start(&dir, &["--repl-diskless-sync-delay", "0"]) else {
+    let Some(real) = RealRedis::start(&dir, args) else {
         return;
     };
     let replica = Server::start(&[]);
@@ -136,17 +135,14 @@ fn follows_a_real_redis_master() {
 }
 
 #[test]
+fn follows_a_real_redis_master() {
+    // a short diskless delay keeps the test fast; the payload then comes in the $EOF: form
+    follow_real_master("real", &["--repl-diskless-sync-delay", "0"]);
+}
+
+#[test]
 fn follows_a_real_redis_master_disk_payload() {
-    let dir = std::env::temp_dir().join(format!("ferrodis-replica-real-disk-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let Some(real) = RealRedis::start(&dir, &["--repl-diskless-sync", "no"]) else {
-        return;
-    };
-    let replica = Server::start(&[]);
-    let mut m = real.raw();
-    follow(&mut m, real.port, &replica);
-    drop(real);
-    let _ = std::fs::remove_dir_all(&dir);
+    follow_real_master("real-disk", &["--repl-diskless-sync", "no"]);
 }
 
 #[test]
