@@ -316,9 +316,7 @@ fn flushall_with_save_points_writes_the_empty_rdb() {
 }
 
 fn info_field(c: &mut common::Raw, section: &str, field: &str) -> u64 {
-    let text = c.bulk_text(&[b"INFO", section.as_bytes()]);
-    let line = text.lines().find(|l| l.starts_with(&format!("{field}:"))).unwrap_or_else(|| panic!("{field} in {text}"));
-    line[field.len() + 1..].trim().parse().unwrap()
+    c.info_field(section, field).unwrap_or_else(|| panic!("no {field} in INFO {section}")).parse().unwrap()
 }
 
 fn wait_lazyfree_done(c: &mut common::Raw) {

@@ -4,8 +4,7 @@ mod common;
 use common::{Raw, Server};
 
 fn info_field(c: &mut Raw, section: &str, name: &str) -> String {
-    let info = c.bulk_text(&[b"INFO", section.as_bytes()]);
-    info.lines().find_map(|l| l.strip_prefix(&format!("{name}:"))).unwrap_or_default().to_string()
+    c.info_field(section, name).unwrap_or_default()
 }
 
 fn fill(c: &mut Raw, n: usize, prefix: &str, ttl: bool) {

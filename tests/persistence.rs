@@ -150,8 +150,7 @@ fn loads_a_dump_written_by_real_redis() {
 }
 
 fn info_field(c: &mut Raw, section: &[u8], field: &str) -> Option<String> {
-    let info = c.bulk_text(&[b"INFO", section]);
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
+    c.info_field(std::str::from_utf8(section).unwrap(), field)
 }
 
 /// Make a dump.rdb of `n` keys in `dir` (written by SAVE, server stopped after).
@@ -275,10 +274,7 @@ fn sync_payload_honours_rdb_filter_only_functions() {
 }
 
 fn persist_field(c: &mut common::Raw, field: &str) -> String {
-    let info = c.bulk_text(&[b"INFO", b"persistence"]);
-    info.lines()
-        .find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.trim().to_string()))
-        .unwrap_or_else(|| panic!("no {field} in INFO persistence: {info}"))
+    c.info_field("persistence", field).unwrap_or_else(|| panic!("no {field} in INFO persistence"))
 }
 
 #[test]

@@ -25,8 +25,7 @@ fn wait_for(r: &mut common::Raw, args: &[&str], want: &str) {
 }
 
 fn info_field(r: &mut common::Raw, field: &str) -> Option<String> {
-    let info = text(r, &["INFO", "replication"]);
-    info.lines().find_map(|l| l.strip_prefix(&format!("{field}:")).map(|v| v.to_string()))
+    r.info_field("replication", field)
 }
 
 fn wait_link(r: &mut common::Raw, up: bool) {

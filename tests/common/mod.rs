@@ -191,6 +191,12 @@ impl Raw {
         String::from_utf8(self.read_bulk().expect("a bulk reply")).unwrap()
     }
 
+    /// The value of `field` in `INFO section`, trimmed; None when INFO does not show it.
+    pub fn info_field(&mut self, section: &str, field: &str) -> Option<String> {
+        let info = self.bulk_text(&[b"INFO", section.as_bytes()]);
+        info.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(|v| v.trim().to_string()))
+    }
+
     /// Whatever arrives within `ms` milliseconds.
     pub fn read_for(&mut self, ms: u64) -> Vec<u8> {
         self.s.set_read_timeout(Some(Duration::from_millis(ms))).unwrap();
