@@ -192,3 +192,146 @@ fn bad_manifest_stops_the_server_with_redis_message() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Wait until no AOF rewrite is in progress (or scheduled).
+fn wait_rewrite(c: &mut Raw) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.info_field("persistence", "aof_rewrite_in_progress").as_deref() != Some("0")
+        || c.info_field("persistence", "aof_rewrite_scheduled").as_deref() != Some("0")
+    {
+        assert!(Instant::now() < deadline, "AOF rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The manifest's base file name.
+fn manifest_base(dir: &Path) -> String {
+    let m = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
+    let line = m.lines().find(|l| l.ends_with("type b")).unwrap_or_else(|| panic!("no base in {m:?}"));
+    line.split(' ').nth(1).unwrap().to_string()
+}
+
+/// One key of every type (stream with a consumer group, a pending entry and a consumer
+/// without any; an empty stream), a TTL, a function library and a second db.
+fn write_every_type(c: &mut Raw) {
+    for cmd in [
+        "SET s hello",
+        "RPUSH l a b 1 2",
+        "SADD st x y 3",
+        "SADD ints 1 2 3",
+        "ZADD z 1.5 a 2 b inf c -0.1 d",
+        "HSET h f v g 1",
+        "SET e v PX 100000",
+        "XADD x 1-1 a 1 b 2",
+        "XADD x 2-1 a 1",
+        "XGROUP CREATE x g 0",
+        "XREADGROUP GROUP g c1 COUNT 1 STREAMS x >",
+        "XGROUP CREATECONSUMER x g c2",
+        "XADD y MAXLEN 0 5-5 q q",
+        "SELECT 2",
+        "SET other 1",
+        "SELECT 0",
+    ] {
+        let args: Vec<&[u8]> = cmd.split(' ').map(|a| a.as_bytes()).collect();
+        let r = c.call(&args);
+        assert!(!r.starts_with(b"-"), "{cmd}: {}", String::from_utf8_lossy(&r));
+    }
+    let lib = b"#!lua name=mylib\nredis.register_function('f1', function() return 1 end)";
+    c.roundtrip(&[b"FUNCTION", b"LOAD", lib], b"$5\r\nmylib\r\n");
+    let big: Vec<String> = (0..200).map(|i| format!("m{i}")).collect();
+    let mut args: Vec<&[u8]> = vec![b"RPUSH", b"biglist"];
+    args.extend(big.iter().map(|m| m.as_bytes()));
+    c.call(&args);
+}
+
+/// `aof-use-rdb-preamble no`: the base is written as commands (`<name>.<seq>.base.aof`) at
+/// start-up and by BGREWRITEAOF, loads back (DEBUG LOADAOF, restart) to the same digest,
+/// and is loaded by the real redis-server 7.0.15; the base Redis writes that way loads
+/// here to the same digest.
+#[test]
+fn aof_format_base_roundtrip_and_interop() {
+    let dir = tmpdir("aofbase");
+    let args = ["--dir", dir.to_str().unwrap(), "--appendonly", "yes", "--aof-use-rdb-preamble", "no"];
+    let digest;
+    {
+        let srv = Server::start(&args);
+        let mut c = srv.raw();
+        assert_eq!(manifest_base(&dir), "appendonly.aof.1.base.aof");
+        write_every_type(&mut c);
+        c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+        wait_rewrite(&mut c);
+        assert_eq!(manifest_base(&dir), "appendonly.aof.2.base.aof");
+        let base = std::fs::read(dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap();
+        let text = String::from_utf8_lossy(&base);
+        assert!(text.starts_with("*3\r\n$8\r\nFUNCTION\r\n$4\r\nLOAD\r\n"), "{text}");
+        assert!(text.contains("*3\r\n$9\r\nPEXPIREAT\r\n$1\r\ne\r\n"), "{text}");
+        assert!(text.contains("$6\r\nXCLAIM\r\n$1\r\nx\r\n$1\r\ng\r\n$2\r\nc1\r\n$1\r\n0\r\n$3\r\n1-1\r\n$4\r\nTIME\r\n"), "{text}");
+        // lists go in batches of 64 items
+        assert!(text.contains("*66\r\n$5\r\nRPUSH\r\n$7\r\nbiglist\r\n"), "{text}");
+        digest = c.call(&[b"DEBUG", b"DIGEST"]);
+        c.roundtrip(&[b"DEBUG", b"LOADAOF"], b"+OK\r\n");
+        assert_eq!(c.call(&[b"DEBUG", b"DIGEST"]), digest);
+    }
+    {
+        let srv = Server::start(&args);
+        let mut c = srv.raw();
+        assert_eq!(c.call(&[b"DEBUG", b"DIGEST"]), digest);
+        c.roundtrip(&[b"FCALL", b"f1", b"0"], b":1\r\n");
+        c.roundtrip(&[b"XPENDING", b"x", b"g"], b"*4\r\n:1\r\n$3\r\n1-1\r\n$3\r\n1-1\r\n*1\r\n*2\r\n$2\r\nc1\r\n$1\r\n1\r\n");
+    }
+    let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "yes", "--aof-use-rdb-preamble", "no", "--enable-debug-command", "yes"])
+    else {
+        return;
+    };
+    let mut c = redis.raw();
+    assert_eq!(c.call(&[b"DEBUG", b"DIGEST"]), digest, "real redis loaded another dataset");
+    c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+    wait_rewrite(&mut c);
+    drop(c);
+    drop(redis);
+    assert_eq!(manifest_base(&dir), "appendonly.aof.3.base.aof");
+    let srv = Server::start(&args);
+    let mut c = srv.raw();
+    assert_eq!(c.call(&[b"DEBUG", b"DIGEST"]), digest, "the base written by real redis loaded differently");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// aof-timestamp-enabled: the incr file gets `#TS:<unix time>` before the first write of
+/// a second, an AOF-format base starts with one; such files load (here and in the real
+/// redis-server).
+#[test]
+fn timestamp_annotations_in_incr_and_base() {
+    let dir = tmpdir("ts");
+    let args = ["--dir", dir.to_str().unwrap(), "--appendonly", "yes"];
+    {
+        let srv = Server::start(&args);
+        let mut c = srv.raw();
+        c.roundtrip(&[b"CONFIG", b"SET", b"aof-timestamp-enabled", b"yes"], b"+OK\r\n");
+        c.roundtrip(&[b"CONFIG", b"SET", b"aof-use-rdb-preamble", b"no"], b"+OK\r\n");
+        let before = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        c.roundtrip(&[b"SET", b"foo", b"bar"], b"+OK\r\n");
+        c.roundtrip(&[b"SET", b"foo2", b"bar2"], b"+OK\r\n");
+        let incr = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.1.incr.aof")).unwrap();
+        let ts: u64 = incr.strip_prefix("#TS:").and_then(|r| r.split("\r\n").next()).unwrap_or_else(|| panic!("{incr:?}")).parse().unwrap();
+        assert!(ts >= before && ts <= before + 2, "{ts} vs {before}");
+        assert!(incr.contains("*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n"), "{incr:?}");
+        c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+        wait_rewrite(&mut c);
+        let base = std::fs::read_to_string(dir.join("appendonlydir").join(manifest_base(&dir))).unwrap();
+        assert!(base.starts_with("#TS:"), "{base:?}");
+        c.roundtrip(&[b"SET", b"after", b"rw"], b"+OK\r\n");
+        c.roundtrip(&[b"CONFIG", b"SET", b"aof-timestamp-enabled", b"no"], b"+OK\r\n");
+    }
+    for real in [false, true] {
+        let (mut c, _keep): (Raw, Box<dyn std::any::Any>) = if real {
+            let Some(r) = common::RealRedis::start(&dir, &["--appendonly", "yes"]) else { break };
+            (r.raw(), Box::new(r))
+        } else {
+            let s = Server::start(&args);
+            (s.raw(), Box::new(s))
+        };
+        c.roundtrip(&[b"MGET", b"foo", b"foo2", b"after"], b"*3\r\n$3\r\nbar\r\n$4\r\nbar2\r\n$2\r\nrw\r\n");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

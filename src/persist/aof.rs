@@ -1,7 +1,8 @@
 //! The append-only file, in Redis 7's multi-part layout.
 //!
 //! `<dir>/<appenddirname>/` holds a base file (an RDB snapshot, `<name>.<seq>.base.rdb`,
-//! or an AOF `<name>.<seq>.base.aof` from older layouts), incremental files
+//! or, with `aof-use-rdb-preamble no`, the commands that rebuild the dataset,
+//! `<name>.<seq>.base.aof`, see `persist::aofbase`), incremental files
 //! (`<name>.<seq>.incr.aof`, the write stream in RESP) and the manifest
 //! `<name>.manifest` listing them (`file <f> seq <n> type <b|h|i>`). The manifest is
 //! always replaced atomically (temp file, fsync, rename), so a crash leaves either the
@@ -214,6 +215,12 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `<appendfilename>.<seq>.base.rdb`, or `.base.aof` for a base written as commands.
+fn base_name(basename: &str, seq: u64, kind: super::FileKind) -> String {
+    let ext = if kind == super::FileKind::AofCommands { "aof" } else { "rdb" };
+    format!("{basename}.{seq}.base.{ext}")
+}
+
 fn open_append(p: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().create(true).append(true).open(p)
 }
@@ -357,11 +364,12 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
             // No AOF yet: write the base now (no client is connected), then the manifest,
             // so there is never an incr file that no manifest names.
             std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create the append-only directory: {e}"))?;
-            let base = format!("{basename}.1.base.rdb");
+            let kind = super::FileKind::aof_base(srv);
+            let base = base_name(&basename, 1, kind);
             let incr_name = format!("{basename}.1.incr.aof");
             {
                 let all = srv.keyspace.lock_all();
-                super::write_locked(srv, &all, &dir.join(&base), true).map_err(|e| format!("Can't write the AOF base: {e}"))?;
+                super::write_locked(srv, &all, &dir.join(&base), kind).map_err(|e| format!("Can't write the AOF base: {e}"))?;
             }
             log::notice(&format!("Creating AOF base file {base} on server start"));
             let incr = open_append(&dir.join(&incr_name)).map_err(|e| format!("Can't open the append-only file: {e}"))?;
@@ -722,14 +730,15 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     // 2. snapshot of this instant becomes the new base
     let armed = super::arm(srv, all);
     let base_seq = 1 + old.base.as_ref().map_or(0, |b| b.seq);
-    let base_name = format!("{basename}.{base_seq}.base.rdb");
+    let kind = super::FileKind::aof_base(srv);
+    let base_name = base_name(&basename, base_seq, kind);
     aof.rewrite_started_ms.store(crate::server::now_ms(), Relaxed);
     log::notice("Background append only file rewriting started (snapshot thread, no fork)");
     let srv2 = srv.arc();
     let spawned = std::thread::Builder::new().name("ferrodis-aofrw".into()).spawn(move || {
         let start = std::time::Instant::now();
         let aof = &srv2.aof;
-        let res = super::write_snapshot(&srv2, &armed, &dir.join(&base_name), true);
+        let res = super::write_snapshot(&srv2, &armed, &dir.join(&base_name), kind);
         aof.last_rewrite_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
         match res {
             Ok(()) => {

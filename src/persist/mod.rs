@@ -2,11 +2,13 @@
 //! loading at start-up and DEBUG RELOAD, DUMP/RESTORE payloads.
 //!
 //! - `rdb`: the file format, `encodings`: packed blobs found in Redis-written files,
-//!   `lzf`: string compression, `snapshot`: the copy-on-write walker used by BGSAVE.
+//!   `lzf`: string compression, `snapshot`: the copy-on-write walker used by BGSAVE,
+//!   `aofbase`: an AOF base written as commands (aof-use-rdb-preamble no).
 //! - Files are written to `temp-<pid>-<n>.rdb` in `dir`, fsynced, then renamed over
 //!   `dbfilename`, so a crash never leaves a half-written dump under the real name.
 
 pub mod aof;
+pub mod aofbase;
 pub mod encodings;
 pub mod lzf;
 pub mod rdb;
@@ -109,16 +111,106 @@ fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
+/// The form of a file a snapshot is written as.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FileKind {
+    /// A dump (`dbfilename`, replication payloads): aux field aof-base 0.
+    Rdb,
+    /// An AOF base in RDB form (aof-use-rdb-preamble yes): aux field aof-base 1.
+    AofRdb,
+    /// An AOF base as commands (aof-use-rdb-preamble no): `aofbase`.
+    AofCommands,
+}
+
+impl FileKind {
+    pub fn is_aof_base(self) -> bool {
+        self != FileKind::Rdb
+    }
+
+    /// The kind of AOF base the config asks for.
+    pub fn aof_base(srv: &Server) -> FileKind {
+        if srv.config.read().get_bool("aof-use-rdb-preamble") {
+            FileKind::AofRdb
+        } else {
+            FileKind::AofCommands
+        }
+    }
+}
+
+type FileBuf = std::io::BufWriter<std::fs::File>;
+
+/// A file being written: RDB, or commands (`aofbase`). Both take key records as
+/// `snapshot::encode_entry` makes them.
+enum Out {
+    Rdb(rdb::Writer<FileBuf>, bool),
+    Aof(aofbase::Writer<FileBuf>),
+}
+
+impl Out {
+    /// Create `tmp` and write the file's head (RDB header and aux fields, or the
+    /// `#TS:` annotation with aof-timestamp-enabled), then the function libraries.
+    fn create(srv: &Server, tmp: &std::path::Path, kind: FileKind, compress: bool, functions: &[Vec<u8>]) -> std::io::Result<Out> {
+        let f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(tmp)?);
+        let (checksum, timestamps) = {
+            let c = srv.config.read();
+            (c.get_bool("rdbchecksum"), c.get_bool("aof-timestamp-enabled"))
+        };
+        if kind == FileKind::AofCommands {
+            let mut w = aofbase::Writer::new(f);
+            if timestamps {
+                w.timestamp(now_ms() / 1000)?;
+            }
+            w.functions(functions)?;
+            return Ok(Out::Aof(w));
+        }
+        let mut w = rdb::Writer::new(f, compress);
+        w.header(&aux_fields(srv, kind.is_aof_base()))?;
+        write_functions(functions, &mut w)?;
+        Ok(Out::Rdb(w, checksum))
+    }
+
+    fn select_db(&mut self, db: usize, size: usize, expires: usize) -> std::io::Result<()> {
+        match self {
+            Out::Rdb(w, _) => w.select_db(db, size, expires),
+            Out::Aof(w) => w.select_db(db),
+        }
+    }
+
+    fn records(&mut self, recs: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Rdb(w, _) => w.raw(recs),
+            Out::Aof(w) => w.records(recs),
+        }
+    }
+
+    /// Finish, fsync and rename over `dst`. Returns the bytes written.
+    fn finish(self, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
+        match self {
+            Out::Rdb(w, checksum) => finish_file(w, checksum, tmp, dst),
+            Out::Aof(w) => {
+                let (buf, written) = w.finish()?;
+                sync_and_rename(buf, tmp, dst)?;
+                Ok(written)
+            }
+        }
+    }
+}
+
+fn finish_file(w: rdb::Writer<FileBuf>, checksum: bool, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
     let written = w.written + 9;
     let buf = w.finish(checksum)?;
+    sync_and_rename(buf, tmp, dst)?;
+    Ok(written)
+}
+
+fn sync_and_rename(buf: FileBuf, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
     let f = buf.into_inner().map_err(|e| e.into_error())?;
     f.sync_all()?;
     std::fs::rename(tmp, dst)?;
     if let Ok(d) = std::fs::File::open(dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."))) {
         let _ = d.sync_all();
     }
-    Ok(written)
+    Ok(())
 }
 
 /// The function libraries, right after the header like Redis.
@@ -133,7 +225,7 @@ fn write_functions<W: std::io::Write>(codes: &[Vec<u8>], w: &mut rdb::Writer<W>)
 /// SAVE: write the whole dataset with every shard already locked by the caller.
 pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
     let dst = rdb_path(srv);
-    match write_locked(srv, locks, &dst, false) {
+    match write_locked(srv, locks, &dst, FileKind::Rdb) {
         Ok(keys) => {
             srv.persist.last_save_keys.store(keys, Relaxed);
             srv.dirty.store(0, Relaxed);
@@ -151,10 +243,10 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
     }
 }
 
-/// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
-/// (temp name, fsync, rename). Returns the number of keys.
-pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
-    write_locked_filtered(srv, locks, dst, aof_base, true, true)
+/// Write the whole dataset, every shard locked by the caller, as a file of `kind` at
+/// `dst` (temp name, fsync, rename). Returns the number of keys.
+pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, kind: FileKind) -> std::io::Result<u64> {
+    write_locked_filtered(srv, locks, dst, kind, true, true)
 }
 
 /// `write_locked` with parts left out (a replica's REPLCONF rdb-filter-only): without
@@ -163,25 +255,18 @@ pub fn write_locked_filtered(
     srv: &Server,
     locks: &LockSet,
     dst: &std::path::Path,
-    aof_base: bool,
+    kind: FileKind,
     data: bool,
     functions: bool,
 ) -> std::io::Result<u64> {
-    let (compress, checksum) = {
-        let c = srv.config.read();
-        (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
-    };
+    let compress = srv.config.read().get_bool("rdbcompression");
     // Redis's foreground rdbSave writes temp-<pid>.rdb (a second SIGINT during the final
     // save removes exactly that file).
     let tmp = dst.with_file_name(format!("temp-{}.rdb", std::process::id()));
     let delay = srv.config.read().get_i64("rdb-key-save-delay");
     let res = (|| -> std::io::Result<u64> {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
-        w.header(&aux_fields(srv, aof_base))?;
-        if functions {
-            write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
-        }
+        let codes = if functions { crate::scripting::functions::library_codes(srv) } else { Vec::new() };
+        let mut w = Out::create(srv, &tmp, kind, compress, &codes)?;
         let mut keys = 0u64;
         for db in 0..if data { srv.keyspace.ndbs } else { 0 } {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
@@ -208,13 +293,13 @@ pub fn write_locked_filtered(
                     return Err(std::io::Error::other(format!("cannot serialize key '{k}': type has no RDB form yet")));
                 }
                 if rec.len() > 1 << 16 {
-                    w.raw(&rec)?;
+                    w.records(&rec)?;
                     rec.clear();
                 }
             }
-            w.raw(&rec)?;
+            w.records(&rec)?;
         }
-        finish_file(w, checksum, &tmp, dst)?;
+        w.finish(&tmp, dst)?;
         Ok(keys)
     })();
     if res.is_err() {
@@ -244,7 +329,7 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
     let srv2 = srv.arc();
     let spawned = std::thread::Builder::new().name("ferrodis-bgsave".into()).spawn(move || {
         let start = std::time::Instant::now();
-        let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), false);
+        let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), FileKind::Rdb);
         let p = &srv2.persist;
         p.last_bgsave_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
         p.last_cow_size.store(snapshot::COW_BYTES.load(Relaxed), Relaxed);
@@ -351,18 +436,16 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
     Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv) }
 }
 
-/// Walk an armed snapshot into an RDB file at `dst` (written to a temp name, fsynced,
-/// renamed). `aof_base` marks the file as an AOF base (aux field aof-base 1).
-pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_base: bool) -> Result<(), String> {
-    let checksum = srv.config.read().get_bool("rdbchecksum");
+/// Walk an armed snapshot into a file of `kind` at `dst` (written to a temp name,
+/// fsynced, renamed).
+pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, kind: FileKind) -> Result<(), String> {
+    let aof_base = kind.is_aof_base();
     let tmp = dst.with_file_name(temp_path());
     let dst = dst.to_path_buf();
     let (list, sizes) = (&armed.list, &armed.sizes);
     let res = (|| -> std::io::Result<()> {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), list.first().map_or(true, |a| a.1.compress));
-        w.header(&aux_fields(srv, aof_base))?;
-        write_functions(&armed.functions, &mut w)?;
+        let compress = list.first().map_or(true, |a| a.1.compress);
+        let mut w = Out::create(srv, &tmp, kind, compress, &armed.functions)?;
         let mut current_db = usize::MAX;
         let mut out = Vec::with_capacity(1 << 16);
         // rdb-key-save-delay (µs per key, a test knob): slept after each batch, with the
@@ -376,7 +459,7 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
             loop {
                 let before = snapshot::KEYS_DONE.load(Relaxed);
                 let done = walk_batch(srv, *si, ctl, &mut out, if delay > 0 { 1 } else { BUCKETS_PER_BATCH });
-                w.raw(&out)?;
+                w.records(&out)?;
                 out.clear();
                 if done {
                     break;
@@ -390,7 +473,7 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
                 }
             }
         }
-        finish_file(w, checksum, &tmp, &dst)?;
+        w.finish(&tmp, &dst)?;
         Ok(())
     })();
     if res.is_err() {
