@@ -335,3 +335,114 @@ fn timestamp_annotations_in_incr_and_base() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The manifest and the files of the AOF directory, one string.
+fn aof_dir_state(dir: &Path, step: &str) -> String {
+    let ad = dir.join("appendonlydir");
+    let m = std::fs::read_to_string(ad.join("appendonly.aof.manifest")).unwrap_or_default();
+    let mut files: Vec<String> = std::fs::read_dir(&ad)
+        .map(|r| r.filter_map(|e| e.ok()).map(|e| e.file_name().to_string_lossy().into_owned()).collect())
+        .unwrap_or_default();
+    files.retain(|f| !f.ends_with(".manifest"));
+    files.sort();
+    format!("{step}:\n{m}files: {files:?}")
+}
+
+fn wait_background(c: &mut Raw) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let info = c.bulk_text(&[b"INFO", b"persistence"]);
+        if !["aof_rewrite_in_progress:1", "aof_rewrite_scheduled:1", "rdb_bgsave_in_progress:1"].iter().any(|f| info.contains(f)) {
+            return;
+        }
+        assert!(Instant::now() < deadline, "background job did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// What integration/aof-multi-part's second part walks through (minus the killed rewrite
+/// children): turning the AOF on, rewrites with it on and off, DEBUG LOADAOF re-reading
+/// the sequence numbers, history files kept with aof-disable-auto-gc and deleted when it
+/// is turned off, turning the AOF on during a BGSAVE (scheduled, nothing written until
+/// the rewrite), turning it off during a rewrite (stopped, the extra incr file stays).
+fn rewrite_scenario(c: &mut Raw, dir: &Path) -> Vec<String> {
+    let mut states = Vec::new();
+    let run = |c: &mut Raw, cmd: &str| {
+        let args: Vec<&[u8]> = cmd.split(' ').map(|a| a.as_bytes()).collect();
+        let r = c.call(&args);
+        assert!(!r.starts_with(b"-"), "{cmd}: {}", String::from_utf8_lossy(&r));
+        r
+    };
+    run(c, "SET a 1");
+    run(c, "CONFIG SET appendonly yes");
+    wait_background(c);
+    states.push(aof_dir_state(dir, "enabled"));
+    run(c, "BGREWRITEAOF");
+    wait_background(c);
+    states.push(aof_dir_state(dir, "rewrite"));
+    run(c, "CONFIG SET appendonly no");
+    run(c, "BGREWRITEAOF");
+    wait_background(c);
+    states.push(aof_dir_state(dir, "rewrite with the AOF off"));
+    run(c, "DEBUG LOADAOF");
+    run(c, "CONFIG SET appendonly yes");
+    wait_background(c);
+    states.push(aof_dir_state(dir, "DEBUG LOADAOF, AOF on"));
+    run(c, "CONFIG SET aof-disable-auto-gc yes");
+    for _ in 0..2 {
+        run(c, "BGREWRITEAOF");
+        wait_background(c);
+    }
+    states.push(aof_dir_state(dir, "two rewrites without gc"));
+    run(c, "CONFIG SET aof-disable-auto-gc no");
+    states.push(aof_dir_state(dir, "gc on"));
+    run(c, "DEBUG LOADAOF");
+    run(c, "BGREWRITEAOF");
+    wait_background(c);
+    states.push(aof_dir_state(dir, "DEBUG LOADAOF, rewrite"));
+    // AOF on during a BGSAVE: scheduled; the writes meanwhile reach no AOF
+    run(c, "CONFIG SET appendonly no");
+    run(c, "CONFIG SET rdb-key-save-delay 500000");
+    run(c, "SET k1 v1");
+    run(c, "BGSAVE");
+    run(c, "CONFIG SET appendonly yes");
+    assert_eq!(c.info_field("persistence", "aof_rewrite_scheduled").as_deref(), Some("1"));
+    assert_eq!(c.info_field("persistence", "aof_enabled").as_deref(), Some("1"));
+    states.push(aof_dir_state(dir, "AOF on during BGSAVE"));
+    run(c, "SET k2 v2");
+    run(c, "DEBUG LOADAOF");
+    c.roundtrip(&[b"EXISTS", b"k1", b"k2"], b":0\r\n");
+    run(c, "CONFIG SET rdb-key-save-delay 0");
+    wait_background(c);
+    states.push(aof_dir_state(dir, "after the BGSAVE"));
+    run(c, "SET k3 v3");
+    run(c, "DEBUG LOADAOF");
+    c.roundtrip(&[b"GET", b"k3"], b"$2\r\nv3\r\n");
+    // AOF off during a rewrite stops it
+    run(c, "CONFIG SET rdb-key-save-delay 1000000");
+    run(c, "BGREWRITEAOF");
+    run(c, "CONFIG SET appendonly no");
+    wait_background(c);
+    run(c, "CONFIG SET rdb-key-save-delay 0");
+    assert_eq!(c.info_field("persistence", "aof_last_bgrewrite_status").as_deref(), Some("ok"));
+    states.push(aof_dir_state(dir, "AOF off during a rewrite"));
+    states
+}
+
+#[test]
+fn rewrite_sequence_numbers_and_history_as_real_redis() {
+    let srv = Server::start(&["--appendonly", "no"]);
+    let ours = rewrite_scenario(&mut srv.raw(), &srv.dir.clone());
+    assert!(ours[0].contains("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"), "{}", ours[0]);
+    assert!(ours[2].ends_with("file appendonly.aof.3.base.rdb seq 3 type b\nfiles: [\"appendonly.aof.3.base.rdb\"]"), "{}", ours[2]);
+    assert!(ours[4].contains("file appendonly.aof.2.incr.aof seq 2 type h\nfile appendonly.aof.5.base.rdb seq 5 type h\n"), "{}", ours[4]);
+    drop(srv);
+    let dir = tmpdir("seq-real");
+    let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "no", "--enable-debug-command", "yes"]) else { return };
+    let real = rewrite_scenario(&mut redis.raw(), &dir);
+    drop(redis);
+    for (o, r) in ours.iter().zip(real.iter()) {
+        assert_eq!(o, r);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -56,6 +56,14 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
         }
         return ctx.out.error("ERR Background save already in progress");
     }
+    if ctx.srv.aof.rewrite_in_progress.load(Relaxed) {
+        // one snapshot at a time (Redis: one child process)
+        if schedule {
+            ctx.srv.persist.bgsave_scheduled.store(true, Relaxed);
+            return ctx.out.simple("Background saving scheduled");
+        }
+        return ctx.out.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     match persist::bgsave_locked(ctx.srv, &mut ctx.ks.locks) {
         Ok(()) => ctx.out.simple("Background saving started"),
         Err(e) => ctx.out.error(e),

@@ -751,6 +751,9 @@ fn apply_config(srv: &Server, changed: &[String], all: &mut LockSet) -> Result<(
     if has("appendonly") || has("appendfsync") {
         crate::persist::aof::apply_config(srv, all);
     }
+    if has("aof-disable-auto-gc") {
+        crate::persist::aof::gc_history(srv);
+    }
     if has("loglevel") {
         log::set_level(&srv.config.read().get_str("loglevel"));
     }

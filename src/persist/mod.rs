@@ -406,7 +406,9 @@ const BUCKETS_PER_BATCH: usize = 512;
 /// A snapshot armed at one instant: the db parts to walk, in db order, and each db's
 /// size at that instant (for RESIZEDB).
 pub struct Armed {
-    list: Vec<(usize, Arc<SnapCtl>)>,
+    pub list: Vec<(usize, Arc<SnapCtl>)>,
+    /// Set to stop this snapshot (`disarm` does it): the walker ends without a file.
+    pub abort: Arc<AtomicBool>,
     sizes: Vec<(usize, usize)>,
     /// The function libraries at arming time (written before the keys).
     functions: Vec<Vec<u8>>,
@@ -433,14 +435,50 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
         }
     }
     list.sort_by_key(|(si, c)| (c.db, *si));
-    Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv) }
+    Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv), abort: Arc::new(AtomicBool::new(false)) }
+}
+
+/// Stop an armed snapshot at once, with every shard locked by the caller: its db parts go
+/// back to normal here (the walker, which may still hold a batch, then finds nothing left
+/// to walk and drops its file).
+pub fn disarm(all: &mut LockSet, list: &[(usize, Arc<SnapCtl>)], abort: &AtomicBool) {
+    abort.store(true, Relaxed);
+    for (si, shard) in all.guards.iter_mut() {
+        for d in shard.dbs.iter_mut() {
+            let Some(ctl) = d.snap.clone() else { continue };
+            if !list.iter().any(|(s, c)| s == si && Arc::ptr_eq(c, &ctl)) {
+                continue;
+            }
+            let detached = {
+                let mut st = ctl.state.lock();
+                st.skip = Default::default();
+                st.captured = Vec::new();
+                st.detached.take()
+            };
+            // as the walker's end: a flushed db part's new dict was never paused
+            if detached.is_none() {
+                d.dict.resume_rehash();
+            }
+            d.snap = None;
+        }
+    }
 }
 
 /// Walk an armed snapshot into a file of `kind` at `dst` (written to a temp name,
 /// fsynced, renamed).
 pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, kind: FileKind) -> Result<(), String> {
+    write_snapshot_via(srv, armed, &snapshot_temp_path(dst), dst, kind)
+}
+
+/// The temp name a snapshot for `dst` is written under (beside it, unique).
+pub fn snapshot_temp_path(dst: &std::path::Path) -> PathBuf {
+    dst.with_file_name(temp_path())
+}
+
+/// `write_snapshot` through the temp file `tmp`.
+pub fn write_snapshot_via(srv: &Server, armed: &Armed, tmp: &std::path::Path, dst: &std::path::Path, kind: FileKind) -> Result<(), String> {
     let aof_base = kind.is_aof_base();
-    let tmp = dst.with_file_name(temp_path());
+    let tmp = tmp.to_path_buf();
     let dst = dst.to_path_buf();
     let (list, sizes) = (&armed.list, &armed.sizes);
     let res = (|| -> std::io::Result<()> {
@@ -464,14 +502,17 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, kind: 
                 if done {
                     break;
                 }
-                if !aof_base && srv.persist.bgsave_abort.load(Relaxed) {
+                if aborted(srv, armed, aof_base) {
                     return Err(std::io::Error::other("aborted"));
                 }
                 if delay > 0 {
                     let n = snapshot::KEYS_DONE.load(Relaxed).saturating_sub(before);
-                    delay = key_save_delay(srv, aof_base, delay.saturating_mul(n as i64));
+                    delay = key_save_delay(srv, armed, aof_base, delay.saturating_mul(n as i64));
                 }
             }
+        }
+        if aborted(srv, armed, aof_base) {
+            return Err(std::io::Error::other("aborted"));
         }
         w.finish(&tmp, &dst)?;
         Ok(())
@@ -486,14 +527,20 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, kind: 
     res.map_err(|e| e.to_string())
 }
 
+/// The running snapshot is to stop: FLUSHALL during a BGSAVE, the AOF turned off during
+/// a rewrite (`disarm`).
+fn aborted(srv: &Server, armed: &Armed, aof_base: bool) -> bool {
+    armed.abort.load(Relaxed) || (!aof_base && srv.persist.bgsave_abort.load(Relaxed))
+}
+
 /// Sleep `total_us` for rdb-key-save-delay in slices, re-reading the knob (set back to 0,
 /// the save goes on at full speed) and stopping early when the BGSAVE is aborted.
 /// Returns the knob's current value.
-fn key_save_delay(srv: &Server, aof_base: bool, total_us: i64) -> i64 {
+fn key_save_delay(srv: &Server, armed: &Armed, aof_base: bool, total_us: i64) -> i64 {
     let mut left = total_us.max(0) as u64;
     loop {
         let delay = srv.config.read().get_i64("rdb-key-save-delay");
-        if left == 0 || delay <= 0 || (!aof_base && srv.persist.bgsave_abort.load(Relaxed)) {
+        if left == 0 || delay <= 0 || aborted(srv, armed, aof_base) {
             return delay;
         }
         let step = left.min(10_000);
@@ -826,7 +873,7 @@ pub fn save_on_shutdown(srv: &Server) -> Result<(), String> {
 /// was scheduled (BGSAVE SCHEDULE).
 pub fn cron(srv: &Server) {
     let p = &srv.persist;
-    if p.bgsave_in_progress.load(Relaxed) {
+    if p.bgsave_in_progress.load(Relaxed) || srv.aof.rewrite_in_progress.load(Relaxed) {
         return;
     }
     if p.bgsave_scheduled.swap(false, Relaxed) {
