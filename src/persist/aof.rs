@@ -15,9 +15,12 @@
 //! second; with `no` the OS decides.
 //!
 //! Rewriting (BGREWRITEAOF, automatic growth rule, turning AOF on at runtime) never forks:
-//! with every shard locked it opens a new incr file for the stream and arms a snapshot
-//! (`persist::arm`); the snapshot thread writes the new base; then the manifest switches to
-//! new base + new incr and the old files are deleted.
+//! with every shard locked it opens a new incr file for the stream (none when the AOF is
+//! off) and arms a snapshot (`persist::arm`); the snapshot thread writes the new base; then
+//! the manifest switches to the new base and the files it replaces become history, deleted
+//! unless aof-disable-auto-gc. The manifest stays in memory while the AOF is off, so the
+//! sequence numbers go on as in Redis. Turning the AOF off stops a running rewrite
+//! (`abort_rewrite`, Redis's killAppendOnlyChild).
 
 use crate::log;
 use crate::server::Server;
