@@ -80,6 +80,7 @@ fn prepare_inner(srv: &Server, mode: Mode, locks: Option<&LockSet>) -> Result<()
         log::warning("ferrodis is now ready to exit, bye bye...");
         return Ok(());
     }
+    crate::persist::aof::stop_rewrite_for_shutdown(mode.force, srv)?;
     let has_save_points = !srv.config.read().save_params().is_empty();
     if !mode.nosave && (mode.save || has_save_points) {
         log::notice("Saving the final RDB snapshot before exiting.");

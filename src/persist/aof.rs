@@ -921,6 +921,25 @@ pub fn abort_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet) {
     aof.rewrite_in_progress.store(false, Relaxed);
 }
 
+/// SHUTDOWN while a rewrite runs (Redis's prepareForShutdown): a rewrite that turns the
+/// AOF on must finish first ("Writing initial AOF, can't exit.") unless forced; any other
+/// is stopped and its temp file removed.
+pub fn stop_rewrite_for_shutdown(force: bool, srv: &Server) -> Result<(), String> {
+    let job = srv.aof.job.lock();
+    let Some(j) = job.as_ref() else { return Ok(()) };
+    if j.enabling_incr.is_some() {
+        if !force {
+            log::warning("Writing initial AOF, can't exit.");
+            return Err("Errors trying to SHUTDOWN. Check logs.".into());
+        }
+        log::warning("Writing initial AOF. Exit anyway.");
+    }
+    log::warning("There is a child rewriting the AOF. Killing it!");
+    j.abort.store(true, Relaxed);
+    let _ = std::fs::remove_file(&j.tmp);
+    Ok(())
+}
+
 /// CONFIG SET appendonly / appendfsync took effect: follow it. `all` is every shard,
 /// already locked by the caller (CONFIG SET runs with the keyspace locked).
 pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
