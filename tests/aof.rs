@@ -446,3 +446,36 @@ fn rewrite_sequence_numbers_and_history_as_real_redis() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// SHUTDOWN while the rewrite that turns the AOF on runs is refused (the data would only
+/// be in an incr file no manifest names yet), as Redis's "Writing initial AOF, can't
+/// exit."; any other running rewrite is stopped and leaves no temp file.
+#[test]
+fn shutdown_waits_for_the_initial_aof_and_stops_other_rewrites() {
+    let mut srv = Server::start(&["--appendonly", "no"]);
+    let dir = srv.dir.clone();
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"a", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"b", b"2"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"1000000"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"yes"], b"+OK\r\n");
+    c.roundtrip(&[b"SHUTDOWN"], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    c.roundtrip(&[b"SHUTDOWN", b"NOSAVE"], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"0"], b"+OK\r\n");
+    wait_rewrite(&mut c);
+    c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"1000000"], b"+OK\r\n");
+    c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+    c.cmd(&[b"SHUTDOWN"]);
+    assert!(c.closed(), "SHUTDOWN did not close the connection");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.is_alive() {
+        assert!(Instant::now() < deadline, "server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let mut files: Vec<String> =
+        std::fs::read_dir(dir.join("appendonlydir")).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, ["appendonly.aof.1.base.rdb", "appendonly.aof.1.incr.aof", "appendonly.aof.2.incr.aof", "appendonly.aof.manifest"]);
+    let srv = Server::start(&["--dir", dir.to_str().unwrap(), "--appendonly", "yes"]);
+    srv.raw().roundtrip(&[b"MGET", b"a", b"b"], b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
+}
