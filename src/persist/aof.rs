@@ -941,8 +941,9 @@ pub fn stop_rewrite_for_shutdown(force: bool, srv: &Server) -> Result<(), String
 }
 
 /// CONFIG SET appendonly / appendfsync took effect: follow it. `all` is every shard,
-/// already locked by the caller (CONFIG SET runs with the keyspace locked).
-pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
+/// already locked by the caller (CONFIG SET runs with the keyspace locked). Inside a
+/// transaction (`in_exec`) turning the AOF on is scheduled, as in Redis.
+pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet, in_exec: bool) {
     let aof = &srv.aof;
     if !aof.initialized.load(Relaxed) {
         return;
@@ -955,6 +956,8 @@ pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
     if on && !aof.is_enabled() && !aof.enable_pending.load(Relaxed) {
         if srv.persist.bgsave_in_progress.load(Relaxed) {
             log::warning("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+        } else if in_exec {
+            log::warning("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
         } else {
             if aof.rewrite_in_progress.load(Relaxed) {
                 // a rewrite started with the AOF off feeds no incr file: stop it and start anew

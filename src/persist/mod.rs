@@ -54,6 +54,10 @@ pub struct PersistState {
     pub starting: AtomicBool,
     /// loading-process-events-interval-bytes, read at start-up.
     pub events_interval: AtomicU64,
+    /// Snapshots armed for BGSAVE and AOF rewrites, our counterpart of Redis's forks
+    /// (INFO total_forks), and how long the last arming held every shard (latest_fork_usec).
+    pub total_forks: AtomicU64,
+    pub latest_fork_usec: AtomicU64,
     /// Keys in the dataset when the running BGSAVE started; COW size of the last one.
     pub save_keys_total: AtomicU64,
     pub last_cow_size: AtomicU64,
@@ -417,6 +421,7 @@ pub struct Armed {
 /// Arm a snapshot on every non-empty db part. The caller holds every shard lock, so the
 /// snapshot is of one instant.
 pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
+    let started = std::time::Instant::now();
     let compress = srv.config.read().get_bool("rdbcompression");
     let mut list: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
     let mut sizes = vec![(0usize, 0usize); srv.keyspace.ndbs];
@@ -435,6 +440,8 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
         }
     }
     list.sort_by_key(|(si, c)| (c.db, *si));
+    srv.persist.total_forks.fetch_add(1, Relaxed);
+    srv.persist.latest_fork_usec.store(started.elapsed().as_micros() as u64, Relaxed);
     Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv), abort: Arc::new(AtomicBool::new(false)) }
 }
 
