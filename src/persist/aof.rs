@@ -752,6 +752,11 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     if aof.rewrite_in_progress.swap(true, Relaxed) {
         return Err("ERR Background append only file rewriting already in progress");
     }
+    if srv.persist.bgsave_in_progress.load(Relaxed) {
+        // one armed snapshot at a time (Redis: one child process)
+        aof.rewrite_in_progress.store(false, Relaxed);
+        return Err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+    }
     aof.rewrite_scheduled.store(false, Relaxed);
     let (dir, basename) = paths(srv);
     if let Err(e) = std::fs::create_dir_all(&dir) {

@@ -322,6 +322,11 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
     if srv.persist.bgsave_in_progress.swap(true, Relaxed) {
         return Err("ERR Background save already in progress");
     }
+    if srv.aof.rewrite_in_progress.load(Relaxed) {
+        // one armed snapshot at a time (Redis: one child process)
+        srv.persist.bgsave_in_progress.store(false, Relaxed);
+        return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     let armed = arm(srv, all);
     srv.persist.bgsave_abort.store(false, Relaxed);
     snapshot::COW_BYTES.store(0, Relaxed);
