@@ -479,3 +479,53 @@ fn shutdown_waits_for_the_initial_aof_and_stops_other_rewrites() {
     let srv = Server::start(&["--dir", dir.to_str().unwrap(), "--appendonly", "yes"]);
     srv.raw().roundtrip(&[b"MGET", b"a", b"b"], b"*2\r\n$1\r\n1\r\n$1\r\n2\r\n");
 }
+
+fn persistence_fields(c: &mut Raw, names: &[&str]) -> String {
+    names.iter().map(|n| format!("{n}:{} ", c.info_field("persistence", n).unwrap_or_default())).collect()
+}
+
+/// Failed rewrites (the new base's name is taken by a directory): each leaves its incr
+/// file in the manifest and counts in aof_rewrites_consecutive_failures; from 3 on the
+/// growth rule does not start rewrites (Redis's limit: 1 minute, then longer), a
+/// BGREWRITEAOF by hand still runs and a success resets the count.
+fn failing_rewrites(c: &mut Raw, dir: &Path) -> Vec<String> {
+    let ad = dir.join("appendonlydir");
+    std::fs::create_dir(ad.join("appendonly.aof.2.base.rdb")).unwrap();
+    let fields = ["aof_last_bgrewrite_status", "aof_rewrites", "aof_rewrites_consecutive_failures", "aof_rewrite_in_progress"];
+    let mut out = Vec::new();
+    for i in 0..3 {
+        c.roundtrip(&[b"SET", format!("k{i}").as_bytes(), b"v"], b"+OK\r\n");
+        c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+        wait_rewrite(c);
+    }
+    out.push(persistence_fields(c, &fields));
+    out.push(aof_dir_state(dir, "after 3 failures"));
+    c.roundtrip(&[b"CONFIG", b"SET", b"auto-aof-rewrite-percentage", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"auto-aof-rewrite-min-size", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"big", &[b'x'; 3000]], b"+OK\r\n");
+    std::thread::sleep(Duration::from_millis(1500));
+    out.push(persistence_fields(c, &fields));
+    c.roundtrip(&[b"CONFIG", b"SET", b"auto-aof-rewrite-percentage", b"0"], b"+OK\r\n");
+    std::fs::remove_dir(ad.join("appendonly.aof.2.base.rdb")).unwrap();
+    c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+    wait_rewrite(c);
+    out.push(persistence_fields(c, &fields));
+    out.push(aof_dir_state(dir, "after a success"));
+    out
+}
+
+#[test]
+fn failed_rewrites_are_counted_and_limited_as_real_redis() {
+    let srv = Server::start(&["--appendonly", "yes"]);
+    let ours = failing_rewrites(&mut srv.raw(), &srv.dir.clone());
+    assert!(ours[0].contains("aof_last_bgrewrite_status:err aof_rewrites:3 aof_rewrites_consecutive_failures:3"), "{}", ours[0]);
+    assert!(ours[2].contains("aof_rewrites:3 "), "the limit did not hold the growth rule back: {}", ours[2]);
+    assert!(ours[3].contains("aof_last_bgrewrite_status:ok aof_rewrites:4 aof_rewrites_consecutive_failures:0"), "{}", ours[3]);
+    drop(srv);
+    let dir = tmpdir("fail-real");
+    let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "yes"]) else { return };
+    let real = failing_rewrites(&mut redis.raw(), &dir);
+    drop(redis);
+    assert_eq!(ours, real);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -22,6 +22,8 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) || ctx.client.in_exec {
         aof.rewrite_scheduled.store(true, Relaxed);
+        // asked for by hand: not delayed by earlier failures
+        aof.consecutive_failures.store(0, Relaxed);
         return ctx.out.simple("Background append only file rewriting scheduled");
     }
     match crate::persist::aof::begin_rewrite(ctx.srv, &mut ctx.ks.locks, false) {

@@ -816,6 +816,7 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
         &srv.repl.sync_full,
         &srv.repl.sync_partial_err,
         &srv.persist.total_forks,
+        &srv.aof.consecutive_failures,
         &srv.persist.latest_fork_usec,
     ] {
         a.store(0, Relaxed);

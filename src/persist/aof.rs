@@ -199,6 +199,11 @@ pub struct Aof {
     files: Mutex<Files>,
     /// The running rewrite (`abort_rewrite` stops it).
     job: Mutex<Option<RewriteJob>>,
+    /// Rewrites that failed in a row (INFO aof_rewrites_consecutive_failures); from 3 on
+    /// the cron's rewrites are delayed (`rewrite_limited`).
+    pub consecutive_failures: AtomicU64,
+    /// The limit's state: current delay in minutes, unix time of the next allowed try.
+    limit: Mutex<(i64, i64)>,
     /// CONFIG SET appendonly yes could not start the rewrite at once (a BGSAVE or an
     /// earlier rewrite runs): the scheduled rewrite turns the AOF on (AOF_WAIT_REWRITE).
     pub enable_pending: AtomicBool,
@@ -807,7 +812,9 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
         aof.enabled.store(true, Relaxed);
         srv.wstream.set_aof(true);
     }
-    // 2. snapshot of this instant becomes the new base
+    // 2. snapshot of this instant becomes the new base (INFO aof_rewrites counts the
+    // rewrites started, as Redis's forks)
+    aof.rewrites.fetch_add(1, Relaxed);
     let armed = super::arm(srv, all);
     let abort = armed.abort.clone();
     let kind = super::FileKind::aof_base(srv);
@@ -837,6 +844,7 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
             Ok(()) => finish_rewrite(&srv2, &dir, &mpath, ManifestFile { name: base_name, seq: base_seq, kind: 'b' }),
             Err(e) => {
                 aof.last_rewrite_ok.store(false, Relaxed);
+                aof.consecutive_failures.fetch_add(1, Relaxed);
                 log::warning(&format!("Background AOF rewrite failed: {e}"));
             }
         }
@@ -870,6 +878,7 @@ fn finish_rewrite(srv: &Server, dir: &Path, mpath: &Path, base: ManifestFile) {
     if let Err(e) = write_atomically(mpath, m.render().as_bytes()) {
         log::warning(&format!("Error writing the AOF manifest: {e}"));
         aof.last_rewrite_ok.store(false, Relaxed);
+        aof.consecutive_failures.fetch_add(1, Relaxed);
         let _ = std::fs::remove_file(dir.join(&base.name));
         return;
     }
@@ -880,8 +889,8 @@ fn finish_rewrite(srv: &Server, dir: &Path, mpath: &Path, base: ManifestFile) {
     drop(g);
     aof.base_size.store(base_size, Relaxed);
     aof.current_size.store(base_size + incr_size, Relaxed);
-    aof.rewrites.fetch_add(1, Relaxed);
     aof.last_rewrite_ok.store(true, Relaxed);
+    aof.consecutive_failures.store(0, Relaxed);
     log::notice("Background AOF rewrite terminated with success");
     gc_history(srv);
     log::notice("Background AOF rewrite finished successfully");
@@ -998,6 +1007,29 @@ fn spawn_fsync_thread(srv: &Server) {
     });
 }
 
+/// After 3 failed rewrites in a row the cron's rewrites (scheduled or by growth) wait 1
+/// minute, then 2, 4 ... up to 60 between tries (Redis's aofRewriteLimited; BGREWRITEAOF
+/// itself is never delayed).
+fn rewrite_limited(srv: &Server) -> bool {
+    let mut l = srv.aof.limit.lock();
+    if srv.aof.consecutive_failures.load(Relaxed) < 3 {
+        *l = (0, 0);
+        return false;
+    }
+    let now = crate::server::now_ms() / 1000;
+    if l.1 != 0 {
+        if now < l.1 {
+            return true;
+        }
+        l.1 = 0;
+        return false;
+    }
+    l.0 = if l.0 == 0 { 1 } else { (l.0 * 2).min(60) };
+    l.1 = now + l.0 * 60;
+    log::warning(&format!("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes", l.0));
+    true
+}
+
 /// Cron: scheduled rewrites (also with the AOF off, and the one that turns it on) and the
 /// growth rule (auto-aof-rewrite-percentage/min-size).
 pub fn cron(srv: &Server) {
@@ -1005,16 +1037,19 @@ pub fn cron(srv: &Server) {
     if aof.rewrite_in_progress.load(Relaxed) || srv.persist.bgsave_in_progress.load(Relaxed) {
         return;
     }
-    let scheduled = aof.rewrite_scheduled.swap(false, Relaxed);
-    let grow = aof.is_enabled() && {
+    let scheduled = aof.rewrite_scheduled.load(Relaxed) && !rewrite_limited(srv);
+    if scheduled {
+        aof.rewrite_scheduled.store(false, Relaxed);
+    }
+    let grow = !scheduled && aof.is_enabled() && {
         let (perc, min) = {
             let c = srv.config.read();
             (c.get_i64("auto-aof-rewrite-percentage") as u64, c.get_i64("auto-aof-rewrite-min-size") as u64)
         };
         let cur = aof.current_size.load(Relaxed);
         let base = aof.base_size.load(Relaxed).max(1);
-        let grow = perc > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= perc;
-        if grow && !scheduled {
+        let grow = perc > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= perc && !rewrite_limited(srv);
+        if grow {
             log::notice(&format!("Starting automatic rewriting of AOF on {}% growth", (cur - base.min(cur)) * 100 / base));
         }
         grow
