@@ -529,3 +529,58 @@ fn failed_rewrites_are_counted_and_limited_as_real_redis() {
     assert_eq!(ours, real);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// The rewrite that turns the AOF on fails (its base name is taken by a directory): the
+/// AOF stays waiting for it (aof_enabled:1, nothing written, the temp incr file removed),
+/// the cron retries until the failure limit; a BGREWRITEAOF by hand is that first rewrite
+/// and then every write is in the AOF, numbered from 1.
+fn failing_enable(c: &mut Raw, dir: &Path) -> Vec<String> {
+    let ad = dir.join("appendonlydir");
+    std::fs::create_dir_all(ad.join("appendonly.aof.1.base.rdb")).unwrap();
+    let fields = ["aof_enabled", "aof_rewrite_scheduled", "aof_last_bgrewrite_status", "aof_rewrites_consecutive_failures"];
+    let mut out = Vec::new();
+    c.roundtrip(&[b"SET", b"a", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"yes"], b"+OK\r\n");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while c.info_field("persistence", "aof_rewrites_consecutive_failures").as_deref() != Some("3") {
+        assert!(Instant::now() < deadline, "the rewrite was not retried up to the limit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    wait_rewrite_running_done(c);
+    c.roundtrip(&[b"SET", b"b", b"2"], b"+OK\r\n");
+    out.push(persistence_fields(c, &fields));
+    out.push(aof_dir_state(dir, "failed"));
+    std::fs::remove_dir(ad.join("appendonly.aof.1.base.rdb")).unwrap();
+    c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
+    wait_rewrite(c);
+    c.roundtrip(&[b"SET", b"c", b"3"], b"+OK\r\n");
+    out.push(persistence_fields(c, &fields));
+    out.push(aof_dir_state(dir, "done"));
+    c.roundtrip(&[b"DEBUG", b"LOADAOF"], b"+OK\r\n");
+    c.roundtrip(&[b"MGET", b"a", b"b", b"c"], b"*3\r\n$1\r\n1\r\n$1\r\n2\r\n$1\r\n3\r\n");
+    out
+}
+
+/// Wait until no rewrite runs (a scheduled one may stay pending).
+fn wait_rewrite_running_done(c: &mut Raw) {
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while c.info_field("persistence", "aof_rewrite_in_progress").as_deref() != Some("0") {
+        assert!(Instant::now() < deadline, "AOF rewrite did not finish");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn failed_initial_rewrite_waits_and_retries_as_real_redis() {
+    let srv = Server::start(&["--appendonly", "no"]);
+    let ours = failing_enable(&mut srv.raw(), &srv.dir.clone());
+    assert!(ours[0].contains("aof_enabled:1 aof_rewrite_scheduled:1 aof_last_bgrewrite_status:err"), "{}", ours[0]);
+    assert!(ours[3].contains("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"), "{}", ours[3]);
+    drop(srv);
+    let dir = tmpdir("enable-fail-real");
+    let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "no", "--enable-debug-command", "yes"]) else { return };
+    let real = failing_enable(&mut redis.raw(), &dir);
+    drop(redis);
+    assert_eq!(ours, real);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -26,7 +26,9 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
         aof.consecutive_failures.store(0, Relaxed);
         return ctx.out.simple("Background append only file rewriting scheduled");
     }
-    match crate::persist::aof::begin_rewrite(ctx.srv, &mut ctx.ks.locks, false) {
+    // with the AOF waiting for its first rewrite, this is that rewrite
+    let enable = aof.enable_pending.load(Relaxed) && !aof.is_enabled();
+    match crate::persist::aof::begin_rewrite(ctx.srv, &mut ctx.ks.locks, enable) {
         Ok(()) => ctx.out.simple("Background append only file rewriting started"),
         Err(e) => ctx.out.error(e),
     }

@@ -185,6 +185,19 @@ struct Files {
 }
 
 impl Files {
+    /// Forget the incr file a failed or stopped rewrite opened to turn the AOF on (Redis's
+    /// temp incr file: it takes no sequence number).
+    fn drop_incr(&mut self, dir: &Path, name: &str) {
+        if let Some(pos) = self.manifest.incrs.iter().position(|f| f.name == name) {
+            let f = self.manifest.incrs.remove(pos);
+            if self.incr_seq == f.seq {
+                self.incr_seq -= 1;
+            }
+        }
+        log::notice(&format!("Removing the temp incr aof file {name} in the background"));
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+
     /// Take `m` as the current manifest (read from disk: the sequence numbers restart
     /// from it).
     fn set_manifest(&mut self, m: Manifest) {
@@ -846,6 +859,21 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
                 aof.last_rewrite_ok.store(false, Relaxed);
                 aof.consecutive_failures.fetch_add(1, Relaxed);
                 log::warning(&format!("Background AOF rewrite failed: {e}"));
+                if let Some(name) = job.as_ref().and_then(|j| j.enabling_incr.clone()) {
+                    // the rewrite that turns the AOF on failed: as Redis (AOF_WAIT_REWRITE),
+                    // drop what was written meanwhile (it is in memory, so in the next
+                    // base) and try again from the cron
+                    let mut g = aof.files.lock();
+                    if g.incr.is_some() {
+                        aof.write_pending(&srv2, &mut g, false);
+                        srv2.wstream.set_aof(false);
+                        aof.enabled.store(false, Relaxed);
+                        g.incr = None;
+                        g.drop_incr(&dir, &name);
+                        aof.enable_pending.store(true, Relaxed);
+                        aof.rewrite_scheduled.store(true, Relaxed);
+                    }
+                }
             }
         }
         *job = None;
@@ -928,8 +956,7 @@ pub fn abort_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet) {
     let _ = std::fs::remove_file(&job.tmp);
     let mut g = aof.files.lock();
     if let (Some(name), true) = (&job.enabling_incr, g.incr.is_none()) {
-        g.manifest.incrs.retain(|f| &f.name != name);
-        let _ = std::fs::remove_file(paths(srv).0.join(name));
+        g.drop_incr(&paths(srv).0, name);
     }
     drop(g);
     aof.rewrite_in_progress.store(false, Relaxed);
