@@ -233,7 +233,11 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
                     on_readable(cell, t, peer_closed);
                 }
                 let mut w = cell.borrow_mut();
-                if writable && w.conns.contains(t) {
+                // Writable (edge-triggered: also each time the peer's ACKs free send
+                // space) writes now only what an earlier round could not; replies of
+                // this round's commands wait for the end of the round with the others,
+                // so that a round makes one burst of writes (as Redis's beforeSleep).
+                if writable && w.conns.get(t).is_some_and(|c| !c.flush_queued) {
                     w.flush(t);
                 }
             }));
