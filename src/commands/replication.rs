@@ -85,8 +85,8 @@ fn role(ctx: &mut Ctx, _argv: &[&[u8]]) {
         let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
         ctx.out.array(3);
         ctx.out.bulk(ip.as_bytes());
-        ctx.out.bulk(b"0");
-        ctx.out.bulk_i64(offset);
+        ctx.out.bulk_i64(r.state.listening_port.load(Relaxed) as i64);
+        ctx.out.bulk_i64(r.state.ack_off.load(Relaxed));
     }
 }
 
@@ -161,7 +161,9 @@ fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     if partial_asked {
         srv.repl.sync_partial_err.fetch_add(1, Relaxed);
     }
-    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
+    let state = ctx.client.repl.get_or_insert_with(Default::default).clone();
+    state.ack_time.store(crate::server::now_ms() / 1000, Relaxed);
+    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker, state });
     if psync {
         let replid = srv.introspect.replid.lock().0.clone();
         ctx.out.raw(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
@@ -182,13 +184,21 @@ fn replconf(ctx: &mut Ctx, argv: &[&[u8]]) {
         let opt = argv[i];
         if eq_ic(opt, "ack") || eq_ic(opt, "fack") {
             // Offsets acknowledged by a replica: no reply.
+            if ctx.client.flag(cflags::REPLICA) && eq_ic(opt, "ack") {
+                let off = std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok());
+                if let (Some(off), Some(st)) = (off, ctx.client.repl.as_ref()) {
+                    st.ack(off);
+                }
+            }
             return;
         } else if eq_ic(opt, "getack") {
             return;
         } else if eq_ic(opt, "listening-port") {
-            if std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok()).is_none() {
+            let Some(port) = std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok()) else {
                 return ctx.out.error("ERR value is not an integer or out of range");
-            }
+            };
+            // (Redis keeps it in an int)
+            ctx.client.repl.get_or_insert_with(Default::default).listening_port.store(port as u32, Relaxed);
         } else if eq_ic(opt, "rdb-filter-only") {
             // "include" filters; the only one Redis 7.0 knows is "functions"
             let Some(filters) = crate::protocol::parse::split_args_quoted(argv[i + 1]) else {
