@@ -338,3 +338,67 @@ fn shutdown_now_and_timeout_zero_do_not_wait() {
         wait_exit(&mut srv, 5);
     }
 }
+
+#[test]
+fn wait_counts_replicas_that_acknowledged_the_clients_writes() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    // no replica, nothing written: answered at once
+    c.roundtrip(&[b"WAIT", b"0", b"0"], b":0\r\n");
+    c.roundtrip(&[b"WAIT", b"1", b"50"], b":0\r\n");
+    let (mut r, _) = attach_psync(&srv, "4246");
+    // nothing written by this client yet: every replica has it
+    c.roundtrip(&[b"WAIT", b"1", b"0"], b":1\r\n");
+    c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    assert_eq!(next_cmd(&mut r)[0], "SELECT");
+    assert_eq!(next_cmd(&mut r), ["SET", "k", "v"]);
+    // blocks (no timeout) and asks the replica for an ACK; the ACK answers it
+    c.cmd(&[b"WAIT", b"1", b"0"]);
+    assert_eq!(next_cmd(&mut r), ["REPLCONF", "GETACK", "*"]);
+    assert_eq!(c.read_for(100), b"");
+    let mut o = srv.raw();
+    assert_eq!(o.info_field("clients", "blocked_clients").as_deref(), Some("1"));
+    let off = master_offset(&mut o);
+    r.cmd(&[b"REPLCONF", b"ACK", off.to_string().as_bytes()]);
+    c.expect(b":1\r\n");
+    // a write the replica does not acknowledge: the count at the timeout
+    c.roundtrip(&[b"INCR", b"n"], b":1\r\n");
+    let t = Instant::now();
+    c.roundtrip(&[b"WAIT", b"1", b"200"], b":0\r\n");
+    assert!(t.elapsed() >= Duration::from_millis(190), "{:?}", t.elapsed());
+    // another client that wrote nothing is not held up by it
+    o.roundtrip(&[b"WAIT", b"1", b"0"], b":1\r\n");
+    // inside MULTI it never blocks
+    c.roundtrip(&[b"MULTI"], b"+OK\r\n");
+    c.roundtrip(&[b"WAIT", b"1", b"0"], b"+QUEUED\r\n");
+    c.roundtrip(&[b"EXEC"], b"*1\r\n:0\r\n");
+    // a later ACK does not send a stale reply to this client's next blocking command
+    c.cmd(&[b"BLPOP", b"list", b"0"]);
+    let off = master_offset(&mut o);
+    r.cmd(&[b"REPLCONF", b"ACK", off.to_string().as_bytes()]);
+    assert_eq!(c.read_for(200), b"");
+    o.roundtrip(&[b"RPUSH", b"list", b"x"], b":1\r\n");
+    c.expect(b"*2\r\n$4\r\nlist\r\n$1\r\nx\r\n");
+}
+
+#[test]
+fn wait_errors_like_redis() {
+    let srv = Server::start(&[]);
+    let dir = srv.dir.join("real");
+    std::fs::create_dir_all(&dir).unwrap();
+    let Some(real) = RealRedis::start(&dir, &[]) else { return };
+    let (mut ours, mut theirs) = (srv.raw(), real.raw());
+    common::same_replies(
+        &mut ours,
+        &mut theirs,
+        "WAIT 0 0
+         WAIT a 0
+         WAIT 0 -1
+         WAIT 0 x
+         WAIT 0 1.5
+         WAIT -1 10
+         WAIT 0
+         SET k v
+         WAIT 0 10",
+    );
+}

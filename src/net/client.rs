@@ -171,6 +171,8 @@ pub struct ClientInfo {
     /// A replica's connection: its announced port and acknowledged offset (created by
     /// REPLCONF listening-port or at SYNC/PSYNC).
     pub repl: Option<std::sync::Arc<crate::wstream::ReplState>>,
+    /// The replication offset right after this client's last write (what WAIT waits for).
+    pub woff: u64,
 }
 
 impl ClientInfo {
@@ -195,6 +197,7 @@ impl ClientInfo {
             tracking_prefixes: Default::default(),
             track_pending: Vec::new(),
             repl: None,
+            woff: 0,
         }
     }
 
