@@ -191,6 +191,14 @@ impl WriteStream {
         }
     }
 
+    /// Replicas whose last ACK is at most `max_lag` seconds old (Redis's good replicas, for
+    /// min-replicas-to-write).
+    pub fn good_replicas(&self, max_lag: i64) -> usize {
+        let now = crate::server::now_ms() / 1000;
+        let g = self.inner.lock();
+        g.replicas.iter().filter(|r| !r.client.kill.load(Relaxed) && now - r.state.ack_time.load(Relaxed) <= max_lag).count()
+    }
+
     /// Bytes of the stream waiting to be written to replicas (INFO
     /// mem_total_replication_buffers): what their workers hold and their outboxes.
     pub fn pending_replica_bytes(&self) -> usize {

@@ -402,3 +402,28 @@ fn wait_errors_like_redis() {
          WAIT 0 10",
     );
 }
+
+#[test]
+fn min_replicas_to_write_counts_replicas_that_acked_recently() {
+    let srv = Server::start(&[]);
+    let mut c = srv.raw();
+    let (mut r, _) = attach_psync(&srv, "4247");
+    c.roundtrip(&[b"CONFIG", b"SET", b"min-replicas-max-lag", b"1"], b"+OK\r\n");
+    assert_eq!(c.info_field("replication", "min_slaves_good_slaves"), None);
+    c.roundtrip(&[b"CONFIG", b"SET", b"min-replicas-to-write", b"1"], b"+OK\r\n");
+    c.roundtrip(&[b"SET", b"k", b"1"], b"+OK\r\n");
+    assert_eq!(c.info_field("replication", "min_slaves_good_slaves").as_deref(), Some("1"));
+    // a replica silent for longer than the max lag is not good any more
+    std::thread::sleep(Duration::from_millis(2100));
+    assert_eq!(c.info_field("replication", "min_slaves_good_slaves").as_deref(), Some("0"));
+    c.roundtrip(&[b"SET", b"k", b"2"], b"-NOREPLICAS Not enough good replicas to write.\r\n");
+    c.roundtrip(&[b"GET", b"k"], b"$1\r\n1\r\n");
+    let off = master_offset(&mut c);
+    r.cmd(&[b"REPLCONF", b"ACK", off.to_string().as_bytes()]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while c.info_field("replication", "min_slaves_good_slaves").as_deref() != Some("1") {
+        assert!(Instant::now() < deadline, "the ACK did not make the replica good again");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    c.roundtrip(&[b"SET", b"k", b"3"], b"+OK\r\n");
+}

@@ -586,6 +586,10 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         } else {
             0
         };
+        let (to_write, max_lag) = (cfg.get_i64("min-replicas-to-write"), cfg.get_i64("min-replicas-max-lag"));
+        if to_write > 0 && max_lag > 0 {
+            slaves.insert_str(0, &format!("min_slaves_good_slaves:{}\r\n", srv.wstream.good_replicas(max_lag)));
+        }
         sections.push(format!(
             "# Replication\r\n{role}connected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
             if second > 0 { second } else { -1 },
