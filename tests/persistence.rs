@@ -354,3 +354,30 @@ fn bgsave_counts_the_bytes_it_copies_for_writers() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn shutdown_refuses_to_exit_while_the_first_aof_is_written() {
+    let dir = tmpdir("initial-aof");
+    let mut srv = start_in(&dir, &["--save", "", "--logfile", "log.txt"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    // the rewrite that turns the AOF on sleeps 60 s on its one key
+    c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"60000000"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"yes"], b"+OK\r\n");
+    c.roundtrip(&[b"SHUTDOWN", b"NOSAVE"], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    c.roundtrip(&[b"PING"], b"+PONG\r\n");
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("Writing initial AOF, can't exit."), "{log}");
+    assert!(log.contains("Errors trying to shut down the server. Check the logs for more information."), "{log}");
+    // FORCE exits anyway
+    c.cmd(&[b"SHUTDOWN", b"NOSAVE", b"FORCE"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.is_alive() {
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("Writing initial AOF. Exit anyway."), "{log}");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
