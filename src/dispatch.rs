@@ -406,6 +406,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         ctx.ks.end_command(argv, 0);
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
+            ctx.client.woff = srv.wstream.offset.load(Relaxed);
         }
         if ctx.client.flag(cflags::MASTER) {
             crate::replica::proxy_pending(srv);

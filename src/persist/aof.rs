@@ -181,6 +181,9 @@ pub struct Aof {
     /// Start-up is done: config changes of `appendonly` now turn the AOF on or off.
     pub initialized: AtomicBool,
     pub enabled: AtomicBool,
+    /// The rewrite running is the one that turned the AOF on: until it ends, the dataset
+    /// is in no AOF (Redis's AOF_WAIT_REWRITE; a shutdown refuses to exit).
+    pub initial_rewrite: AtomicBool,
 }
 
 fn policy_of(name: &str) -> u8 {
@@ -715,6 +718,7 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     srv.wstream.take_pending();
     srv.wstream.reset_db();
     if enable {
+        aof.initial_rewrite.store(true, Relaxed);
         aof.policy.store(policy_of(&srv.config.read().get_str("appendfsync")), Relaxed);
         aof.enabled.store(true, Relaxed);
         srv.wstream.set_aof(true);
@@ -762,9 +766,11 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
                 log::warning(&format!("Background AOF rewrite failed: {e}"));
             }
         }
+        aof.initial_rewrite.store(false, Relaxed);
         aof.rewrite_in_progress.store(false, Relaxed);
     });
     if spawned.is_err() {
+        aof.initial_rewrite.store(false, Relaxed);
         aof.rewrite_in_progress.store(false, Relaxed);
         return Err("ERR Can't start the AOF rewrite thread");
     }

@@ -378,15 +378,16 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
                 let done = walk_batch(srv, *si, ctl, &mut out, if delay > 0 { 1 } else { BUCKETS_PER_BATCH });
                 w.raw(&out)?;
                 out.clear();
-                if done {
-                    break;
-                }
-                if !aof_base && srv.persist.bgsave_abort.load(Relaxed) {
+                if !done && !aof_base && srv.persist.bgsave_abort.load(Relaxed) {
                     return Err(std::io::Error::other("aborted"));
                 }
+                // (after the last batch too: Redis sleeps after every key it writes)
                 if delay > 0 {
                     let n = snapshot::KEYS_DONE.load(Relaxed).saturating_sub(before);
                     delay = key_save_delay(srv, aof_base, delay.saturating_mul(n as i64));
+                }
+                if done {
+                    break;
                 }
             }
         }
