@@ -64,6 +64,12 @@ pub struct User {
 }
 
 impl User {
+    /// All commands, keys and channels allowed: nothing to check.
+    #[inline]
+    pub fn is_unrestricted(&self) -> bool {
+        self.unrestricted.load(Relaxed)
+    }
+
     fn new(name: &[u8], def: UserDef) -> Arc<User> {
         let u = Arc::new(User { name: name.to_vec(), def: RwLock::new(UserDef::default()), unrestricted: AtomicBool::new(false) });
         u.set(def);

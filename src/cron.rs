@@ -69,6 +69,7 @@ pub fn server_cron(srv: &Server) {
     crate::persist::cron(srv);
     crate::persist::aof::cron(srv);
     crate::commands::replication::cron(srv);
+    crate::shutdown::cron(srv);
 }
 
 /// One slow active-expiry cycle within `budget`; `effort` is active-expire-effort - 1.

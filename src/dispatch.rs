@@ -249,7 +249,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         return reject(srv, stats, info, out, cmd, argv, "ERR Command not allowed inside a transaction");
     }
     // ACL: the client's user may run this command on these keys and channels.
-    if info.user.is_some() {
+    if info.user.as_ref().is_some_and(|u| !u.is_unrestricted()) {
         let context = if info.multi.is_some() { crate::acl::LogContext::Multi } else { crate::acl::LogContext::Toplevel };
         if let Err(d) = crate::commands::acl::check_client(srv, info, cmd, argv, context) {
             return reject(srv, stats, info, out, cmd, argv, &d.error(cmd));
@@ -406,6 +406,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         ctx.ks.end_command(argv, 0);
         if !ctx.ks.ops.is_empty() {
             srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
+            ctx.client.woff = srv.wstream.offset.load(Relaxed);
         }
         if ctx.client.flag(cflags::MASTER) {
             crate::replica::proxy_pending(srv);

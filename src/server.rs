@@ -140,6 +140,8 @@ pub struct Server {
     pub start_unix: i64,
     pub workers: OnceLock<Vec<Arc<WorkerHandle>>>,
     pub shutdown_requested: AtomicBool,
+    /// A shutdown waits for lagging replicas: writes are held (`crate::shutdown`).
+    pub shutdown_pause: AtomicBool,
     pub monitors: Mutex<Vec<Arc<ClientHandle>>>,
     pub monitor_count: AtomicUsize,
     pub slowlog: Mutex<Slowlog>,
@@ -238,6 +240,7 @@ impl Server {
             start_unix: now_ms() / 1000,
             workers: OnceLock::new(),
             shutdown_requested: AtomicBool::new(false),
+            shutdown_pause: AtomicBool::new(false),
             monitors: Mutex::new(Vec::new()),
             monitor_count: AtomicUsize::new(0),
             slowlog: Mutex::new(Slowlog::default()),
@@ -372,11 +375,12 @@ impl Server {
 
     /// Is a CLIENT PAUSE in effect? Some(true) when every command is held, Some(false)
     /// when only writes are.
+    /// A shutdown waiting for its replicas holds the writes too.
     #[inline]
     pub fn paused(&self) -> Option<bool> {
         let until = self.pause_until.load(Relaxed);
         if until == 0 || now_ms() >= until {
-            return None;
+            return if self.shutdown_pause.load(Relaxed) { Some(false) } else { None };
         }
         Some(self.pause_all.load(Relaxed))
     }

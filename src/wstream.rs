@@ -19,7 +19,7 @@
 use crate::net::client::ClientHandle;
 use crate::net::worker::{WakeMsg, WorkerHandle};
 use parking_lot::Mutex;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering::Relaxed};
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU32, AtomicU64, Ordering::Relaxed};
 use std::sync::Arc;
 
 pub struct WriteStream {
@@ -54,6 +54,27 @@ struct Inner {
 pub struct Replica {
     pub client: Arc<ClientHandle>,
     pub worker: Arc<WorkerHandle>,
+    pub state: Arc<ReplState>,
+}
+
+/// What the master knows of one replica: the port it announced (REPLCONF listening-port)
+/// and the offset it last acknowledged (REPLCONF ACK) with the time of that ACK. Shared by
+/// the replica's connection (`ClientInfo::repl`) and its `Replica` entry.
+#[derive(Default)]
+pub struct ReplState {
+    pub listening_port: AtomicU32,
+    /// Highest offset acknowledged (Redis's repl_ack_off).
+    pub ack_off: AtomicI64,
+    /// Unix seconds of the last ACK (Redis's repl_ack_time; set at attach too).
+    pub ack_time: AtomicI64,
+}
+
+impl ReplState {
+    /// REPLCONF ACK <offset>: offsets only move forward.
+    pub fn ack(&self, offset: i64) {
+        self.ack_off.fetch_max(offset, Relaxed);
+        self.ack_time.store(crate::server::now_ms() / 1000, Relaxed);
+    }
 }
 
 impl Replica {
@@ -166,17 +187,44 @@ impl WriteStream {
 
     /// Send a PING to the replicas only (the master's keepalive; not in the AOF).
     pub fn ping_replicas(&self) {
+        self.feed_replicas_only(&[b"PING".to_vec()]);
+    }
+
+    /// Send `REPLCONF GETACK *` to the replicas only: each answers with an ACK of its
+    /// offset (a shutdown waiting for its replicas asks this way).
+    pub fn getack_replicas(&self) {
+        self.feed_replicas_only(&[b"REPLCONF".to_vec(), b"GETACK".to_vec(), b"*".to_vec()]);
+    }
+
+    /// A command for the replicas alone (it advances the offset, as Redis's backlog does,
+    /// but never reaches the AOF).
+    fn feed_replicas_only(&self, args: &[Vec<u8>]) {
         let mut g = self.inner.lock();
         if g.replicas.is_empty() || self.replica_mode.load(Relaxed) {
             return;
         }
-        let mut ping = Vec::new();
-        encode_command(&[b"PING".to_vec()], &mut ping);
-        self.offset.fetch_add(ping.len() as u64, Relaxed);
-        g.replicas.retain(|r| r.deliver(&ping));
+        let mut cmd = Vec::new();
+        encode_command(args, &mut cmd);
+        self.offset.fetch_add(cmd.len() as u64, Relaxed);
+        g.replicas.retain(|r| r.deliver(&cmd));
         if g.replicas.is_empty() {
             self.active.store(g.aof, Relaxed);
         }
+    }
+
+    /// Replicas whose last ACK is at most `max_lag` seconds old (Redis's good replicas, for
+    /// min-replicas-to-write).
+    pub fn good_replicas(&self, max_lag: i64) -> usize {
+        let now = crate::server::now_ms() / 1000;
+        let g = self.inner.lock();
+        g.replicas.iter().filter(|r| !r.client.kill.load(Relaxed) && now - r.state.ack_time.load(Relaxed) <= max_lag).count()
+    }
+
+    /// Bytes of the stream waiting to be written to replicas (INFO
+    /// mem_total_replication_buffers): what their workers hold and their outboxes.
+    pub fn pending_replica_bytes(&self) -> usize {
+        let g = self.inner.lock();
+        g.replicas.iter().map(|r| r.client.obl.load(Relaxed) + r.client.outbox.lock().len()).sum()
     }
 
     /// This server becomes a replica (`true`) or a master again (its own stream then

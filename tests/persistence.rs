@@ -309,3 +309,75 @@ fn info_persistence_reports_background_work() {
     drop(srv);
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn bgsave_counts_the_bytes_it_copies_for_writers() {
+    let dir = tmpdir("cow");
+    {
+        let srv = start_in(&dir, &["--save", ""]);
+        let mut c = srv.raw();
+        let val = vec![b'A'; 500];
+        for i in 0..2000 {
+            c.roundtrip(&[b"SET", format!("key{i}").as_bytes(), &val], b"+OK\r\n");
+        }
+        // 1 ms per key: the walk takes ~2 s, so it is still at the start below
+        c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"1000"], b"+OK\r\n");
+        c.roundtrip(&[b"BGSAVE"], b"+Background saving started\r\n");
+        for i in 0..16 {
+            c.roundtrip(&[b"SETRANGE", format!("key{i}").as_bytes(), b"0", &[b'B'; 500]], b":500\r\n");
+        }
+        // each overwritten 500-byte value not yet written is copied as it was (the
+        // counterpart of a fork child's copy-on-write); a few may already be written
+        let cow: u64 = persist_field(&mut c, "current_cow_size").parse().unwrap();
+        assert!(cow >= 10 * 500, "current_cow_size {cow}");
+        let processed: u64 = persist_field(&mut c, "current_save_keys_processed").parse().unwrap();
+        assert!(processed < 2000, "{processed}");
+        assert!(persist_field(&mut c, "current_fork_perc").parse::<f64>().unwrap() > 0.0);
+        c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"0"], b"+OK\r\n");
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while persist_field(&mut c, "rdb_bgsave_in_progress") != "0" {
+            assert!(Instant::now() < deadline, "BGSAVE never finished");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let last: u64 = persist_field(&mut c, "rdb_last_cow_size").parse().unwrap();
+        assert!(last >= cow, "rdb_last_cow_size {last} < {cow}");
+        assert_eq!(persist_field(&mut c, "current_cow_size"), "0");
+    }
+    // the copies are in the file with their snapshot-time values
+    let srv = start_in(&dir, &[]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"DBSIZE"], b":2000\r\n");
+    for i in 0..16 {
+        c.cmd(&[b"GET", format!("key{i}").as_bytes()]);
+        assert_eq!(c.read_bulk().unwrap(), vec![b'A'; 500], "key{i}");
+    }
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn shutdown_refuses_to_exit_while_the_first_aof_is_written() {
+    let dir = tmpdir("initial-aof");
+    let mut srv = start_in(&dir, &["--save", "", "--logfile", "log.txt"]);
+    let mut c = srv.raw();
+    c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");
+    // the rewrite that turns the AOF on sleeps 60 s on its one key
+    c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"60000000"], b"+OK\r\n");
+    c.roundtrip(&[b"CONFIG", b"SET", b"appendonly", b"yes"], b"+OK\r\n");
+    c.roundtrip(&[b"SHUTDOWN", b"NOSAVE"], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
+    c.roundtrip(&[b"PING"], b"+PONG\r\n");
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("Writing initial AOF, can't exit."), "{log}");
+    assert!(log.contains("Errors trying to shut down the server. Check the logs for more information."), "{log}");
+    // FORCE exits anyway
+    c.cmd(&[b"SHUTDOWN", b"NOSAVE", b"FORCE"]);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while srv.is_alive() {
+        assert!(Instant::now() < deadline, "the server did not exit");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let log = std::fs::read_to_string(dir.join("log.txt")).unwrap();
+    assert!(log.contains("Writing initial AOF. Exit anyway."), "{log}");
+    drop(srv);
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -392,6 +392,11 @@ fn client_unpause(ctx: &mut Ctx, _argv: &[&[u8]]) {
 pub fn unpause(srv: &Server) {
     srv.pause_until.store(0, Relaxed);
     srv.pause_all.store(false, Relaxed);
+    resume_paused(srv);
+}
+
+/// Every worker re-runs its held clients (those still paused are held again).
+pub fn resume_paused(srv: &Server) {
     if let Some(ws) = srv.workers.get() {
         for w in ws {
             w.send(WakeMsg::Unpause);

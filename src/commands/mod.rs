@@ -23,6 +23,7 @@ pub mod introspection;
 pub mod keys;
 pub mod list;
 pub mod meta;
+mod name_index;
 pub mod persist_cmds;
 pub mod multi;
 pub mod pubsub;
@@ -133,7 +134,7 @@ impl Command {
 
 pub struct CommandTable {
     pub cmds: Vec<Command>,
-    by_name: AHashMap<Vec<u8>, usize>,
+    by_name: name_index::NameIndex,
 }
 
 /// A container command without a handler of its own, called without a subcommand.
@@ -170,7 +171,7 @@ impl CommandTable {
         ] {
             regs.extend_from_slice(family);
         }
-        let mut t = CommandTable { cmds: Vec::new(), by_name: AHashMap::new() };
+        let mut t = CommandTable { cmds: Vec::new(), by_name: name_index::NameIndex::default() };
         // parents first
         for &(name, handler, extra) in regs.iter().filter(|r| !r.0.contains('|')) {
             t.add(name, handler, extra, None);
@@ -178,7 +179,7 @@ impl CommandTable {
         for &(name, handler, extra) in regs.iter().filter(|r| r.0.contains('|')) {
             let (parent, _) = name.split_once('|').unwrap();
             let pid = match t.by_name.get(parent.as_bytes()) {
-                Some(&p) => p,
+                Some(p) => p,
                 None => t.add(parent, container_handler, 0, None),
             };
             t.add(name, handler, extra, Some(pid));
@@ -194,7 +195,7 @@ impl CommandTable {
         for (from, to) in renames {
             if let Some(id) = t.by_name.remove(from.to_ascii_lowercase().as_bytes()) {
                 if !to.is_empty() {
-                    t.by_name.insert(to.to_ascii_lowercase().into_bytes(), id);
+                    t.by_name.insert(to.as_bytes(), id);
                 }
             }
         }
@@ -225,7 +226,7 @@ impl CommandTable {
         });
         match parent {
             None => {
-                self.by_name.insert(name.as_bytes().to_vec(), id);
+                self.by_name.insert(name.as_bytes(), id);
             }
             Some(p) => {
                 let sub = name.split_once('|').unwrap().1;
@@ -242,21 +243,14 @@ impl CommandTable {
             Some((p, s)) => self
                 .by_name
                 .get(p.as_bytes())
-                .is_some_and(|&i| self.cmds[i].subcommands.contains_key(s.as_bytes())),
+                .is_some_and(|i| self.cmds[i].subcommands.contains_key(s.as_bytes())),
         }
     }
 
     /// Look up a top-level command by name, case-insensitively.
     #[inline]
     pub fn lookup(&self, name: &[u8]) -> Option<&Command> {
-        let mut buf = [0u8; 32];
-        if name.len() > buf.len() {
-            return None;
-        }
-        for (d, s) in buf.iter_mut().zip(name) {
-            *d = s.to_ascii_lowercase();
-        }
-        self.by_name.get(&buf[..name.len()]).map(|&i| &self.cmds[i])
+        self.by_name.get(name).map(|i| &self.cmds[i])
     }
 
     pub fn sub(&self, parent: &Command, name: &[u8]) -> Option<&Command> {

@@ -1,5 +1,6 @@
 //! Replication, master side: SYNC and PSYNC attach a replica, REPLCONF configures it,
-//! ROLE reports it; REPLICAOF/SLAVEOF start or stop the replica side (`crate::replica`).
+//! ROLE reports it, WAIT waits for replicas' acknowledgements; REPLICAOF/SLAVEOF start or
+//! stop the replica side (`crate::replica`).
 //! CLUSTER and the cluster connection commands answer as a Redis without cluster support.
 //!
 //! A replica gets the whole dataset as an RDB payload (`$<len>\r\n<rdb>`, preceded by
@@ -20,6 +21,7 @@ pub const COMMANDS: &[Registration] = &[
     ("psync", psync, flags::ALL_SHARDS),
     ("replconf", replconf, 0),
     ("role", role, 0),
+    ("wait", wait, 0),
     ("replicaof", replicaof, 0),
     ("slaveof", replicaof, 0),
     ("cluster|addslots", cluster_disabled, 0),
@@ -85,9 +87,65 @@ fn role(ctx: &mut Ctx, _argv: &[&[u8]]) {
         let ip = addr.rsplit_once(':').map_or(addr.as_str(), |(ip, _)| ip);
         ctx.out.array(3);
         ctx.out.bulk(ip.as_bytes());
-        ctx.out.bulk(b"0");
-        ctx.out.bulk_i64(offset);
+        ctx.out.bulk_i64(r.state.listening_port.load(Relaxed) as i64);
+        ctx.out.bulk_i64(r.state.ack_off.load(Relaxed));
     }
+}
+
+/// Clients blocked in WAIT: (client id, offset to reach, replicas wanted).
+static WAITING: parking_lot::Mutex<Vec<(u64, u64, i64)>> = parking_lot::Mutex::new(Vec::new());
+
+/// Replicas that acknowledged `offset` (Redis's replicationCountAcksByOffset).
+fn acks_for(srv: &crate::server::Server, offset: u64) -> i64 {
+    srv.wstream.replicas().iter().filter(|r| r.state.ack_off.load(Relaxed) >= offset as i64).count() as i64
+}
+
+/// WAIT numreplicas timeout: the number of replicas that acknowledged this client's last
+/// write, once it reaches numreplicas or the timeout (ms, 0 = none) passes.
+fn wait(ctx: &mut Ctx, argv: &[&[u8]]) {
+    let srv = ctx.srv;
+    if srv.repl.is_replica() {
+        return ctx.out.error("ERR WAIT cannot be used with replica instances. Please also note that since Redis 4.0 if a replica is configured to be writable (which is not the default) writes to replicas are just local and are not propagated.");
+    }
+    let Some(numreplicas) = super::arg_i64(ctx, argv[1]) else { return };
+    let Some(deadline) = crate::blocking::parse_timeout(ctx, argv[2], false) else { return };
+    let offset = ctx.client.woff;
+    let acked = acks_for(srv, offset);
+    if acked >= numreplicas || !crate::blocking::may_block(ctx) {
+        return ctx.out.int(acked);
+    }
+    let id = ctx.client.id;
+    let argv = vec![b"wait".to_vec(), offset.to_string().into_bytes(), id.to_string().into_bytes()];
+    // on timeout (or CLIENT UNBLOCK): the count so far, and the client leaves the list
+    crate::blocking::block(ctx, &[], deadline, argv, |_, _, _, _| false, |srv, out, argv| {
+        let num = |i: usize| std::str::from_utf8(&argv[i]).ok().and_then(|s| s.parse::<u64>().ok()).unwrap_or(0);
+        let id = num(2);
+        WAITING.lock().retain(|e| e.0 != id);
+        out.int(acks_for(srv, num(1)));
+    });
+    WAITING.lock().push((id, offset, numreplicas));
+    // ask the replicas now rather than at their next periodic ACK (not while clients are
+    // paused: the request would move the offset)
+    if srv.paused().is_none() {
+        srv.wstream.getack_replicas();
+    }
+}
+
+/// A replica acknowledged an offset: answer the WAIT clients now satisfied.
+fn wake_waiters(srv: &crate::server::Server) {
+    let mut w = WAITING.lock();
+    if w.is_empty() {
+        return;
+    }
+    w.retain(|&(id, offset, want)| {
+        let acked = acks_for(srv, offset);
+        if acked < want {
+            // still waiting, unless its connection went away meanwhile
+            return srv.clients.lock().contains_key(&id);
+        }
+        crate::blocking::wake(srv, id, format!(":{acked}\r\n").into_bytes());
+        false
+    });
 }
 
 /// REPLICAOF host port / NO ONE (`crate::replica` runs the link).
@@ -161,7 +219,9 @@ fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     if partial_asked {
         srv.repl.sync_partial_err.fetch_add(1, Relaxed);
     }
-    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker });
+    let state = ctx.client.repl.get_or_insert_with(Default::default).clone();
+    state.ack_time.store(crate::server::now_ms() / 1000, Relaxed);
+    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker, state });
     if psync {
         let replid = srv.introspect.replid.lock().0.clone();
         ctx.out.raw(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
@@ -182,13 +242,22 @@ fn replconf(ctx: &mut Ctx, argv: &[&[u8]]) {
         let opt = argv[i];
         if eq_ic(opt, "ack") || eq_ic(opt, "fack") {
             // Offsets acknowledged by a replica: no reply.
+            if ctx.client.flag(cflags::REPLICA) && eq_ic(opt, "ack") {
+                let off = std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok());
+                if let (Some(off), Some(st)) = (off, ctx.client.repl.as_ref()) {
+                    st.ack(off);
+                    wake_waiters(ctx.srv);
+                }
+            }
             return;
         } else if eq_ic(opt, "getack") {
             return;
         } else if eq_ic(opt, "listening-port") {
-            if std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok()).is_none() {
+            let Some(port) = std::str::from_utf8(argv[i + 1]).ok().and_then(|s| s.parse::<i64>().ok()) else {
                 return ctx.out.error("ERR value is not an integer or out of range");
-            }
+            };
+            // (Redis keeps it in an int)
+            ctx.client.repl.get_or_insert_with(Default::default).listening_port.store(port as u32, Relaxed);
         } else if eq_ic(opt, "rdb-filter-only") {
             // "include" filters; the only one Redis 7.0 knows is "functions"
             let Some(filters) = crate::protocol::parse::split_args_quoted(argv[i + 1]) else {

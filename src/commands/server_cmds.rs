@@ -403,6 +403,9 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             srv.executable,
             cfg.config_file().unwrap_or(""),
         );
+        if let Some(deadline) = crate::shutdown::deadline_ms() {
+            let _ = write!(s, "shutdown_in_milliseconds:{}\r\n", deadline - now_ms());
+        }
         sections.push(s);
     }
     if want.wants("clients") {
@@ -469,9 +472,10 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         let rss_over = m.rss as i64 - m.used as i64;
         let _ = write!(
             s,
-            "allocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{rss_over}\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{rss_over}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:0\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
+            "allocator_frag_ratio:1.00\r\nallocator_frag_bytes:0\r\nallocator_rss_ratio:{:.2}\r\nallocator_rss_bytes:{rss_over}\r\nrss_overhead_ratio:1.00\r\nrss_overhead_bytes:0\r\nmem_fragmentation_ratio:{:.2}\r\nmem_fragmentation_bytes:{rss_over}\r\nmem_not_counted_for_evict:0\r\nmem_replication_backlog:0\r\nmem_total_replication_buffers:{}\r\nmem_clients_slaves:{}\r\nmem_clients_normal:{}\r\nmem_cluster_links:0\r\nmem_aof_buffer:0\r\nmem_allocator:libc\r\nactive_defrag_running:0\r\nlazyfree_pending_objects:{}\r\nlazyfreed_objects:{}\r\n",
             m.frag(),
             m.frag(),
+            srv.wstream.pending_replica_bytes(),
             m.clients_slaves,
             m.clients_normal,
             crate::keyspace::lazyfree::PENDING.load(Relaxed),
@@ -535,9 +539,17 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             .count();
         let mut slaves = String::new();
         let offset = srv.wstream.offset.load(Relaxed);
+        let now_secs = now_ms() / 1000;
         for (i, r) in srv.wstream.replicas().iter().enumerate() {
             let ip = r.client.addr.rsplit_once(':').map_or(r.client.addr.as_str(), |(ip, _)| ip);
-            let _ = write!(slaves, "slave{i}:ip={ip},port=0,state=online,offset={offset},lag=0\r\n");
+            let st = &r.state;
+            let _ = write!(
+                slaves,
+                "slave{i}:ip={ip},port={},state=online,offset={},lag={}\r\n",
+                st.listening_port.load(Relaxed),
+                st.ack_off.load(Relaxed),
+                now_secs - st.ack_time.load(Relaxed),
+            );
         }
         let r = &srv.repl;
         let mut role = String::from("role:master\r\n");
@@ -576,6 +588,10 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         } else {
             0
         };
+        let (to_write, max_lag) = (cfg.get_i64("min-replicas-to-write"), cfg.get_i64("min-replicas-max-lag"));
+        if to_write > 0 && max_lag > 0 {
+            slaves.insert_str(0, &format!("min_slaves_good_slaves:{}\r\n", srv.wstream.good_replicas(max_lag)));
+        }
         sections.push(format!(
             "# Replication\r\n{role}connected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
             if second > 0 { second } else { -1 },
@@ -895,18 +911,25 @@ fn shutdown(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(SYNTAX_ERR);
     }
     if abort {
-        if crate::shutdown::abort_pending() {
+        if crate::shutdown::abort(ctx.srv) {
             return ctx.out.ok();
         }
         return ctx.out.error("ERR No shutdown in progress.");
     }
-    ctx.srv.shutdown_requested.store(true, Relaxed);
+    // Without NOW the caller may have to wait for the replicas: not inside MULTI/EXEC or
+    // a script.
+    if !mode.now && !crate::blocking::may_block(ctx) {
+        return ctx.out.error("ERR SHUTDOWN without NOW or ABORT isn't allowed for DENY BLOCKING client");
+    }
     match crate::shutdown::shutdown_locked(ctx.srv, mode, &ctx.ks.locks) {
-        Ok(()) => std::process::exit(0),
-        Err(e) => {
-            ctx.srv.shutdown_requested.store(false, Relaxed);
-            ctx.out.error(&format!("ERR {e}"));
+        Ok(crate::shutdown::Outcome::Exit) => std::process::exit(0),
+        Ok(crate::shutdown::Outcome::Waiting) => {
+            // answered only if the shutdown fails or is aborted
+            let argv = argv.iter().map(|a| a.to_vec()).collect();
+            crate::blocking::block(ctx, &[], 0, argv, |_, _, _, _| false, |_, out, _| out.error(crate::shutdown::FAILED_ERR));
+            crate::shutdown::add_waiter(ctx.client.id);
         }
+        Err(e) => ctx.out.error(&e),
     }
 }
 

@@ -396,6 +396,27 @@ impl Db {
 /// Dicts (and collection tables) smaller than this stay in the CPU caches: no prefetching.
 const PREFETCH_MIN: usize = 16 * 1024;
 
+/// A pipelined command's look-up inside a collection, for `Keyspace::prefetch`.
+#[derive(Clone, Copy)]
+pub struct MemberHint<'a> {
+    pub member: &'a [u8],
+    /// For sorted sets: which searches of the ordered index the command makes.
+    pub z: ZHint<'a>,
+}
+
+/// The index searches of a sorted-set command on one member.
+#[derive(Clone, Copy)]
+pub enum ZHint<'a> {
+    /// none (ZSCORE, or not a sorted-set command)
+    None,
+    /// at the member's current score (ZREM, ZRANK)
+    Old,
+    /// at its current score and at this new one (ZADD)
+    Set(&'a [u8]),
+    /// at its current score and at that score plus this increment (ZINCRBY, ZADD INCR)
+    Incr(&'a [u8]),
+}
+
 /// One shard: its part of every logical database.
 pub struct Shard {
     pub dbs: Vec<Db>,
@@ -449,9 +470,10 @@ impl Keyspace {
     /// dicts stay in the cache anyway and are left alone.
     /// `keys[i]` with, for commands on a member of a set, hash or sorted set,
     /// `members[i]`: the member's bucket and chain head in the collection's table are
-    /// loaded too when the collection is large. Returns whether anything was big enough
-    /// to prefetch (callers back off when it is not).
-    pub fn prefetch(&self, db: usize, keys: &[&[u8]], members: &[Option<&[u8]>]) -> bool {
+    /// loaded too when the collection is large, and for a large sorted set the index lines
+    /// that the command's searches by score will read (`ZHint`). Returns whether anything
+    /// was big enough to prefetch (callers back off when it is not).
+    pub fn prefetch(&self, db: usize, keys: &[&[u8]], members: &[Option<MemberHint>]) -> bool {
         if self.shards.len() != 1 || keys.len() < 2 {
             return false;
         }
@@ -472,23 +494,49 @@ impl Keyspace {
             return useful;
         }
         let mut inner: smallvec::SmallVec<[(&crate::types::table::Table, u64); 16]> = smallvec::SmallVec::new();
+        let mut zsets: smallvec::SmallVec<[(&crate::types::zset::OrdIdx, &crate::types::table::Table, MemberHint); 16]> =
+            smallvec::SmallVec::new();
         for (k, m) in keys.iter().zip(members) {
             let Some(m) = m else { continue };
-            let table = match d.dict.get(k).map(|e| &e.value) {
-                Some(Value::Set(v)) => v.table(),
-                Some(Value::Hash(v)) => v.table(),
-                Some(Value::ZSet(v)) => v.table(),
-                _ => None,
+            let (table, index) = match d.dict.get(k).map(|e| &e.value) {
+                Some(Value::Set(v)) => (v.table(), None),
+                Some(Value::Hash(v)) => (v.table(), None),
+                Some(Value::ZSet(v)) => (v.table(), v.index()),
+                _ => (None, None),
             };
             if let Some(t) = table.filter(|t| t.len() >= PREFETCH_MIN) {
-                if let Some(h) = t.prefetch_bucket(m) {
+                if let Some(h) = t.prefetch_bucket(m.member) {
                     inner.push((t, h));
+                    if let (Some(ix), false) = (index, matches!(m.z, ZHint::None)) {
+                        zsets.push((ix, t, *m));
+                    }
                 }
             }
         }
         useful |= !inner.is_empty();
         for (t, h) in inner {
             t.prefetch_chain(h);
+        }
+        if !zsets.is_empty() {
+            // the member's current score (its node is on its way) and the new one
+            let mut targets: smallvec::SmallVec<[(&crate::types::zset::OrdIdx, f64, &[u8]); 32]> =
+                smallvec::SmallVec::new();
+            for &(ix, t, m) in &zsets {
+                let old = t.get(m.member).map(|n| n.score());
+                if let Some(o) = old {
+                    targets.push((ix, o, m.member));
+                }
+                let arg = |a: &[u8]| std::str::from_utf8(a).ok().and_then(|x| x.parse::<f64>().ok()).filter(|x| !x.is_nan());
+                let new = match m.z {
+                    ZHint::Set(a) => arg(a),
+                    ZHint::Incr(a) => arg(a).map(|v| v + old.unwrap_or(0.0)),
+                    _ => None,
+                };
+                if let Some(s) = new.filter(|s| !s.is_nan()) {
+                    targets.push((ix, s, m.member));
+                }
+            }
+            crate::types::zset::OrdIdx::prefetch_searches(&targets);
         }
         useful
     }

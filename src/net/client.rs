@@ -168,6 +168,11 @@ pub struct ClientInfo {
     pub tracking_prefixes: std::collections::BTreeSet<Vec<u8>>,
     /// Invalidations for this client kept during its command, sent after the reply.
     pub track_pending: Vec<Option<Vec<u8>>>,
+    /// A replica's connection: its announced port and acknowledged offset (created by
+    /// REPLCONF listening-port or at SYNC/PSYNC).
+    pub repl: Option<std::sync::Arc<crate::wstream::ReplState>>,
+    /// The replication offset right after this client's last write (what WAIT waits for).
+    pub woff: u64,
 }
 
 impl ClientInfo {
@@ -191,6 +196,8 @@ impl ClientInfo {
             blocked: None,
             tracking_prefixes: Default::default(),
             track_pending: Vec::new(),
+            repl: None,
+            woff: 0,
         }
     }
 

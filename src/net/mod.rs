@@ -104,7 +104,7 @@ fn wait_for_signals(srv: Arc<Server>) -> ! {
             // SHUTDOWN ABORT can cancel it); here a thread waits the same way.
             let srv = srv.clone();
             let _ = std::thread::Builder::new().name("ferrodis-shutdown".into()).spawn(move || {
-                crate::shutdown::run_pending(&srv);
+                crate::shutdown::run_pending(&srv, sig == SIGINT);
             });
         }
     }

@@ -23,6 +23,7 @@
 //! closed clients is deferred).
 
 use crate::dispatch::{self, CmdStat, Outcome};
+use crate::keyspace::{MemberHint, ZHint};
 use crate::log;
 use crate::net::client::{cflags, ClientHandle, ClientInfo};
 use crate::protocol::parse::{Limits, Parsed, RequestParser};
@@ -232,7 +233,11 @@ fn handle_events(cell: &RefCell<Worker>, events: &Events) {
                     on_readable(cell, t, peer_closed);
                 }
                 let mut w = cell.borrow_mut();
-                if writable && w.conns.contains(t) {
+                // Writable (edge-triggered: also each time the peer's ACKs free send
+                // space) writes now only what an earlier round could not; replies of
+                // this round's commands wait for the end of the round with the others,
+                // so that a round makes one burst of writes (as Redis's beforeSleep).
+                if writable && w.conns.get(t).is_some_and(|c| !c.flush_queued) {
                     w.flush(t);
                 }
             }));
@@ -611,31 +616,41 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
 /// first key is their first argument count. Returns false when nothing was big enough to
 /// be worth it: the connection then skips the lookahead for its next `PREFETCH_BACKOFF`
 /// batches, so workloads that stay in the caches do not pay for the scan.
-fn prefetch_batch(srv: &Server, db: usize, buf: &[u8], from: usize) -> bool {
+fn prefetch_batch<'a>(srv: &Server, db: usize, buf: &'a [u8], from: usize) -> bool {
     let mut cmds = smallvec::SmallVec::new();
     crate::protocol::parse::peek_commands(buf, from, 16, &mut cmds);
     if cmds.len() < 2 {
         return true;
     }
     let mut keys: smallvec::SmallVec<[&[u8]; 16]> = smallvec::SmallVec::new();
-    let mut members: smallvec::SmallVec<[Option<&[u8]>; 16]> = smallvec::SmallVec::new();
+    let mut members: smallvec::SmallVec<[Option<MemberHint>; 16]> = smallvec::SmallVec::new();
     for (argc, args) in &cmds {
         let Some(cmd) = srv.table.lookup(&buf[args[0].clone()]) else { continue };
         if cmd.first_key != 1 || cmd.has(crate::commands::flags::MOVABLE_KEYS) {
             continue;
         }
         keys.push(&buf[args[1].clone()]);
-        let member_at = match (cmd.name.as_str(), *argc) {
-            ("zadd" | "zincrby", 4) => Some(3),
-            (
-                "sadd" | "srem" | "sismember" | "smismember" | "hset" | "hsetnx" | "hget" | "hmget" | "hdel"
-                | "hexists" | "hincrby" | "hincrbyfloat" | "hstrlen" | "zscore" | "zmscore" | "zrem" | "zrank"
-                | "zrevrank",
-                3..,
-            ) => Some(2),
+        let arg = |i: usize| &buf[args[i].clone()];
+        let hint = |member_at: usize, z: ZHint<'a>| (member_at < *argc).then(|| MemberHint { member: arg(member_at), z });
+        members.push(match cmd.name.as_str() {
+            "zadd" => {
+                // ZADD key [NX|XX] [GT|LT] [CH] [INCR] score member ...: the first pair
+                let mut i = 2;
+                let mut incr = false;
+                const FLAGS: [&[u8]; 6] = [b"nx", b"xx", b"gt", b"lt", b"ch", b"incr"];
+                while i < *argc && FLAGS.iter().any(|f| arg(i).eq_ignore_ascii_case(f)) {
+                    incr |= arg(i).eq_ignore_ascii_case(b"incr");
+                    i += 1;
+                }
+                let score = if i < *argc { arg(i) } else { b"" };
+                hint(i + 1, if incr { ZHint::Incr(score) } else { ZHint::Set(score) })
+            }
+            "zincrby" if *argc == 4 => hint(3, ZHint::Incr(arg(2))),
+            "zrem" | "zrank" | "zrevrank" => hint(2, ZHint::Old),
+            "sadd" | "srem" | "sismember" | "smismember" | "hset" | "hsetnx" | "hget" | "hmget" | "hdel" | "hexists"
+            | "hincrby" | "hincrbyfloat" | "hstrlen" | "zscore" | "zmscore" => hint(2, ZHint::None),
             _ => None,
-        };
-        members.push(member_at.map(|i| &buf[args[i].clone()]));
+        });
     }
     srv.keyspace.prefetch(db, &keys, &members)
 }

@@ -234,6 +234,9 @@ pub struct Aof {
     /// Start-up is done: config changes of `appendonly` now turn the AOF on or off.
     pub initialized: AtomicBool,
     pub enabled: AtomicBool,
+    /// The rewrite running is the one that turned the AOF on: until it ends, the dataset
+    /// is in no AOF (Redis's AOF_WAIT_REWRITE; a shutdown refuses to exit).
+    pub initial_rewrite: AtomicBool,
 }
 
 /// A rewrite in progress: its armed snapshot, and the incr file it opened to turn the AOF
@@ -821,6 +824,7 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     srv.wstream.reset_db();
     if enable {
         aof.enable_pending.store(false, Relaxed);
+        aof.initial_rewrite.store(true, Relaxed);
         aof.policy.store(policy_of(&srv.config.read().get_str("appendfsync")), Relaxed);
         aof.enabled.store(true, Relaxed);
         srv.wstream.set_aof(true);
@@ -877,9 +881,11 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
             }
         }
         *job = None;
+        aof.initial_rewrite.store(false, Relaxed);
         aof.rewrite_in_progress.store(false, Relaxed);
     });
     if spawned.is_err() {
+        aof.initial_rewrite.store(false, Relaxed);
         aof.rewrite_in_progress.store(false, Relaxed);
         return Err("ERR Can't start the AOF rewrite thread");
     }
@@ -959,26 +965,19 @@ pub fn abort_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet) {
         g.drop_incr(&paths(srv).0, name);
     }
     drop(g);
+    aof.initial_rewrite.store(false, Relaxed);
     aof.rewrite_in_progress.store(false, Relaxed);
 }
 
-/// SHUTDOWN while a rewrite runs (Redis's prepareForShutdown): a rewrite that turns the
-/// AOF on must finish first ("Writing initial AOF, can't exit.") unless forced; any other
-/// is stopped and its temp file removed.
-pub fn stop_rewrite_for_shutdown(force: bool, srv: &Server) -> Result<(), String> {
+/// SHUTDOWN while a rewrite runs (Redis's finishShutdown): it is stopped and its temp
+/// file removed (`shutdown` has already refused to exit during the initial rewrite,
+/// `initial_rewrite`, unless FORCE).
+pub fn stop_rewrite_for_shutdown(srv: &Server) {
     let job = srv.aof.job.lock();
-    let Some(j) = job.as_ref() else { return Ok(()) };
-    if j.enabling_incr.is_some() {
-        if !force {
-            log::warning("Writing initial AOF, can't exit.");
-            return Err("Errors trying to SHUTDOWN. Check logs.".into());
-        }
-        log::warning("Writing initial AOF. Exit anyway.");
-    }
+    let Some(j) = job.as_ref() else { return };
     log::warning("There is a child rewriting the AOF. Killing it!");
     j.abort.store(true, Relaxed);
     let _ = std::fs::remove_file(&j.tmp);
-    Ok(())
 }
 
 /// CONFIG SET appendonly / appendfsync took effect: follow it. `all` is every shard,

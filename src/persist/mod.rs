@@ -511,15 +511,16 @@ pub fn write_snapshot_via(srv: &Server, armed: &Armed, tmp: &std::path::Path, ds
                 let done = walk_batch(srv, *si, ctl, &mut out, if delay > 0 { 1 } else { BUCKETS_PER_BATCH });
                 w.records(&out)?;
                 out.clear();
-                if done {
-                    break;
-                }
-                if aborted(srv, armed, aof_base) {
+                if !done && aborted(srv, armed, aof_base) {
                     return Err(std::io::Error::other("aborted"));
                 }
+                // (after the last batch too: Redis sleeps after every key it writes)
                 if delay > 0 {
                     let n = snapshot::KEYS_DONE.load(Relaxed).saturating_sub(before);
                     delay = key_save_delay(srv, armed, aof_base, delay.saturating_mul(n as i64));
+                }
+                if done {
+                    break;
                 }
             }
         }

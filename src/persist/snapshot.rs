@@ -92,8 +92,11 @@ pub fn capture(ctl: &SnapCtl, db: &Db, key: &[u8]) {
     if st.skip.contains(&addr) {
         return;
     }
+    // Not compressed: this runs in the writing client's command, under its shard lock,
+    // and the record only waits for the walker's next batch. (So COW_BYTES counts the
+    // bytes the copy really holds, like a fork child's copied pages.)
     let mut rec = Vec::new();
-    if encode_entry(db, e, ctl.compress, &mut rec) {
+    if encode_entry(db, e, false, &mut rec) {
         st.captured.extend_from_slice(&rec);
         COW_BYTES.fetch_add(rec.len() as u64 + 16, Relaxed);
         KEYS_DONE.fetch_add(1, Relaxed);

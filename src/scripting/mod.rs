@@ -225,7 +225,8 @@ pub fn used_memory() -> u64 {
 
 pub const NOREPLICAS: &str = "NOREPLICAS Not enough good replicas to write.";
 
-/// min-replicas-to-write is set and fewer replicas are connected (checkGoodReplicasStatus).
+/// min-replicas-to-write is set and fewer good replicas are connected
+/// (checkGoodReplicasStatus).
 pub fn not_enough_replicas(srv: &Server) -> bool {
     let (to_write, max_lag) = {
         let c = srv.config.read();
@@ -234,8 +235,7 @@ pub fn not_enough_replicas(srv: &Server) -> bool {
     if to_write <= 0 || max_lag <= 0 {
         return false;
     }
-    let replicas = srv.clients.lock().values().filter(|h| h.has_flag(crate::net::client::cflags::REPLICA)).count();
-    (replicas as i64) < to_write
+    (srv.wstream.good_replicas(max_lag) as i64) < to_write
 }
 
 /// scriptPrepareForRun's checks: may this script run now? Writes the error and returns

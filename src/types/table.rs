@@ -60,6 +60,12 @@ unsafe fn read_varint(mut p: *const u8) -> (usize, *const u8) {
 pub struct NodePtr(NonNull<Hdr>);
 
 impl NodePtr {
+    /// Start loading the node's first cache line (header, lengths, the start of the key).
+    #[inline]
+    pub fn prefetch(self) {
+        crate::keyspace::dict::prefetch(self.0.as_ptr() as *const u8);
+    }
+
     /// The value and the key of the node.
     #[inline]
     fn parts<'a>(self) -> (&'a [u8], &'a [u8]) {

@@ -33,6 +33,14 @@ impl ZSetValue {
             _ => None,
         }
     }
+
+    /// The ordered index of a large sorted set (for prefetching).
+    pub fn index(&self) -> Option<&OrdIdx> {
+        match &self.0 {
+            Repr::Big(b) => Some(&b.idx),
+            _ => None,
+        }
+    }
 }
 
 struct Big {
@@ -49,56 +57,151 @@ fn cmp_key(s1: f64, m1: &[u8], s2: f64, m2: &[u8]) -> Ordering {
     }
 }
 
-#[inline]
-fn node_cmp(n: NodePtr, s: f64, m: &[u8]) -> Ordering {
-    let (ns, nm) = n.score_key();
-    cmp_key(ns, nm, s, m)
+const BLOCK_MAX: usize = 128;
+
+/// One block of the index: node pointers in order and, beside them, their scores, so
+/// that a search inside the block reads nodes (cache misses) only among equal scores.
+struct Block {
+    nodes: Vec<NodePtr>,
+    scores: Vec<f64>,
 }
 
-const BLOCK_MAX: usize = 256;
+impl Block {
+    fn new() -> Block {
+        Block { nodes: Vec::with_capacity(BLOCK_MAX), scores: Vec::with_capacity(BLOCK_MAX) }
+    }
+
+    #[inline]
+    fn len(&self) -> usize {
+        self.nodes.len()
+    }
+
+    #[inline]
+    fn last_score(&self) -> Option<f64> {
+        self.scores.last().copied()
+    }
+
+    /// Offset of the first element not less than (s, m). Scores are never NaN.
+    #[inline]
+    fn lower_bound(&self, s: f64, m: &[u8]) -> usize {
+        let lo = self.scores.partition_point(|&x| x < s);
+        let ties = self.scores[lo..].partition_point(|&x| x <= s);
+        lo + self.nodes[lo..lo + ties].partition_point(|n| n.key() < m)
+    }
+
+    fn insert(&mut self, off: usize, n: NodePtr, s: f64) {
+        self.nodes.insert(off, n);
+        self.scores.insert(off, s);
+    }
+
+    fn remove(&mut self, off: usize) -> NodePtr {
+        self.scores.remove(off);
+        self.nodes.remove(off)
+    }
+
+    /// Moves the elements from `at` on into a new block.
+    fn split_off(&mut self, at: usize) -> Block {
+        let mut tail = Block::new();
+        tail.nodes.extend(self.nodes.drain(at..));
+        tail.scores.extend(self.scores.drain(at..));
+        tail
+    }
+
+    fn append(&mut self, other: Block) {
+        self.nodes.extend(other.nodes);
+        self.scores.extend(other.scores);
+    }
+}
 
 /// Node pointers in (score, member) order, in blocks of at most BLOCK_MAX;
-/// `starts[i]` is the rank of `blocks[i][0]` and `lasts[i]` the score of its last element,
-/// so the search among blocks reads no node (only ties on the score do).
+/// `starts[i]` is the rank of `blocks[i]`'s first element and `lasts[i]` the score of its
+/// last, so the search among blocks reads no node (only ties on the score do).
 #[derive(Default)]
 pub struct OrdIdx {
-    blocks: Vec<Vec<NodePtr>>,
+    blocks: Vec<Block>,
     starts: Vec<usize>,
     lasts: Vec<f64>,
     len: usize,
 }
 
 impl OrdIdx {
-    /// Block and offset of the first element not less than (s, m).
-    fn locate(&self, s: f64, m: &[u8]) -> (usize, usize) {
-        let lt = |n: &NodePtr| node_cmp(*n, s, m) == Ordering::Less;
-        // the first block whose last element is not below (s, m); a node is read only
-        // when its block's last score equals s
+    /// The block holding the first element not less than (s, m): the first block whose
+    /// last element is not below it (`blocks.len()` when there is none). A node is read
+    /// only when a block's last score equals s.
+    #[inline]
+    fn locate_block(&self, s: f64, m: &[u8]) -> usize {
         let (mut lo, mut hi) = (0, self.blocks.len());
         while lo < hi {
             let mid = (lo + hi) / 2;
             let l = self.lasts[mid];
-            if l < s || (l == s && lt(self.blocks[mid].last().unwrap())) {
+            if l < s || (l == s && self.blocks[mid].nodes.last().unwrap().key() < m) {
                 lo = mid + 1;
             } else {
                 hi = mid;
             }
         }
-        let bi = lo;
+        lo
+    }
+
+    /// Block and offset of the first element not less than (s, m).
+    fn locate(&self, s: f64, m: &[u8]) -> (usize, usize) {
+        let bi = self.locate_block(s, m);
         if bi == self.blocks.len() {
             return match self.blocks.len() {
                 0 => (0, 0),
                 k => (k - 1, self.blocks[k - 1].len()),
             };
         }
-        (bi, self.blocks[bi].partition_point(lt))
+        (bi, self.blocks[bi].lower_bound(s, m))
+    }
+
+    /// Bring into the cache what the searches for `targets` (index, score, member) will
+    /// read inside their blocks. The binary searches of all targets advance together, one
+    /// level per round, so that their cache misses overlap instead of following one
+    /// another (a pipelined batch of ZADDs to a large zset is bound by these misses).
+    pub fn prefetch_searches(targets: &[(&OrdIdx, f64, &[u8])]) {
+        let mut st: smallvec::SmallVec<[(&Block, usize, usize, f64); 32]> = targets
+            .iter()
+            .filter_map(|&(ix, s, m)| {
+                let b = ix.blocks.get(ix.locate_block(s, m))?;
+                Some((b, 0, b.len(), s))
+            })
+            .collect();
+        loop {
+            let mut active = false;
+            for &(b, lo, hi, _) in st.iter() {
+                if lo < hi {
+                    crate::keyspace::dict::prefetch(&b.scores[(lo + hi) / 2] as *const f64 as *const u8);
+                    active = true;
+                }
+            }
+            if !active {
+                break;
+            }
+            for e in st.iter_mut() {
+                if e.1 < e.2 {
+                    let mid = (e.1 + e.2) / 2;
+                    if e.0.scores[mid] < e.3 {
+                        e.1 = mid + 1;
+                    } else {
+                        e.2 = mid;
+                    }
+                }
+            }
+        }
+        // an element with an equal score is ordered by member: its node will be read
+        for &(b, lo, _, s) in st.iter() {
+            if b.scores.get(lo) == Some(&s) {
+                b.nodes[lo].prefetch();
+            }
+        }
     }
 
     /// Refresh the cached last score of block `bi` (if it exists) after a change there.
     #[inline]
     fn fix_last(&mut self, bi: usize) {
-        if let Some(n) = self.blocks.get(bi).and_then(|b| b.last()) {
-            self.lasts[bi] = n.score();
+        if let Some(s) = self.blocks.get(bi).and_then(|b| b.last_score()) {
+            self.lasts[bi] = s;
         }
     }
 
@@ -113,17 +216,16 @@ impl OrdIdx {
     }
 
     fn insert(&mut self, n: NodePtr) {
-        let new_block = || Vec::with_capacity(BLOCK_MAX);
+        let (s, m) = n.score_key();
         if self.blocks.is_empty() {
-            let mut b = new_block();
-            b.push(n);
+            let mut b = Block::new();
+            b.insert(0, n, s);
             self.blocks.push(b);
             self.starts.push(0);
-            self.lasts.push(n.score());
+            self.lasts.push(s);
             self.len = 1;
             return;
         }
-        let (s, m) = n.score_key();
         let (mut bi, mut off) = self.locate(s, m);
         // A full block is split before the insertion (so no block outgrows its capacity);
         // at either end of it the new element starts a block of its own, which keeps
@@ -131,18 +233,17 @@ impl OrdIdx {
         let split = self.blocks[bi].len() == BLOCK_MAX;
         if split {
             if off == BLOCK_MAX {
-                self.blocks.insert(bi + 1, new_block());
+                self.blocks.insert(bi + 1, Block::new());
                 self.starts.insert(bi + 1, self.starts[bi] + BLOCK_MAX);
                 self.lasts.insert(bi + 1, 0.0);
                 (bi, off) = (bi + 1, 0);
             } else if off == 0 {
-                self.blocks.insert(bi, new_block());
+                self.blocks.insert(bi, Block::new());
                 self.starts.insert(bi, self.starts[bi]);
                 self.lasts.insert(bi, 0.0);
             } else {
                 let half = BLOCK_MAX / 2;
-                let mut tail = new_block();
-                tail.extend(self.blocks[bi].drain(half..));
+                let tail = self.blocks[bi].split_off(half);
                 self.blocks.insert(bi + 1, tail);
                 self.starts.insert(bi + 1, self.starts[bi] + half);
                 self.lasts.insert(bi + 1, 0.0);
@@ -151,7 +252,7 @@ impl OrdIdx {
                 }
             }
         }
-        self.blocks[bi].insert(off, n);
+        self.blocks[bi].insert(off, n, s);
         self.shift_starts(bi + 1, true);
         if split {
             // the full block became two: both neighbours of bi may have changed
@@ -181,9 +282,40 @@ impl OrdIdx {
             let next = self.blocks.remove(bi + 1);
             self.starts.remove(bi + 1);
             self.lasts.remove(bi + 1);
-            self.blocks[bi].extend(next);
+            self.blocks[bi].append(next);
         }
         self.fix_last(bi);
+    }
+
+    /// Give the element (old, m), node `n`, the score `new`: in place when its rank does
+    /// not change (as Redis's zslUpdateScore), else by a removal and an insertion.
+    fn update(&mut self, n: NodePtr, old: f64, m: &[u8], new: f64) {
+        let (bi, off) = self.locate(old, m);
+        let before = |s: f64, k: NodePtr| s < new || (s == new && k.key() < m);
+        let prev_ok = match off.checked_sub(1) {
+            Some(p) => before(self.blocks[bi].scores[p], self.blocks[bi].nodes[p]),
+            None => bi == 0 || before(self.lasts[bi - 1], *self.blocks[bi - 1].nodes.last().unwrap()),
+        };
+        let next_ok = prev_ok && {
+            let after = |s: f64, k: NodePtr| s > new || (s == new && k.key() > m);
+            let b = &self.blocks[bi];
+            if off + 1 < b.len() {
+                after(b.scores[off + 1], b.nodes[off + 1])
+            } else {
+                match self.blocks.get(bi + 1) {
+                    Some(nb) => after(nb.scores[0], nb.nodes[0]),
+                    None => true,
+                }
+            }
+        };
+        n.set_score(new);
+        if next_ok {
+            self.blocks[bi].scores[off] = new;
+            self.fix_last(bi);
+        } else {
+            self.remove_at(bi, off);
+            self.insert(n);
+        }
     }
 
     /// (block, offset) of a rank < len.
@@ -194,7 +326,7 @@ impl OrdIdx {
 
     fn get(&self, rank: usize) -> NodePtr {
         let (bi, off) = self.pos(rank);
-        self.blocks[bi][off]
+        self.blocks[bi].nodes[off]
     }
 
     fn rank(&self, s: f64, m: &[u8]) -> usize {
@@ -205,11 +337,16 @@ impl OrdIdx {
     /// Number of leading elements for which `pred` holds (pred must be monotone).
     fn partition_point(&self, pred: impl Fn(NodePtr) -> bool) -> usize {
         debug_assert_eq!(self.lasts.len(), self.blocks.len());
-        let bi = self.blocks.partition_point(|b| pred(*b.last().unwrap()));
+        let bi = self.blocks.partition_point(|b| pred(*b.nodes.last().unwrap()));
         if bi == self.blocks.len() {
             return self.len;
         }
-        self.starts[bi] + self.blocks[bi].partition_point(|n| pred(*n))
+        self.starts[bi] + self.blocks[bi].nodes.partition_point(|n| pred(*n))
+    }
+
+    /// Every node, in order.
+    fn nodes(&self) -> impl Iterator<Item = NodePtr> + '_ {
+        self.blocks.iter().flat_map(|b| b.nodes.iter().copied())
     }
 }
 
@@ -359,7 +496,7 @@ impl ZSetValue {
         32 + match &self.0 {
             Repr::Small { buf, .. } => (buf.len() + 8 + 15) & !15,
             Repr::Big(b) => {
-                let blocks = b.idx.blocks.len() * (BLOCK_MAX * 8 + 16 + 24 + 8);
+                let blocks = b.idx.blocks.len() * (BLOCK_MAX * 16 + 2 * 24 + 16 + 8);
                 64 + b.dict.mem_usage() + blocks
             }
         }
@@ -426,9 +563,10 @@ impl ZSetValue {
             }
             Repr::Big(b) => {
                 if let Some(node) = b.dict.get(m) {
-                    b.idx.remove(node.score(), m);
-                    node.set_score(score);
-                    b.idx.insert(node);
+                    let old = node.score();
+                    if old.to_bits() != score.to_bits() {
+                        b.idx.update(node, old, m, score);
+                    }
                 }
             }
         }
@@ -471,7 +609,7 @@ impl ZSetValue {
             Repr::Big(b) => {
                 for _ in from..to {
                     let (bi, off) = b.idx.pos(from);
-                    let node = b.idx.blocks[bi][off];
+                    let node = b.idx.blocks[bi].nodes[off];
                     let key = node.key().to_vec();
                     b.idx.remove_at(bi, off);
                     b.dict.remove(&key);
@@ -538,11 +676,9 @@ impl ZSetValue {
                 let mut c = ZSetValue::new_big();
                 if let Repr::Big(cb) = &mut c.0 {
                     cb.dict = Table::with_capacity(b.dict.len());
-                    for blk in &b.idx.blocks {
-                        for n in blk {
-                            let node = cb.dict.insert_new(n.key(), n.val());
-                            cb.idx.insert(node);
-                        }
+                    for n in b.idx.nodes() {
+                        let node = cb.dict.insert_new(n.key(), n.val());
+                        cb.idx.insert(node);
                     }
                 }
                 c
@@ -630,9 +766,13 @@ mod tests {
                 assert_eq!(idx.lasts.len(), idx.blocks.len());
                 let mut rank = 0;
                 for (i, blk) in idx.blocks.iter().enumerate() {
-                    assert!(!blk.is_empty());
+                    assert!(blk.len() > 0);
+                    assert_eq!(blk.scores.len(), blk.len());
+                    for (n, s) in blk.nodes.iter().zip(&blk.scores) {
+                        assert_eq!(n.score().to_bits(), s.to_bits());
+                    }
                     assert_eq!(idx.starts[i], rank);
-                    assert_eq!(idx.lasts[i].to_bits(), blk.last().unwrap().score().to_bits());
+                    assert_eq!(idx.lasts[i].to_bits(), blk.nodes.last().unwrap().score().to_bits());
                     rank += blk.len();
                 }
                 let mut want: Vec<(Vec<u8>, f64)> = model.iter().map(|(k, v)| (k.clone(), *v)).collect();
@@ -663,7 +803,7 @@ mod tests {
             }
             let Repr::Big(b) = &z.0 else { panic!("big form") };
             assert!(b.idx.blocks.len() <= n / BLOCK_MAX + 2, "{} blocks", b.idx.blocks.len());
-            assert!(b.idx.blocks.iter().all(|blk| blk.capacity() == BLOCK_MAX));
+            assert!(b.idx.blocks.iter().all(|blk| blk.nodes.capacity() == BLOCK_MAX));
             for i in (0..n).step_by(37) {
                 let rank = if descending { n - 1 - i } else { i };
                 assert_eq!(z.rank(format!("m{i}").as_bytes()).unwrap().0, rank);
