@@ -76,7 +76,6 @@ fn main() {
         log::notice("Configuration loaded");
     }
     log::notice(&format!("Running mode=standalone, port={port}."));
-    log::notice(&format!("ferrodis {FERRODIS_VERSION} (Redis {REDIS_VERSION} compatible) PID: {pid}"));
     let listeners = if port != 0 {
         match ferrodis::net::bind_all(&srv, port) {
             Ok(l) => l,
@@ -91,6 +90,9 @@ fn main() {
     } else {
         Vec::new()
     };
+    // As Redis (initServer binds before redisAsciiArt prints it): whoever waits for the
+    // " PID: " line may connect at once (the TCL suite's start_server without a code block).
+    log::notice(&format!("ferrodis {FERRODIS_VERSION} (Redis {REDIS_VERSION} compatible) PID: {pid}"));
     srv.tcp_port.store(port as u32, std::sync::atomic::Ordering::Relaxed);
     if !pidfile.is_empty() {
         if let Err(e) = std::fs::write(&pidfile, format!("{pid}\n")) {
