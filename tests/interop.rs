@@ -575,3 +575,178 @@ fn everysec_loses_at_most_about_a_second_on_sigkill() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Start ferrodis on `dir` expecting it to stop at start-up: its log, or None when it
+/// came up and answers (then it is stopped).
+fn start_expecting_exit(dir: &Path) -> Option<(bool, String)> {
+    let port = port();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
+        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--dir"])
+        .arg(dir)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Some(st) = child.try_wait().unwrap() {
+            let mut log = String::new();
+            child.stdout.take().unwrap().read_to_string(&mut log).unwrap();
+            child.stderr.take().unwrap().read_to_string(&mut log).unwrap();
+            return Some((st.success(), log));
+        }
+        // up = answers PING (while the file loads it is already listening: -LOADING)
+        if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
+            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
+            let mut b = [0u8; 64];
+            if c.write_all(b"PING\r\n").is_ok() && matches!(c.read(&mut b), Ok(n) if b[..n].starts_with(b"+PONG")) {
+                let _ = child.kill();
+                let _ = child.wait();
+                return None;
+            }
+        }
+        assert!(Instant::now() < deadline, "ferrodis neither exited nor answered");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A dump cut anywhere is refused at start-up with an error naming the offset where the
+/// file ended (as redis-check-rdb reports it), and never panics; with `rdbchecksum no`
+/// (nothing to catch it up front) flipped bytes anywhere either load or are refused the
+/// same way, never a panic.
+#[test]
+fn truncated_or_corrupt_rdb_is_refused_with_the_offset_never_a_panic() {
+    for checksum in ["yes", "no"] {
+        let src = tmpdir("cut-src");
+        let srv = ferrodis(&src, &["--rdbchecksum", checksum]);
+        let mut c = srv.raw();
+        fill(&mut c, 0);
+        save(&mut c);
+        let full = std::fs::read(src.join("dump.rdb")).unwrap();
+        drop(srv);
+        let dir = tmpdir("cut");
+        let n = full.len();
+        if checksum == "yes" {
+            let mut cuts: Vec<usize> = vec![0, 1, 5, 9, 10, 20, 40, 100, n - 9, n - 8, n - 1];
+            cuts.extend((1..40).map(|i| i * n / 40));
+            for cut in cuts {
+                std::fs::write(dir.join("dump.rdb"), &full[..cut]).unwrap();
+                let (ok, log) = start_expecting_exit(&dir).unwrap_or_else(|| panic!("a dump cut at {cut}/{n} loaded"));
+                assert!(!ok, "cut at {cut}: exit status success\n{log}");
+                assert!(!log.contains("panicked"), "cut at {cut}: panic\n{log}");
+                // the offset named is where the element that could not be read starts (at
+                // most one element, the 12 KB dense HLL the biggest, before the cut)
+                let named: Vec<usize> = log
+                    .match_indices("[offset ")
+                    .filter_map(|(i, _)| log[i + 8..].split(']').next()?.parse().ok())
+                    .collect();
+                assert!(
+                    named.iter().any(|&o| o <= cut && o + 13_000 >= cut),
+                    "cut at {cut}: the offset is not named\n{log}"
+                );
+            }
+        } else {
+            assert_eq!(&full[n - 8..], &[0u8; 8]);
+            let mut refused = 0;
+            for i in 0..60 {
+                let at = 9 + (i * 7919) % (n - 18);
+                let mut bad = full.clone();
+                bad[at] ^= 0xa5;
+                std::fs::write(dir.join("dump.rdb"), &bad).unwrap();
+                if let Some((ok, log)) = start_expecting_exit(&dir) {
+                    assert!(!ok && !log.contains("panicked"), "byte {at} flipped: {log}");
+                    assert!(log.contains("[offset "), "byte {at} flipped: no offset named\n{log}");
+                    refused += 1;
+                }
+            }
+            assert!(refused > 0, "no flipped byte was noticed");
+        }
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}
+
+/// BGSAVE / BGSAVE SCHEDULE replies as Redis: inside MULTI it is scheduled, a save
+/// running makes both an error, an AOF rewrite running makes plain BGSAVE an error and
+/// SCHEDULE defer it until the rewrite is done.
+#[test]
+fn bgsave_schedule_replies_as_redis() {
+    if !have_redis() {
+        return;
+    }
+    let (rdir, fdir) = (tmpdir("sched-r"), tmpdir("sched-f"));
+    let real = redis(&rdir, &[]);
+    let ours = ferrodis(&fdir, &[]);
+    let mut replies = Vec::new();
+    for port in [real.port, ours.port] {
+        let mut c = Raw::connect(port);
+        let mut got = Vec::new();
+        let mut run = |c: &mut Raw, line: &str| got.push(format!("{line} -> {}", show(&cmd(c, line))));
+        let wait = |c: &mut Raw, field: &str, want: &str| {
+            let deadline = Instant::now() + Duration::from_secs(10);
+            while c.info_field("persistence", field).as_deref() != Some(want) {
+                assert!(Instant::now() < deadline, "{field} never became {want}");
+                std::thread::sleep(Duration::from_millis(10));
+            }
+        };
+        run(&mut c, "DEBUG POPULATE 20");
+        run(&mut c, "CONFIG SET rdb-key-save-delay 40000");
+        run(&mut c, "MULTI");
+        run(&mut c, "BGSAVE");
+        run(&mut c, "EXEC");
+        wait(&mut c, "rdb_bgsave_in_progress", "1");
+        run(&mut c, "BGSAVE SCHEDULE");
+        run(&mut c, "BGSAVE");
+        run(&mut c, "BGSAVE FOO");
+        run(&mut c, "BGSAVE SCHEDULE x");
+        wait(&mut c, "rdb_bgsave_in_progress", "0");
+        run(&mut c, "BGREWRITEAOF");
+        wait(&mut c, "aof_rewrite_in_progress", "1");
+        run(&mut c, "BGSAVE");
+        run(&mut c, "BGSAVE SCHEDULE");
+        let saves = c.info_field("persistence", "rdb_saves").unwrap();
+        run(&mut c, "CONFIG SET rdb-key-save-delay 0");
+        wait(&mut c, "aof_rewrite_in_progress", "0");
+        // the scheduled save runs once the rewrite is over
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c.info_field("persistence", "rdb_saves").unwrap() == saves {
+            assert!(Instant::now() < deadline, "the scheduled BGSAVE never ran");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        replies.push(got);
+    }
+    assert_eq!(replies[1], replies[0], "left: ferrodis, right: redis");
+    drop(real);
+    let _ = std::fs::remove_dir_all(&rdir);
+}
+
+/// A `save <seconds> <changes>` point fires a BGSAVE by itself: LASTSAVE moves on, the
+/// file holds the write, INFO shows no changes left; DEBUG RELOAD keeps every value.
+#[test]
+fn save_points_fire_and_debug_reload_keeps_everything() {
+    let dir = tmpdir("savepoint");
+    let srv = ferrodis(&dir, &["--save", "1 2"]);
+    let mut c = srv.raw();
+    let first = int(&cmd(&mut c, "LASTSAVE"));
+    ok(&mut c, &[b"SET", b"one", b"1"]);
+    std::thread::sleep(Duration::from_millis(1500));
+    assert_eq!(int(&cmd(&mut c, "LASTSAVE")), first, "1 change < 2: no save yet");
+    assert!(!dir.join("dump.rdb").exists());
+    ok(&mut c, &[b"SET", b"two", b"2"]);
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while int(&cmd(&mut c, "LASTSAVE")) == first {
+        assert!(Instant::now() < deadline, "the save point never fired");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(c.info_field("persistence", "rdb_changes_since_last_save").as_deref(), Some("0"));
+    assert_eq!(c.info_field("persistence", "rdb_last_bgsave_status").as_deref(), Some("ok"));
+    let bytes = std::fs::read(dir.join("dump.rdb")).unwrap();
+    assert!(bytes.starts_with(b"REDIS0010") && bytes.windows(3).any(|w| w == b"two"));
+    // DEBUG RELOAD: the whole dataset round-trips through the file
+    fill(&mut c, 0);
+    fill(&mut c, 1);
+    ok(&mut c, &[b"SELECT", b"0"]);
+    let before = text(&cmd(&mut c, "DEBUG DIGEST"));
+    assert_eq!(cmd(&mut c, "DEBUG RELOAD"), V::Str(b"OK".to_vec()));
+    assert_eq!(text(&cmd(&mut c, "DEBUG DIGEST")), before);
+    assert_eq!(text(&cmd(&mut c, "GET two")), "2");
+}

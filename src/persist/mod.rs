@@ -744,7 +744,8 @@ pub fn save_on_shutdown(srv: &Server) -> Result<(), String> {
 /// was scheduled (BGSAVE SCHEDULE).
 pub fn cron(srv: &Server) {
     let p = &srv.persist;
-    if p.bgsave_in_progress.load(Relaxed) {
+    // as Redis, neither a scheduled save nor a save point starts while an AOF rewrite runs
+    if p.bgsave_in_progress.load(Relaxed) || srv.aof.rewrite_in_progress.load(Relaxed) {
         return;
     }
     if p.bgsave_scheduled.swap(false, Relaxed) {
