@@ -355,8 +355,9 @@ fn describe(c: &mut Raw, key: &str, aof: bool) -> Vec<String> {
     out
 }
 
-/// Compare both servers' dbs 0 and 9 key by key; then DEBUG DIGEST.
-fn compare(ours: &mut Raw, real: &mut Raw, what: &str, aof: bool) {
+/// Compare both servers' dbs 0, 9 and 1 key by key, then DEBUG DIGEST; returns how many
+/// keys and which "type T encoding E" pairs (of the real server) were seen.
+fn compare_keys(ours: &mut Raw, real: &mut Raw, what: &str, aof: bool) -> (usize, std::collections::BTreeSet<String>) {
     let mut keys_seen = 0;
     let mut encodings = std::collections::BTreeSet::new();
     for db in [b"0".as_slice(), b"9", b"1"] {
@@ -373,15 +374,51 @@ fn compare(ours: &mut Raw, real: &mut Raw, what: &str, aof: bool) {
             keys_seen += 1;
         }
     }
+    assert_eq!(text(&cmd(ours, "DEBUG DIGEST")), text(&cmd(real, "DEBUG DIGEST")), "{what}: DEBUG DIGEST");
+    (keys_seen, encodings)
+}
+
+/// `compare_keys` on the `fill` dataset: every type and encoding must have been seen.
+fn compare(ours: &mut Raw, real: &mut Raw, what: &str, aof: bool) {
+    let (keys_seen, encodings) = compare_keys(ours, real, what, aof);
     assert!(keys_seen >= 25, "{what}: only {keys_seen} keys");
     // (Redis 7.0 has no listpack lists or sets: a small list is a one-node quicklist)
     let want = [
-        "string int", "string raw", "list quicklist", "set intset", "set hashtable", "hash listpack", "hash hashtable", "zset listpack", "zset skiplist", "stream stream",
+        "string int", "string raw", "list quicklist", "set intset", "set hashtable", "hash listpack",
+        "hash hashtable", "zset listpack", "zset skiplist", "stream stream",
     ];
     for w in want {
-        assert!(encodings.contains(&w.replace(' ', " encoding ").replacen("", "type ", 1)), "{what}: no {w} in {encodings:?}");
+        assert!(encodings.contains(&format!("type {}", w.replace(' ', " encoding "))), "{what}: no {w} in {encodings:?}");
     }
-    assert_eq!(text(&cmd(ours, "DEBUG DIGEST")), text(&cmd(real, "DEBUG DIGEST")), "{what}: DEBUG DIGEST");
+}
+
+/// The old-format files of Redis's own test suite (RDB versions before 10: zipmap and
+/// ziplist hashes, ziplist zsets and lists, intsets, quicklist 1, a Lua script aux field)
+/// load in ferrodis as in redis-server. Skipped when the suite was not fetched.
+#[test]
+fn old_format_rdb_files_load_as_in_redis() {
+    if !have_redis() {
+        return;
+    }
+    let assets = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/conformance/work/redis-7.0.15/tests/assets");
+    if !assets.exists() {
+        eprintln!("{} missing (../shared/conformance/fetch-suites.sh): check skipped", assets.display());
+        return;
+    }
+    let mut total = 0;
+    for f in ["encodings.rdb", "hash-zipmap.rdb", "hash-ziplist.rdb", "list-quicklist.rdb", "zset-ziplist.rdb", "scriptbackup.rdb"] {
+        let (rdir, fdir) = (tmpdir("old-r"), tmpdir("old-f"));
+        std::fs::copy(assets.join(f), rdir.join("dump.rdb")).unwrap();
+        std::fs::copy(assets.join(f), fdir.join("dump.rdb")).unwrap();
+        let real = redis(&rdir, &[]);
+        let ours = ferrodis(&fdir, &[]);
+        let (n, _) = compare_keys(&mut ours.raw(), &mut real.raw(), f, false);
+        assert!(n > 0 || f == "scriptbackup.rdb", "{f}: no keys");
+        total += n;
+        drop(real);
+        let _ = std::fs::remove_dir_all(&rdir);
+    }
+    assert!(total >= 15, "only {total} keys in the old files");
 }
 
 fn save(c: &mut Raw) {
@@ -749,4 +786,42 @@ fn save_points_fire_and_debug_reload_keeps_everything() {
     assert_eq!(cmd(&mut c, "DEBUG RELOAD"), V::Str(b"OK".to_vec()));
     assert_eq!(text(&cmd(&mut c, "DEBUG DIGEST")), before);
     assert_eq!(text(&cmd(&mut c, "GET two")), "2");
+}
+
+/// Copy every key of dbs 0 and 9 from `from` to `to` with DUMP / RESTORE (TTL kept).
+fn dump_restore_all(from: &mut Raw, to: &mut Raw) {
+    for db in [b"0".as_slice(), b"9"] {
+        ok(from, &[b"SELECT", db]);
+        ok(to, &[b"SELECT", db]);
+        for k in sorted_keys(from) {
+            let V::Str(payload) = call(from, &[b"DUMP", k.as_bytes()]) else { panic!("DUMP {k}") };
+            let pttl = int(&call(from, &[b"PTTL", k.as_bytes()])).max(0).to_string();
+            let r = call(to, &[b"RESTORE", k.as_bytes(), pttl.as_bytes(), &payload]);
+            assert_eq!(r, V::Str(b"OK".to_vec()), "RESTORE {k}");
+        }
+    }
+}
+
+/// DUMP payloads move every type between the servers both ways (RESTORE on the other).
+#[test]
+fn dump_payloads_restore_on_the_other_server() {
+    if !have_redis() {
+        return;
+    }
+    let (rdir, fdir) = (tmpdir("dump-r"), tmpdir("dump-f"));
+    let real = redis(&rdir, &[]);
+    let ours = ferrodis(&fdir, &[]);
+    let (mut rc, mut fc) = (real.raw(), ours.raw());
+    fill(&mut rc, 0);
+    fill(&mut rc, 1);
+    dump_restore_all(&mut rc, &mut fc);
+    compare(&mut fc, &mut rc, "redis DUMP restored in ferrodis", false);
+    ok(&mut rc, &[b"FLUSHALL"]);
+    ok(&mut fc, &[b"FLUSHALL"]);
+    fill(&mut fc, 0);
+    fill(&mut fc, 1);
+    dump_restore_all(&mut fc, &mut rc);
+    compare(&mut fc, &mut rc, "ferrodis DUMP restored in redis", false);
+    drop(real);
+    let _ = std::fs::remove_dir_all(&rdir);
 }
