@@ -825,3 +825,98 @@ fn dump_payloads_restore_on_the_other_server() {
     drop(real);
     let _ = std::fs::remove_dir_all(&rdir);
 }
+
+/// The access clock travels in the RDB as Redis writes it: the LFU counter under an LFU
+/// policy (OBJECT FREQ after loading = before saving, both ways), the idle time under an
+/// LRU one (OBJECT IDLETIME kept); a key loaded under another policy starts fresh (an LFU
+/// counter of 5, idle 0), as in Redis.
+#[test]
+fn lfu_counter_and_lru_idle_time_travel_in_the_rdb() {
+    if !have_redis() {
+        return;
+    }
+    for (policy, probe) in [("allkeys-lfu", "FREQ"), ("allkeys-lru", "IDLETIME")] {
+        let opts = ["--maxmemory-policy", policy];
+        for from_redis in [true, false] {
+            let (src, dst) = (tmpdir("clock-src"), tmpdir("clock-dst"));
+            let mut expected = Vec::new();
+            {
+                let (_r, _f, mut c);
+                if from_redis {
+                    let r = redis(&src, &opts);
+                    c = r.raw();
+                    _r = Some(r);
+                } else {
+                    let f = ferrodis(&src, &opts);
+                    c = f.raw();
+                    _f = Some(f);
+                }
+                if probe == "FREQ" {
+                    // counters spread by the number of hits
+                    for (k, hits) in [("cold", 0), ("warm", 30), ("hot", 3000)] {
+                        ok(&mut c, &[b"SET", k.as_bytes(), b"v"]);
+                        let mut buf = Vec::new();
+                        for _ in 0..hits {
+                            buf.extend_from_slice(format!("*2\r\n$3\r\nGET\r\n${}\r\n{k}\r\n", k.len()).as_bytes());
+                        }
+                        c.send(&buf);
+                        for _ in 0..hits {
+                            c.read_reply();
+                        }
+                    }
+                } else {
+                    // idle times set by RESTORE IDLETIME (what an LRU RDB carries)
+                    for (k, idle) in [("cold", "100000"), ("warm", "500"), ("hot", "0")] {
+                        ok(&mut c, &[b"SET", b"tmp", b"v"]);
+                        let V::Str(p) = call(&mut c, &[b"DUMP", b"tmp"]) else { panic!() };
+                        ok(&mut c, &[b"RESTORE", k.as_bytes(), b"0", &p, b"IDLETIME", idle.as_bytes()]);
+                    }
+                    ok(&mut c, &[b"DEL", b"tmp"]);
+                }
+                for k in ["cold", "warm", "hot"] {
+                    expected.push(int(&call(&mut c, &[b"OBJECT", probe.as_bytes(), k.as_bytes()])));
+                }
+                save(&mut c);
+                std::fs::copy(src.join("dump.rdb"), dst.join("dump.rdb")).unwrap();
+            }
+            let got: Vec<i64> = {
+                let (_r, _f, mut c);
+                if from_redis {
+                    let f = ferrodis(&dst, &opts);
+                    c = f.raw();
+                    _f = Some(f);
+                } else {
+                    let r = redis(&dst, &opts);
+                    c = r.raw();
+                    _r = Some(r);
+                }
+                ["cold", "warm", "hot"].iter().map(|k| int(&call(&mut c, &[b"OBJECT", probe.as_bytes(), k.as_bytes()]))).collect()
+            };
+            let dir = if from_redis { "redis -> ferrodis" } else { "ferrodis -> redis" };
+            if probe == "FREQ" {
+                assert_eq!(got, expected, "{policy} {dir}: OBJECT FREQ cold/warm/hot");
+                assert!(expected[2] > expected[1] && expected[1] > expected[0], "{policy}: counters {expected:?}");
+            } else {
+                for (g, e) in got.iter().zip(&expected) {
+                    assert!((g - e).abs() <= 3, "{policy} {dir}: OBJECT IDLETIME {got:?}, saved {expected:?}");
+                }
+                assert!(expected[0] >= 100000 && expected[2] <= 2, "{policy}: idle {expected:?}");
+            }
+            let _ = std::fs::remove_dir_all(&src);
+        }
+    }
+    // loaded under another policy: fresh clocks (as redis-server: FREQ 5, IDLETIME 0)
+    let (d1, d2, d3) = (tmpdir("clock-lru"), tmpdir("clock-lfu"), tmpdir("clock-none"));
+    let f = ferrodis(&d1, &["--maxmemory-policy", "allkeys-lru"]);
+    let mut c = f.raw();
+    ok(&mut c, &[b"SET", b"tmp", b"v"]);
+    let V::Str(p) = call(&mut c, &[b"DUMP", b"tmp"]) else { panic!("DUMP") };
+    ok(&mut c, &[b"RESTORE", b"old", b"0", &p, b"IDLETIME", b"5000"]);
+    save(&mut c);
+    std::fs::copy(d1.join("dump.rdb"), d2.join("dump.rdb")).unwrap();
+    std::fs::copy(d1.join("dump.rdb"), d3.join("dump.rdb")).unwrap();
+    let f = ferrodis(&d2, &["--maxmemory-policy", "allkeys-lfu"]);
+    assert_eq!(int(&cmd(&mut f.raw(), "OBJECT FREQ old")), 5);
+    let f = ferrodis(&d3, &[]);
+    assert!(int(&cmd(&mut f.raw(), "OBJECT IDLETIME old")) <= 1);
+}

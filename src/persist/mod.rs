@@ -175,6 +175,7 @@ pub fn write_locked_filtered(
     // save removes exactly that file).
     let tmp = dst.with_file_name(format!("temp-{}.rdb", std::process::id()));
     let delay = srv.config.read().get_i64("rdb-key-save-delay");
+    let clock = snapshot::ClockSave::of(srv);
     let res = (|| -> std::io::Result<u64> {
         let f = std::fs::File::create(&tmp)?;
         let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
@@ -195,7 +196,7 @@ pub fn write_locked_filtered(
                 let d = &s.dbs[db];
                 let mut err = None;
                 d.dict.for_each(|e| {
-                    if err.is_none() && !snapshot::encode_entry(d, e, compress, &mut rec) {
+                    if err.is_none() && !snapshot::encode_entry(d, e, compress, clock, &mut rec) {
                         err = Some(String::from_utf8_lossy(e.key()).into_owned());
                     }
                     keys += 1;
@@ -307,11 +308,36 @@ pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
 pub fn sink_into<'a, 'l: 'a>(
     srv: &'a Server,
     all: &'a mut LockSet<'l>,
-) -> impl FnMut(usize, Vec<u8>, Value, Option<i64>) + use<'a, 'l> {
+) -> impl FnMut(usize, Vec<u8>, Value, Option<i64>, LoadedClock) + use<'a, 'l> {
     let ks = &srv.keyspace;
-    move |db, key, v, exp| {
+    let now = now_ms();
+    move |db, key, v, exp, clock| {
         if db < ks.ndbs {
-            all.shard(ks.shard_of(&key)).dbs[db].put_loaded(&key, v, exp);
+            all.shard(ks.shard_of(&key)).dbs[db].put_loaded(&key, v, exp, clock.lru_value(srv, now));
+        }
+    }
+}
+
+/// The access-clock opcodes read before a key (Redis's RDB_OPCODE_IDLE / RDB_OPCODE_FREQ).
+#[derive(Clone, Copy, Default)]
+pub struct LoadedClock {
+    pub idle_secs: Option<u64>,
+    pub freq: Option<u8>,
+}
+
+impl LoadedClock {
+    /// The key's `Entry::lru`, as Redis's createObject + objectSetLRUOrLFU: the clock of a
+    /// new key under the current policy, with the file's counter under an LFU policy or
+    /// its idle time under an LRU one.
+    pub fn lru_value(&self, srv: &Server, now: i64) -> u32 {
+        use crate::keyspace::lru;
+        let policy = srv.hot.maxmemory_policy.load(Relaxed);
+        if policy & lru::POLICY_FLAG_LFU != 0 {
+            return self.freq.map_or_else(|| lru::lfu_init(now), |f| lru::lfu_with_counter(f, now));
+        }
+        match self.idle_secs {
+            Some(s) if policy & lru::POLICY_FLAG_LRU != 0 => lru::lru_for_idle(s.min(i64::MAX as u64) as i64, now),
+            _ => lru::lru_clock(now),
         }
     }
 }
@@ -331,6 +357,7 @@ pub struct Armed {
 /// snapshot is of one instant.
 pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
     let compress = srv.config.read().get_bool("rdbcompression");
+    let clock = snapshot::ClockSave::of(srv);
     let mut list: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
     let mut sizes = vec![(0usize, 0usize); srv.keyspace.ndbs];
     for (si, shard) in all.guards.iter_mut() {
@@ -342,7 +369,7 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
             sizes[dbi].1 += d.expires_len();
             d.dict.finish_rehash();
             d.dict.pause_rehash();
-            let ctl = Arc::new(SnapCtl::new(dbi, compress));
+            let ctl = Arc::new(SnapCtl::new(dbi, compress, clock));
             d.snap = Some(ctl.clone());
             list.push((*si, ctl));
         }
@@ -440,7 +467,7 @@ fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>, bu
         for b in st.cursor..end {
             src.dict.for_bucket(b, |e| {
                 if !st.skip.contains(&(e as *const _ as usize)) {
-                    snapshot::encode_entry(src, e, ctl.compress, out);
+                    snapshot::encode_entry(src, e, ctl.compress, ctl.clock, out);
                     n += 1;
                 }
             });
@@ -463,8 +490,8 @@ fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>, bu
     finished
 }
 
-/// Where a loaded key goes: (db, key, value, expire ms).
-pub type Sink<'a> = dyn FnMut(usize, Vec<u8>, Value, Option<i64>) + 'a;
+/// Where a loaded key goes: (db, key, value, expire ms, its access-clock opcodes).
+pub type Sink<'a> = dyn FnMut(usize, Vec<u8>, Value, Option<i64>, LoadedClock) + 'a;
 
 pub struct LoadStats {
     pub keys: u64,
@@ -504,17 +531,14 @@ pub fn load_stream_with<R: std::io::Read>(
     let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
+    let mut clock = LoadedClock::default();
     loop {
         let op = rd.byte()?;
         match op {
             rdb::OP_EXPIRETIME_MS => expire = Some(rd.i64_le()?),
             rdb::OP_EXPIRETIME => expire = Some(rd.u32_le()? as i64 * 1000),
-            rdb::OP_IDLE => {
-                rd.len()?;
-            }
-            rdb::OP_FREQ => {
-                rd.byte()?;
-            }
+            rdb::OP_IDLE => clock.idle_secs = Some(rd.len()?),
+            rdb::OP_FREQ => clock.freq = Some(rd.byte()?),
             rdb::OP_SELECTDB => {
                 db = rd.len()? as usize;
             }
@@ -570,16 +594,18 @@ pub fn load_stream_with<R: std::io::Read>(
                     st.empty_skipped += 1;
                     log::notice(&format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
                     expire = None;
+                    clock = LoadedClock::default();
                     continue;
                 }
                 let value = rdb_to_value(v).map_err(|msg| rdb::RdbError { offset: off, msg })?;
                 if let Some(p) = progress {
                     p.loading_loaded_bytes.store(rd.pos, Relaxed);
                 }
+                let key_clock = std::mem::take(&mut clock);
                 match expire.take() {
                     Some(t) if t <= now => st.expired += 1,
                     e => {
-                        sink(db, key, value, e);
+                        sink(db, key, value, e, key_clock);
                         st.keys += 1;
                     }
                 }
@@ -606,11 +632,13 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
     let delay = srv.config.read().get_i64("key-load-delay");
     let ndbs = srv.keyspace.ndbs;
     let ks = &srv.keyspace;
-    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>| {
+    let now = now_ms();
+    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>, clock: LoadedClock| {
         if db >= ndbs {
             return;
         }
-        ks.shards[ks.shard_of(&key)].lock().dbs[db].put_loaded(&key, v, exp);
+        let lru = clock.lru_value(srv, now);
+        ks.shards[ks.shard_of(&key)].lock().dbs[db].put_loaded(&key, v, exp, lru);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_micros(delay as u64));
         }
