@@ -920,3 +920,48 @@ fn lfu_counter_and_lru_idle_time_travel_in_the_rdb() {
     let f = ferrodis(&d3, &[]);
     assert!(int(&cmd(&mut f.raw(), "OBJECT IDLETIME old")) <= 1);
 }
+
+/// Lists with compressed quicklist nodes (`list-compress-depth 1`) and plain nodes (elements
+/// over DEBUG QUICKLIST-PACKED-THRESHOLD) move both ways through dump.rdb.
+#[test]
+fn compressed_and_plain_quicklist_nodes_both_ways() {
+    if !have_redis() {
+        return;
+    }
+    let list = |c: &mut Raw| {
+        ok(c, &[b"CONFIG", b"SET", b"list-compress-depth", b"1"]);
+        ok(c, &[b"DEBUG", b"QUICKLIST-PACKED-THRESHOLD", b"100"]);
+        let mut buf = Vec::new();
+        for i in 0..3000 {
+            let v = format!("item-{i}-{}", "abc".repeat(10));
+            buf.extend_from_slice(format!("*3\r\n$5\r\nRPUSH\r\n$3\r\nbig\r\n${}\r\n{v}\r\n", v.len()).as_bytes());
+        }
+        c.send(&buf);
+        for _ in 0..3000 {
+            c.read_reply();
+        }
+        ok(c, &[b"RPUSH", b"plain", &[b'x'; 300], b"small", &[b'y'; 500]]);
+        save(c);
+    };
+    for from_redis in [true, false] {
+        let (src, dst) = (tmpdir("ql-src"), tmpdir("ql-dst"));
+        let (real, ours);
+        if from_redis {
+            real = redis(&src, &[]);
+            list(&mut real.raw());
+            std::fs::copy(src.join("dump.rdb"), dst.join("dump.rdb")).unwrap();
+            ours = ferrodis(&dst, &[]);
+        } else {
+            ours = ferrodis(&src, &[]);
+            list(&mut ours.raw());
+            std::fs::copy(src.join("dump.rdb"), dst.join("dump.rdb")).unwrap();
+            real = redis(&dst, &[]);
+        }
+        let what = if from_redis { "redis -> ferrodis" } else { "ferrodis -> redis" };
+        let (n, _) = compare_keys(&mut ours.raw(), &mut real.raw(), what, false);
+        assert_eq!(n, 2);
+        drop(real);
+        let _ = std::fs::remove_dir_all(&src);
+        let _ = std::fs::remove_dir_all(&dst);
+    }
+}
