@@ -295,6 +295,7 @@ impl Server {
         h.tcp_keepalive.store(c.get_i64("tcp-keepalive") as u64, Relaxed);
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
         h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
+        self.wstream.set_timestamps(c.get_bool("aof-timestamp-enabled"));
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
         let maxmemory = c.get_i64("maxmemory").max(0) as u64;
         h.maxmemory.store(maxmemory, Relaxed);

@@ -209,6 +209,7 @@ fn finish_persistence(srv: &Server, mode: Mode, locks: Option<&LockSet>) -> Resu
             return Err(FAILED_ERR.into());
         }
     }
+    crate::persist::aof::stop_rewrite_for_shutdown(srv);
     if srv.aof.is_enabled() {
         log::notice("Calling fsync() on the AOF file.");
         srv.aof.flush_and_sync(srv);

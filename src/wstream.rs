@@ -11,6 +11,10 @@
 //! read the same offset space: `offset` is master_repl_offset.
 //!
 //! When nothing consumes the stream `active` is false and commands record no effects.
+//!
+//! With `aof-timestamp-enabled` the AOF's share of the stream gets a `#TS:<unix time>`
+//! annotation line before the first call of each new second (Redis's
+//! genAofTimestampAnnotationIfNeeded); replicas and the offset never see it.
 
 use crate::net::client::ClientHandle;
 use crate::net::worker::{WakeMsg, WorkerHandle};
@@ -26,6 +30,8 @@ pub struct WriteStream {
     /// This server is a replica (`crate::replica`): the stream still feeds the AOF, but
     /// neither advances the offset (the master's offset is ours) nor reaches replicas.
     replica_mode: AtomicBool,
+    /// aof-timestamp-enabled (refreshed from the config by `Server::refresh_hot`).
+    timestamps: AtomicBool,
     inner: Mutex<Inner>,
 }
 
@@ -37,6 +43,8 @@ struct Inner {
     aof_pending: Vec<u8>,
     /// The AOF consumes the stream (`aof_pending` grows only then).
     aof: bool,
+    /// Unix time (s) of the last `#TS:` annotation fed to the AOF.
+    last_ts: i64,
     /// Attached replicas: each fed chunk goes to their outbox.
     replicas: Vec<Replica>,
 }
@@ -106,7 +114,13 @@ pub fn encode_command(args: &[Vec<u8>], out: &mut Vec<u8>) {
 
 impl Default for WriteStream {
     fn default() -> Self {
-        WriteStream { active: AtomicBool::new(false), offset: AtomicU64::new(0), replica_mode: AtomicBool::new(false), inner: Mutex::new(Inner::default()) }
+        WriteStream {
+            active: AtomicBool::new(false),
+            offset: AtomicU64::new(0),
+            replica_mode: AtomicBool::new(false),
+            timestamps: AtomicBool::new(false),
+            inner: Mutex::new(Inner::default()),
+        }
     }
 }
 
@@ -130,6 +144,13 @@ impl WriteStream {
         }
         let mut g = self.inner.lock();
         let inner = &mut *g;
+        if inner.aof && self.timestamps.load(Relaxed) {
+            let now = crate::server::now_ms() / 1000;
+            if now > inner.last_ts {
+                inner.last_ts = now;
+                inner.aof_pending.extend_from_slice(format!("#TS:{now}\r\n").as_bytes());
+            }
+        }
         let mut local = Vec::new();
         let out = if inner.aof { &mut inner.aof_pending } else { &mut local };
         let before = out.len();
@@ -228,6 +249,11 @@ impl WriteStream {
         }
     }
 
+    /// aof-timestamp-enabled changed (or the config was read).
+    pub fn set_timestamps(&self, on: bool) {
+        self.timestamps.store(on, Relaxed);
+    }
+
     /// The AOF starts or stops consuming the stream.
     pub fn set_aof(&self, on: bool) {
         let mut g = self.inner.lock();
@@ -300,5 +326,21 @@ mod tests {
              *2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
         );
         assert_eq!(s.offset.load(Relaxed) as usize, out.len());
+    }
+
+    #[test]
+    fn timestamp_annotations_go_to_the_aof_only() {
+        let s = WriteStream::default();
+        s.set_aof(true);
+        s.set_timestamps(true);
+        s.feed(&[(0, vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()])]);
+        s.feed(&[(0, vec![b"DEL".to_vec(), b"k".to_vec()])]);
+        let out = String::from_utf8(s.take_pending()).unwrap();
+        assert!(out.starts_with("#TS:"), "{out}");
+        let body = "*2\r\n$6\r\nSELECT\r\n$1\r\n0\r\n*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$1\r\nv\r\n*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n";
+        // one annotation per second at most: the offset counts only the commands
+        assert!(out.matches("#TS:").count() <= 2);
+        assert!(out.ends_with("*2\r\n$3\r\nDEL\r\n$1\r\nk\r\n"));
+        assert_eq!(s.offset.load(Relaxed) as usize, body.len());
     }
 }

@@ -22,9 +22,13 @@ fn bgrewriteaof(ctx: &mut Ctx, _argv: &[&[u8]]) {
     }
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) || ctx.client.in_exec {
         aof.rewrite_scheduled.store(true, Relaxed);
+        // asked for by hand: not delayed by earlier failures
+        aof.consecutive_failures.store(0, Relaxed);
         return ctx.out.simple("Background append only file rewriting scheduled");
     }
-    match crate::persist::aof::begin_rewrite(ctx.srv, &mut ctx.ks.locks, false) {
+    // with the AOF waiting for its first rewrite, this is that rewrite
+    let enable = aof.enable_pending.load(Relaxed) && !aof.is_enabled();
+    match crate::persist::aof::begin_rewrite(ctx.srv, &mut ctx.ks.locks, enable) {
         Ok(()) => ctx.out.simple("Background append only file rewriting started"),
         Err(e) => ctx.out.error(e),
     }
@@ -50,7 +54,8 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
         return ctx.out.error(super::SYNTAX_ERR);
     }
     // As Redis: a save already running is an error even with SCHEDULE; an AOF rewrite
-    // running (Redis's other child) or MULTI/EXEC defers the save to the cron.
+    // running (one snapshot at a time, as Redis's one child process) or MULTI/EXEC
+    // defers the save to the cron.
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) {
         return ctx.out.error("ERR Background save already in progress");
     }

@@ -204,7 +204,7 @@ fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     let path = std::path::PathBuf::from(format!("temp-sync-{}-{}.rdb", std::process::id(), h.id));
     let (data, functions) =
         (!h.has_flag(cflags::RDB_EXCLUDE_DATA), !h.has_flag(cflags::RDB_EXCLUDE_FUNCTIONS));
-    let payload = crate::persist::write_locked_filtered(srv, &ctx.ks.locks, &path, false, data, functions)
+    let payload = crate::persist::write_locked_filtered(srv, &ctx.ks.locks, &path, crate::persist::FileKind::Rdb, data, functions)
         .and_then(|_| std::fs::read(&path));
     let _ = std::fs::remove_file(&path);
     let rdb = match payload {

@@ -514,7 +514,9 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         );
         let _ = write!(
             s,
-            "pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\nlatest_fork_usec:0\r\ntotal_forks:0\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:{}\r\nreply_buffer_expands:{}\r\n",
+            "pubsub_channels:{channels}\r\npubsub_patterns:{patterns}\r\npubsubshard_channels:{shard_channels}\r\nlatest_fork_usec:{}\r\ntotal_forks:{}\r\nmigrate_cached_sockets:0\r\nslave_expires_tracked_keys:0\r\nactive_defrag_hits:0\r\nactive_defrag_misses:0\r\nactive_defrag_key_hits:0\r\nactive_defrag_key_misses:0\r\ntotal_active_defrag_time:0\r\ncurrent_active_defrag_time:0\r\ntracking_total_keys:{}\r\ntracking_total_items:{}\r\ntracking_total_prefixes:{}\r\nunexpected_error_replies:{}\r\ntotal_error_replies:{}\r\ndump_payload_sanitizations:0\r\ntotal_reads_processed:{}\r\ntotal_writes_processed:{}\r\nio_threaded_reads_processed:0\r\nio_threaded_writes_processed:0\r\nreply_buffer_shrinks:{}\r\nreply_buffer_expands:{}\r\n",
+            srv.persist.latest_fork_usec.load(Relaxed),
+            srv.persist.total_forks.load(Relaxed),
             srv.tracking.total_keys(),
             srv.tracking.total_items(),
             srv.tracking.total_prefixes(),
@@ -747,7 +749,7 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
             Err(e) => return ctx.out.error(&e),
         }
     };
-    if let Err((name, why)) = apply_config(srv, &changed, &mut ctx.ks.locks) {
+    if let Err((name, why)) = apply_config(srv, &changed, &mut ctx.ks.locks, ctx.client.in_exec) {
         *srv.config.write() = backup;
         if let Some(dir) = old_dir.filter(|d| std::env::current_dir().ok().as_ref() != Some(d)) {
             let _ = std::env::set_current_dir(dir);
@@ -762,10 +764,13 @@ fn config_set(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 /// Side effects of changed directives (Redis's apply functions). Err = (name, reason).
-fn apply_config(srv: &Server, changed: &[String], all: &mut LockSet) -> Result<(), (String, String)> {
+fn apply_config(srv: &Server, changed: &[String], all: &mut LockSet, in_exec: bool) -> Result<(), (String, String)> {
     let has = |n: &str| changed.iter().any(|c| c == n);
     if has("appendonly") || has("appendfsync") {
-        crate::persist::aof::apply_config(srv, all);
+        crate::persist::aof::apply_config(srv, all, in_exec);
+    }
+    if has("aof-disable-auto-gc") {
+        crate::persist::aof::gc_history(srv);
     }
     if has("loglevel") {
         log::set_level(&srv.config.read().get_str("loglevel"));
@@ -826,6 +831,9 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
         &st.io_writes,
         &srv.repl.sync_full,
         &srv.repl.sync_partial_err,
+        &srv.persist.total_forks,
+        &srv.aof.consecutive_failures,
+        &srv.persist.latest_fork_usec,
     ] {
         a.store(0, Relaxed);
     }

@@ -1,7 +1,8 @@
 //! The append-only file, in Redis 7's multi-part layout.
 //!
 //! `<dir>/<appenddirname>/` holds a base file (an RDB snapshot, `<name>.<seq>.base.rdb`,
-//! or an AOF `<name>.<seq>.base.aof` from older layouts), incremental files
+//! or, with `aof-use-rdb-preamble no`, the commands that rebuild the dataset,
+//! `<name>.<seq>.base.aof`, see `persist::aofbase`), incremental files
 //! (`<name>.<seq>.incr.aof`, the write stream in RESP) and the manifest
 //! `<name>.manifest` listing them (`file <f> seq <n> type <b|h|i>`). The manifest is
 //! always replaced atomically (temp file, fsync, rename), so a crash leaves either the
@@ -14,9 +15,12 @@
 //! second; with `no` the OS decides.
 //!
 //! Rewriting (BGREWRITEAOF, automatic growth rule, turning AOF on at runtime) never forks:
-//! with every shard locked it opens a new incr file for the stream and arms a snapshot
-//! (`persist::arm`); the snapshot thread writes the new base; then the manifest switches to
-//! new base + new incr and the old files are deleted.
+//! with every shard locked it opens a new incr file for the stream (none when the AOF is
+//! off) and arms a snapshot (`persist::arm`); the snapshot thread writes the new base; then
+//! the manifest switches to the new base and the files it replaces become history, deleted
+//! unless aof-disable-auto-gc. The manifest stays in memory while the AOF is off, so the
+//! sequence numbers go on as in Redis. Turning the AOF off stops a running rewrite
+//! (`abort_rewrite`, Redis's killAppendOnlyChild).
 
 use crate::log;
 use crate::server::Server;
@@ -40,6 +44,9 @@ pub struct ManifestFile {
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Manifest {
     pub base: Option<ManifestFile>,
+    /// Files a rewrite replaced, newest first, kept until they are deleted (at once, or
+    /// when `aof-disable-auto-gc` is turned off).
+    pub history: Vec<ManifestFile>,
     pub incrs: Vec<ManifestFile>,
 }
 
@@ -113,7 +120,7 @@ impl Manifest {
                     max_incr_seq = seq;
                     m.incrs.push(f)
                 }
-                'h' => {}
+                'h' => m.history.push(f),
                 _ => return Err("Unknown AOF file type".into()),
             }
         }
@@ -123,9 +130,14 @@ impl Manifest {
         Ok(m)
     }
 
+    /// Highest incr sequence number (Redis's curr_incr_file_seq after loading).
+    pub fn max_incr_seq(&self) -> u64 {
+        self.incrs.iter().map(|f| f.seq).max().unwrap_or(0)
+    }
+
     pub fn render(&self) -> String {
         let mut s = String::new();
-        for f in self.base.iter().chain(self.incrs.iter()) {
+        for f in self.base.iter().chain(self.history.iter()).chain(self.incrs.iter()) {
             s.push_str(&format!("file {} seq {} type {}\n", repr_if_needed(&f.name), f.seq, f.kind));
         }
         s
@@ -157,16 +169,57 @@ fn repr_if_needed(name: &str) -> String {
     s
 }
 
+#[derive(Default)]
 struct Files {
+    /// The manifest as last written (kept while the AOF is off too, as Redis's
+    /// server.aof_manifest: a later rewrite continues its sequence numbers).
     manifest: Manifest,
-    incr: std::fs::File,
+    /// Sequence numbers of the last base / incr file named (curr_base_file_seq and
+    /// curr_incr_file_seq: taken from the manifest when it is read, then only growing).
+    base_seq: u64,
+    incr_seq: u64,
+    /// The incr file the stream goes to; None while the AOF is off.
+    incr: Option<std::fs::File>,
     /// Bytes written since the last fsync.
     unsynced: bool,
 }
 
+impl Files {
+    /// Forget the incr file a failed or stopped rewrite opened to turn the AOF on (Redis's
+    /// temp incr file: it takes no sequence number).
+    fn drop_incr(&mut self, dir: &Path, name: &str) {
+        if let Some(pos) = self.manifest.incrs.iter().position(|f| f.name == name) {
+            let f = self.manifest.incrs.remove(pos);
+            if self.incr_seq == f.seq {
+                self.incr_seq -= 1;
+            }
+        }
+        log::notice(&format!("Removing the temp incr aof file {name} in the background"));
+        let _ = std::fs::remove_file(dir.join(name));
+    }
+
+    /// Take `m` as the current manifest (read from disk: the sequence numbers restart
+    /// from it).
+    fn set_manifest(&mut self, m: Manifest) {
+        self.base_seq = m.base.as_ref().map_or(0, |b| b.seq);
+        self.incr_seq = m.max_incr_seq();
+        self.manifest = m;
+    }
+}
+
 #[derive(Default)]
 pub struct Aof {
-    files: Mutex<Option<Files>>,
+    files: Mutex<Files>,
+    /// The running rewrite (`abort_rewrite` stops it).
+    job: Mutex<Option<RewriteJob>>,
+    /// Rewrites that failed in a row (INFO aof_rewrites_consecutive_failures); from 3 on
+    /// the cron's rewrites are delayed (`rewrite_limited`).
+    pub consecutive_failures: AtomicU64,
+    /// The limit's state: current delay in minutes, unix time of the next allowed try.
+    limit: Mutex<(i64, i64)>,
+    /// CONFIG SET appendonly yes could not start the rewrite at once (a BGSAVE or an
+    /// earlier rewrite runs): the scheduled rewrite turns the AOF on (AOF_WAIT_REWRITE).
+    pub enable_pending: AtomicBool,
     pub policy: AtomicU8,
     pub rewrite_in_progress: AtomicBool,
     pub rewrite_scheduled: AtomicBool,
@@ -184,6 +237,16 @@ pub struct Aof {
     /// The rewrite running is the one that turned the AOF on: until it ends, the dataset
     /// is in no AOF (Redis's AOF_WAIT_REWRITE; a shutdown refuses to exit).
     pub initial_rewrite: AtomicBool,
+}
+
+/// A rewrite in progress: its armed snapshot, and the incr file it opened to turn the AOF
+/// on (not yet in any manifest on disk).
+struct RewriteJob {
+    list: Vec<(usize, std::sync::Arc<crate::persist::snapshot::SnapCtl>)>,
+    abort: std::sync::Arc<AtomicBool>,
+    /// The temp file the new base is written to.
+    tmp: PathBuf,
+    enabling_incr: Option<String>,
 }
 
 fn policy_of(name: &str) -> u8 {
@@ -217,6 +280,12 @@ fn write_atomically(path: &Path, data: &[u8]) -> std::io::Result<()> {
     Ok(())
 }
 
+/// `<appendfilename>.<seq>.base.rdb`, or `.base.aof` for a base written as commands.
+fn base_name(basename: &str, seq: u64, kind: super::FileKind) -> String {
+    let ext = if kind == super::FileKind::AofCommands { "aof" } else { "rdb" };
+    format!("{basename}.{seq}.base.{ext}")
+}
+
 fn open_append(p: &Path) -> std::io::Result<std::fs::File> {
     std::fs::OpenOptions::new().create(true).append(true).open(p)
 }
@@ -228,9 +297,10 @@ impl Aof {
 
     /// Append pending stream bytes to the incr file; fsync if `fsync` or policy always.
     fn write_pending(&self, srv: &Server, g: &mut Files, fsync: bool) {
+        let Some(incr) = g.incr.as_mut() else { return };
         let data = srv.wstream.take_pending();
         if !data.is_empty() {
-            match g.incr.write_all(&data) {
+            match incr.write_all(&data) {
                 Ok(()) => {
                     self.last_write_ok.store(true, Relaxed);
                     self.current_size.fetch_add(data.len() as u64, Relaxed);
@@ -249,7 +319,7 @@ impl Aof {
             }
         }
         if g.unsynced && (fsync || self.policy.load(Relaxed) == FSYNC_ALWAYS) {
-            if let Err(e) = g.incr.sync_data() {
+            if let Err(e) = incr.sync_data() {
                 log::warning(&format!("Fsync of the AOF file failed: {e}"));
                 if self.policy.load(Relaxed) == FSYNC_ALWAYS {
                     std::process::exit(1);
@@ -264,18 +334,12 @@ impl Aof {
         if !self.is_enabled() {
             return;
         }
-        let mut g = self.files.lock();
-        if let Some(f) = g.as_mut() {
-            self.write_pending(srv, f, false);
-        }
+        self.write_pending(srv, &mut self.files.lock(), false);
     }
 
     /// Write and fsync everything (shutdown, everysec thread, rewrite switch).
     pub fn flush_and_sync(&self, srv: &Server) {
-        let mut g = self.files.lock();
-        if let Some(f) = g.as_mut() {
-            self.write_pending(srv, f, true);
-        }
+        self.write_pending(srv, &mut self.files.lock(), true);
     }
 }
 
@@ -288,7 +352,20 @@ pub fn start(srv: &Server) -> Result<(), String> {
     aof.last_rewrite_ok.store(true, Relaxed);
     aof.last_rewrite_time_sec.store(-1, Relaxed);
     let on = srv.config.read().get_bool("appendonly");
-    let res = if on { open_at_startup(srv) } else { Ok(()) };
+    let res = if on {
+        open_at_startup(srv)
+    } else {
+        // Redis reads the manifest whatever `appendonly` says: a rewrite or turning the
+        // AOF on later continues its sequence numbers.
+        let (dir, basename) = paths(srv);
+        if let Some(m) = std::fs::read_to_string(dir.join(format!("{basename}.manifest"))).ok().and_then(|t| Manifest::parse(&t).ok()) {
+            aof.files.lock().set_manifest(m);
+        }
+        Ok(())
+    };
+    if res.is_ok() {
+        gc_history(srv);
+    }
     aof.initialized.store(true, Relaxed);
     spawn_fsync_thread(srv);
     res
@@ -350,7 +427,12 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
                 }
             };
             let incr = open_append(&incr_path).map_err(|e| format!("Can't open the append-only file {}: {e}", incr_path.display()))?;
-            *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
+            {
+                let mut g = srv.aof.files.lock();
+                g.set_manifest(m);
+                g.incr = Some(incr);
+                g.unsynced = false;
+            }
             srv.wstream.reset_db();
             srv.aof.enabled.store(true, Relaxed);
             srv.wstream.set_aof(true);
@@ -360,16 +442,18 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
             // No AOF yet: write the base now (no client is connected), then the manifest,
             // so there is never an incr file that no manifest names.
             std::fs::create_dir_all(&dir).map_err(|e| format!("Can't create the append-only directory: {e}"))?;
-            let base = format!("{basename}.1.base.rdb");
+            let kind = super::FileKind::aof_base(srv);
+            let base = base_name(&basename, 1, kind);
             let incr_name = format!("{basename}.1.incr.aof");
             {
                 let all = srv.keyspace.lock_all();
-                super::write_locked(srv, &all, &dir.join(&base), true).map_err(|e| format!("Can't write the AOF base: {e}"))?;
+                super::write_locked(srv, &all, &dir.join(&base), kind).map_err(|e| format!("Can't write the AOF base: {e}"))?;
             }
             log::notice(&format!("Creating AOF base file {base} on server start"));
             let incr = open_append(&dir.join(&incr_name)).map_err(|e| format!("Can't open the append-only file: {e}"))?;
             let m = Manifest {
                 base: Some(ManifestFile { name: base.clone(), seq: 1, kind: 'b' }),
+                history: Vec::new(),
                 incrs: vec![ManifestFile { name: incr_name.clone(), seq: 1, kind: 'i' }],
             };
             write_atomically(&mpath, m.render().as_bytes()).map_err(|e| e.to_string())?;
@@ -377,7 +461,12 @@ fn open_at_startup(srv: &Server) -> Result<(), String> {
             let size = std::fs::metadata(dir.join(&base)).map(|m| m.len()).unwrap_or(0);
             srv.aof.base_size.store(size, Relaxed);
             srv.aof.current_size.store(size, Relaxed);
-            *srv.aof.files.lock() = Some(Files { manifest: m, incr, unsynced: false });
+            {
+                let mut g = srv.aof.files.lock();
+                g.set_manifest(m);
+                g.incr = Some(incr);
+                g.unsynced = false;
+            }
             srv.wstream.reset_db();
             srv.aof.enabled.store(true, Relaxed);
             srv.wstream.set_aof(true);
@@ -485,6 +574,10 @@ fn reload_inner(ctx: &mut crate::commands::Ctx) -> Result<(), String> {
     let mpath = dir.join(format!("{basename}.manifest"));
     let text = std::fs::read_to_string(&mpath).map_err(|e| format!("Can't open the AOF manifest {}: {e}", mpath.display()))?;
     let m = Manifest::parse(&text)?;
+    // as Redis's aofLoadManifestFromDisk + aofDelHistoryFiles: the sequence numbers
+    // continue from the manifest on disk
+    srv.aof.files.lock().set_manifest(m.clone());
+    gc_history(srv);
     let files: Vec<ManifestFile> = m.base.iter().chain(m.incrs.iter()).cloned().collect();
     for s in ctx.ks.locks.iter_mut() {
         s.dbs.iter_mut().for_each(|d| d.clear());
@@ -672,12 +765,20 @@ impl<'a> Replayer<'a> {
 }
 
 /// Start an AOF rewrite with every shard locked by the caller. With `enable`, this also
-/// turns the AOF on (start-up with no AOF, CONFIG SET appendonly yes).
+/// turns the AOF on (start-up with no AOF, CONFIG SET appendonly yes). With the AOF off
+/// (and no `enable`) only a new base is written: no incr file is opened, and the old
+/// incr files become history.
 pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: bool) -> Result<(), &'static str> {
     let aof = &srv.aof;
     if aof.rewrite_in_progress.swap(true, Relaxed) {
         return Err("ERR Background append only file rewriting already in progress");
     }
+    if srv.persist.bgsave_in_progress.load(Relaxed) {
+        // one armed snapshot at a time (Redis: one child process)
+        aof.rewrite_in_progress.store(false, Relaxed);
+        return Err("ERR Can't execute an AOF background rewriting. Please check the server logs for more information.");
+    }
+    aof.rewrite_scheduled.store(false, Relaxed);
     let (dir, basename) = paths(srv);
     if let Err(e) = std::fs::create_dir_all(&dir) {
         log::warning(&format!("Can't create the append-only directory: {e}"));
@@ -685,87 +786,101 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
         return Err("ERR Can't create the append-only directory");
     }
     let mpath = dir.join(format!("{basename}.manifest"));
-    // 1. switch the stream to a new incr file (the old one is complete up to this instant)
     let mut g = aof.files.lock();
-    if let Some(f) = g.as_mut() {
-        aof.write_pending(srv, f, true);
-    }
-    let old = g.as_ref().map(|f| f.manifest.clone()).unwrap_or_default();
-    let next_seq = 1 + old.incrs.iter().map(|f| f.seq).max().unwrap_or(0);
-    let incr_name = format!("{basename}.{next_seq}.incr.aof");
-    if g.is_none() {
-        // turning the AOF on: a file of that name left by an earlier AOF is stale
-        let _ = std::fs::File::create(dir.join(&incr_name));
-    }
-    let incr = match open_append(&dir.join(&incr_name)) {
-        Ok(f) => f,
-        Err(e) => {
-            log::warning(&format!("Can't open the append-only file: {e}"));
-            aof.rewrite_in_progress.store(false, Relaxed);
-            return Err("ERR Can't open the append-only file");
+    aof.write_pending(srv, &mut g, true);
+    let was_on = g.incr.is_some();
+    // 1. the stream switches to a new incr file (the old one is complete up to this instant)
+    let mut new_incr = None;
+    if was_on || enable {
+        let seq = g.incr_seq + 1;
+        let name = format!("{basename}.{seq}.incr.aof");
+        if !was_on {
+            // turning the AOF on: a file of that name left by an earlier AOF is stale
+            let _ = std::fs::File::create(dir.join(&name));
         }
-    };
-    let mut during = old.clone();
-    during.incrs.push(ManifestFile { name: incr_name.clone(), seq: next_seq, kind: 'i' });
-    if g.is_some() {
-        // a crash during the rewrite must still find every write: old base + all incrs
-        if let Err(e) = write_atomically(&mpath, during.render().as_bytes()) {
-            log::warning(&format!("Can't write the AOF manifest: {e}"));
+        let incr = match open_append(&dir.join(&name)) {
+            Ok(f) => f,
+            Err(e) => {
+                log::warning(&format!("Can't open the append-only file: {e}"));
+                aof.rewrite_in_progress.store(false, Relaxed);
+                return Err("ERR Can't open the append-only file");
+            }
+        };
+        g.incr_seq = seq;
+        g.manifest.incrs.push(ManifestFile { name: name.clone(), seq, kind: 'i' });
+        if was_on {
+            // a crash during the rewrite must still find every write: old base + all incrs
+            if let Err(e) = write_atomically(&mpath, g.manifest.render().as_bytes()) {
+                log::warning(&format!("Can't write the AOF manifest: {e}"));
+            }
         }
+        g.incr = Some(incr);
+        g.unsynced = false;
+        new_incr = Some(name);
     }
-    *g = Some(Files { manifest: during, incr, unsynced: false });
+    let base_seq = g.base_seq + 1;
     drop(g);
     srv.wstream.take_pending();
     srv.wstream.reset_db();
     if enable {
+        aof.enable_pending.store(false, Relaxed);
         aof.initial_rewrite.store(true, Relaxed);
         aof.policy.store(policy_of(&srv.config.read().get_str("appendfsync")), Relaxed);
         aof.enabled.store(true, Relaxed);
         srv.wstream.set_aof(true);
     }
-    // 2. snapshot of this instant becomes the new base
+    // 2. snapshot of this instant becomes the new base (INFO aof_rewrites counts the
+    // rewrites started, as Redis's forks)
+    aof.rewrites.fetch_add(1, Relaxed);
     let armed = super::arm(srv, all);
-    let base_seq = 1 + old.base.as_ref().map_or(0, |b| b.seq);
-    let base_name = format!("{basename}.{base_seq}.base.rdb");
+    let abort = armed.abort.clone();
+    let kind = super::FileKind::aof_base(srv);
+    let base_name = base_name(&basename, base_seq, kind);
+    let tmp = super::snapshot_temp_path(&dir.join(&base_name));
+    *aof.job.lock() = Some(RewriteJob {
+        list: armed.list.clone(),
+        abort: abort.clone(),
+        tmp: tmp.clone(),
+        enabling_incr: if was_on { None } else { new_incr.clone() },
+    });
     aof.rewrite_started_ms.store(crate::server::now_ms(), Relaxed);
     log::notice("Background append only file rewriting started (snapshot thread, no fork)");
     let srv2 = srv.arc();
     let spawned = std::thread::Builder::new().name("ferrodis-aofrw".into()).spawn(move || {
         let start = std::time::Instant::now();
         let aof = &srv2.aof;
-        let res = super::write_snapshot(&srv2, &armed, &dir.join(&base_name), true);
+        let res = super::write_snapshot_via(&srv2, &armed, &tmp, &dir.join(&base_name), kind);
+        drop(armed);
+        // `abort_rewrite` took the job (and did the bookkeeping) if it stopped this one
+        let mut job = aof.job.lock();
+        if !job.as_ref().is_some_and(|j| std::sync::Arc::ptr_eq(&j.abort, &abort)) {
+            return;
+        }
         aof.last_rewrite_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
         match res {
-            Ok(()) => {
-                let new_m = Manifest {
-                    base: Some(ManifestFile { name: base_name.clone(), seq: base_seq, kind: 'b' }),
-                    incrs: vec![ManifestFile { name: incr_name.clone(), seq: next_seq, kind: 'i' }],
-                };
-                if let Err(e) = write_atomically(&mpath, new_m.render().as_bytes()) {
-                    log::warning(&format!("Error writing the AOF manifest: {e}"));
-                    aof.last_rewrite_ok.store(false, Relaxed);
-                } else {
-                    if let Some(f) = aof.files.lock().as_mut() {
-                        f.manifest = new_m;
-                    }
-                    for f in old.base.iter().chain(old.incrs.iter()) {
-                        let _ = std::fs::remove_file(dir.join(&f.name));
-                    }
-                    let base_size = std::fs::metadata(dir.join(&base_name)).map(|m| m.len()).unwrap_or(0);
-                    aof.base_size.store(base_size, Relaxed);
-                    let incr_size = std::fs::metadata(dir.join(&incr_name)).map(|m| m.len()).unwrap_or(0);
-                    aof.current_size.store(base_size + incr_size, Relaxed);
-                    aof.rewrites.fetch_add(1, Relaxed);
-                    aof.last_rewrite_ok.store(true, Relaxed);
-                    log::notice("Background AOF rewrite terminated with success");
-                    log::notice("Background AOF rewrite finished successfully");
-                }
-            }
+            Ok(()) => finish_rewrite(&srv2, &dir, &mpath, ManifestFile { name: base_name, seq: base_seq, kind: 'b' }),
             Err(e) => {
                 aof.last_rewrite_ok.store(false, Relaxed);
+                aof.consecutive_failures.fetch_add(1, Relaxed);
                 log::warning(&format!("Background AOF rewrite failed: {e}"));
+                if let Some(name) = job.as_ref().and_then(|j| j.enabling_incr.clone()) {
+                    // the rewrite that turns the AOF on failed: as Redis (AOF_WAIT_REWRITE),
+                    // drop what was written meanwhile (it is in memory, so in the next
+                    // base) and try again from the cron
+                    let mut g = aof.files.lock();
+                    if g.incr.is_some() {
+                        aof.write_pending(&srv2, &mut g, false);
+                        srv2.wstream.set_aof(false);
+                        aof.enabled.store(false, Relaxed);
+                        g.incr = None;
+                        g.drop_incr(&dir, &name);
+                        aof.enable_pending.store(true, Relaxed);
+                        aof.rewrite_scheduled.store(true, Relaxed);
+                    }
+                }
             }
         }
+        *job = None;
         aof.initial_rewrite.store(false, Relaxed);
         aof.rewrite_in_progress.store(false, Relaxed);
     });
@@ -777,9 +892,98 @@ pub fn begin_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet, enable: b
     Ok(())
 }
 
+/// A rewrite wrote its base: the manifest switches to it. What it replaces becomes history
+/// (Redis's getNewBaseFileNameAndMarkPreAsHistory and markRewrittenIncrAofAsHistory: the
+/// old base, then every incr file but the one being written, each put first), which is
+/// deleted unless aof-disable-auto-gc.
+fn finish_rewrite(srv: &Server, dir: &Path, mpath: &Path, base: ManifestFile) {
+    let aof = &srv.aof;
+    let mut g = aof.files.lock();
+    let mut m = g.manifest.clone();
+    if let Some(old) = m.base.take() {
+        m.history.insert(0, ManifestFile { kind: 'h', ..old });
+    }
+    m.base = Some(base.clone());
+    let keep = usize::from(g.incr.is_some()).min(m.incrs.len());
+    let done: Vec<ManifestFile> = m.incrs.drain(..m.incrs.len() - keep).collect();
+    for f in done {
+        m.history.insert(0, ManifestFile { kind: 'h', ..f });
+    }
+    if let Err(e) = write_atomically(mpath, m.render().as_bytes()) {
+        log::warning(&format!("Error writing the AOF manifest: {e}"));
+        aof.last_rewrite_ok.store(false, Relaxed);
+        aof.consecutive_failures.fetch_add(1, Relaxed);
+        let _ = std::fs::remove_file(dir.join(&base.name));
+        return;
+    }
+    g.base_seq = base.seq;
+    let base_size = std::fs::metadata(dir.join(&base.name)).map(|m| m.len()).unwrap_or(0);
+    let incr_size = m.incrs.last().and_then(|f| std::fs::metadata(dir.join(&f.name)).ok()).map_or(0, |m| m.len());
+    g.manifest = m;
+    drop(g);
+    aof.base_size.store(base_size, Relaxed);
+    aof.current_size.store(base_size + incr_size, Relaxed);
+    aof.last_rewrite_ok.store(true, Relaxed);
+    aof.consecutive_failures.store(0, Relaxed);
+    log::notice("Background AOF rewrite terminated with success");
+    gc_history(srv);
+    log::notice("Background AOF rewrite finished successfully");
+}
+
+/// Delete the history files and drop them from the manifest, unless aof-disable-auto-gc
+/// (Redis's aofDelHistoryFiles: after a rewrite, at start-up, DEBUG LOADAOF, and when
+/// aof-disable-auto-gc is turned off).
+pub fn gc_history(srv: &Server) {
+    if srv.config.read().get_bool("aof-disable-auto-gc") {
+        return;
+    }
+    let (dir, basename) = paths(srv);
+    let mut g = srv.aof.files.lock();
+    if g.manifest.history.is_empty() {
+        return;
+    }
+    for f in std::mem::take(&mut g.manifest.history) {
+        log::notice(&format!("Removing the history file {} in the background", f.name));
+        let _ = std::fs::remove_file(dir.join(&f.name));
+    }
+    if let Err(e) = write_atomically(&dir.join(format!("{basename}.manifest")), g.manifest.render().as_bytes()) {
+        log::warning(&format!("Error writing the AOF manifest: {e}"));
+    }
+}
+
+/// Stop the running rewrite at once, with every shard locked by the caller (Redis kills
+/// the rewrite child): the snapshot is disarmed, the thread drops its file, and an incr
+/// file opened to turn the AOF on is removed if the AOF is off now.
+pub fn abort_rewrite(srv: &Server, all: &mut crate::keyspace::LockSet) {
+    let aof = &srv.aof;
+    let Some(job) = aof.job.lock().take() else { return };
+    log::notice("Killing running AOF rewrite child (the snapshot thread, no fork)");
+    super::disarm(all, &job.list, &job.abort);
+    let _ = std::fs::remove_file(&job.tmp);
+    let mut g = aof.files.lock();
+    if let (Some(name), true) = (&job.enabling_incr, g.incr.is_none()) {
+        g.drop_incr(&paths(srv).0, name);
+    }
+    drop(g);
+    aof.initial_rewrite.store(false, Relaxed);
+    aof.rewrite_in_progress.store(false, Relaxed);
+}
+
+/// SHUTDOWN while a rewrite runs (Redis's finishShutdown): it is stopped and its temp
+/// file removed (`shutdown` has already refused to exit during the initial rewrite,
+/// `initial_rewrite`, unless FORCE).
+pub fn stop_rewrite_for_shutdown(srv: &Server) {
+    let job = srv.aof.job.lock();
+    let Some(j) = job.as_ref() else { return };
+    log::warning("There is a child rewriting the AOF. Killing it!");
+    j.abort.store(true, Relaxed);
+    let _ = std::fs::remove_file(&j.tmp);
+}
+
 /// CONFIG SET appendonly / appendfsync took effect: follow it. `all` is every shard,
-/// already locked by the caller (CONFIG SET runs with the keyspace locked).
-pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
+/// already locked by the caller (CONFIG SET runs with the keyspace locked). Inside a
+/// transaction (`in_exec`) turning the AOF on is scheduled, as in Redis.
+pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet, in_exec: bool) {
     let aof = &srv.aof;
     if !aof.initialized.load(Relaxed) {
         return;
@@ -789,16 +993,32 @@ pub fn apply_config(srv: &Server, all: &mut crate::keyspace::LockSet) {
         (c.get_bool("appendonly"), policy_of(&c.get_str("appendfsync")))
     };
     aof.policy.store(policy, Relaxed);
-    if on && !aof.is_enabled() {
-        if begin_rewrite(srv, all, true).is_err() {
-            aof.rewrite_scheduled.store(true, Relaxed);
+    if on && !aof.is_enabled() && !aof.enable_pending.load(Relaxed) {
+        if srv.persist.bgsave_in_progress.load(Relaxed) {
+            log::warning("AOF was enabled but there is already another background operation. An AOF background was scheduled to start when possible.");
+        } else if in_exec {
+            log::warning("AOF was enabled during a transaction. An AOF background was scheduled to start when possible.");
+        } else {
+            if aof.rewrite_in_progress.load(Relaxed) {
+                // a rewrite started with the AOF off feeds no incr file: stop it and start anew
+                log::warning("AOF was enabled but there is already an AOF rewriting in background. Stopping background AOF and starting a rewrite now.");
+                abort_rewrite(srv, all);
+            }
+            if begin_rewrite(srv, all, true).is_ok() {
+                return;
+            }
         }
-    } else if !on && aof.is_enabled() {
+        aof.enable_pending.store(true, Relaxed);
+        aof.rewrite_scheduled.store(true, Relaxed);
+    } else if !on && (aof.is_enabled() || aof.enable_pending.load(Relaxed)) {
+        aof.enable_pending.store(false, Relaxed);
+        aof.rewrite_scheduled.store(false, Relaxed);
         aof.flush_and_sync(srv);
         srv.wstream.set_aof(false);
         aof.enabled.store(false, Relaxed);
-        *aof.files.lock() = None;
+        aof.files.lock().incr = None;
         srv.wstream.take_pending();
+        abort_rewrite(srv, all);
     }
 }
 
@@ -813,26 +1033,59 @@ fn spawn_fsync_thread(srv: &Server) {
     });
 }
 
-/// Cron: scheduled rewrites and the growth rule (auto-aof-rewrite-percentage/min-size).
+/// After 3 failed rewrites in a row the cron's rewrites (scheduled or by growth) wait 1
+/// minute, then 2, 4 ... up to 60 between tries (Redis's aofRewriteLimited; BGREWRITEAOF
+/// itself is never delayed).
+fn rewrite_limited(srv: &Server) -> bool {
+    let mut l = srv.aof.limit.lock();
+    if srv.aof.consecutive_failures.load(Relaxed) < 3 {
+        *l = (0, 0);
+        return false;
+    }
+    let now = crate::server::now_ms() / 1000;
+    if l.1 != 0 {
+        if now < l.1 {
+            return true;
+        }
+        l.1 = 0;
+        return false;
+    }
+    l.0 = if l.0 == 0 { 1 } else { (l.0 * 2).min(60) };
+    l.1 = now + l.0 * 60;
+    log::warning(&format!("Background AOF rewrite has repeatedly failed and triggered the limit, will retry in {} minutes", l.0));
+    true
+}
+
+/// Cron: scheduled rewrites (also with the AOF off, and the one that turns it on) and the
+/// growth rule (auto-aof-rewrite-percentage/min-size).
 pub fn cron(srv: &Server) {
     let aof = &srv.aof;
-    if !aof.is_enabled() || aof.rewrite_in_progress.load(Relaxed) || srv.persist.bgsave_in_progress.load(Relaxed) {
+    if aof.rewrite_in_progress.load(Relaxed) || srv.persist.bgsave_in_progress.load(Relaxed) {
         return;
     }
-    let scheduled = aof.rewrite_scheduled.swap(false, Relaxed);
-    let (perc, min) = {
-        let c = srv.config.read();
-        (c.get_i64("auto-aof-rewrite-percentage") as u64, c.get_i64("auto-aof-rewrite-min-size") as u64)
-    };
-    let cur = aof.current_size.load(Relaxed);
-    let base = aof.base_size.load(Relaxed).max(1);
-    let grow = perc > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= perc;
-    if scheduled || grow {
+    let scheduled = aof.rewrite_scheduled.load(Relaxed) && !rewrite_limited(srv);
+    if scheduled {
+        aof.rewrite_scheduled.store(false, Relaxed);
+    }
+    let grow = !scheduled && aof.is_enabled() && {
+        let (perc, min) = {
+            let c = srv.config.read();
+            (c.get_i64("auto-aof-rewrite-percentage") as u64, c.get_i64("auto-aof-rewrite-min-size") as u64)
+        };
+        let cur = aof.current_size.load(Relaxed);
+        let base = aof.base_size.load(Relaxed).max(1);
+        let grow = perc > 0 && cur > min && (cur - base.min(cur)) * 100 / base >= perc && !rewrite_limited(srv);
         if grow {
             log::notice(&format!("Starting automatic rewriting of AOF on {}% growth", (cur - base.min(cur)) * 100 / base));
         }
+        grow
+    };
+    if scheduled || grow {
         let mut all = srv.keyspace.lock_all();
-        let _ = begin_rewrite(srv, &mut all, false);
+        let enable = aof.enable_pending.load(Relaxed) && !aof.is_enabled();
+        if begin_rewrite(srv, &mut all, enable).is_err() && scheduled {
+            aof.rewrite_scheduled.store(true, Relaxed);
+        }
     }
 }
 

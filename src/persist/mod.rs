@@ -2,11 +2,13 @@
 //! loading at start-up and DEBUG RELOAD, DUMP/RESTORE payloads.
 //!
 //! - `rdb`: the file format, `encodings`: packed blobs found in Redis-written files,
-//!   `lzf`: string compression, `snapshot`: the copy-on-write walker used by BGSAVE.
+//!   `lzf`: string compression, `snapshot`: the copy-on-write walker used by BGSAVE,
+//!   `aofbase`: an AOF base written as commands (aof-use-rdb-preamble no).
 //! - Files are written to `temp-<pid>-<n>.rdb` in `dir`, fsynced, then renamed over
 //!   `dbfilename`, so a crash never leaves a half-written dump under the real name.
 
 pub mod aof;
+pub mod aofbase;
 pub mod encodings;
 pub mod lzf;
 pub mod rdb;
@@ -52,6 +54,10 @@ pub struct PersistState {
     pub starting: AtomicBool,
     /// loading-process-events-interval-bytes, read at start-up.
     pub events_interval: AtomicU64,
+    /// Snapshots armed for BGSAVE and AOF rewrites, our counterpart of Redis's forks
+    /// (INFO total_forks), and how long the last arming held every shard (latest_fork_usec).
+    pub total_forks: AtomicU64,
+    pub latest_fork_usec: AtomicU64,
     /// Keys in the dataset when the running BGSAVE started; COW size of the last one.
     pub save_keys_total: AtomicU64,
     pub last_cow_size: AtomicU64,
@@ -109,16 +115,106 @@ fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
     .collect()
 }
 
-fn finish_file(w: rdb::Writer<std::io::BufWriter<std::fs::File>>, checksum: bool, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
+/// The form of a file a snapshot is written as.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum FileKind {
+    /// A dump (`dbfilename`, replication payloads): aux field aof-base 0.
+    Rdb,
+    /// An AOF base in RDB form (aof-use-rdb-preamble yes): aux field aof-base 1.
+    AofRdb,
+    /// An AOF base as commands (aof-use-rdb-preamble no): `aofbase`.
+    AofCommands,
+}
+
+impl FileKind {
+    pub fn is_aof_base(self) -> bool {
+        self != FileKind::Rdb
+    }
+
+    /// The kind of AOF base the config asks for.
+    pub fn aof_base(srv: &Server) -> FileKind {
+        if srv.config.read().get_bool("aof-use-rdb-preamble") {
+            FileKind::AofRdb
+        } else {
+            FileKind::AofCommands
+        }
+    }
+}
+
+type FileBuf = std::io::BufWriter<std::fs::File>;
+
+/// A file being written: RDB, or commands (`aofbase`). Both take key records as
+/// `snapshot::encode_entry` makes them.
+enum Out {
+    Rdb(rdb::Writer<FileBuf>, bool),
+    Aof(aofbase::Writer<FileBuf>),
+}
+
+impl Out {
+    /// Create `tmp` and write the file's head (RDB header and aux fields, or the
+    /// `#TS:` annotation with aof-timestamp-enabled), then the function libraries.
+    fn create(srv: &Server, tmp: &std::path::Path, kind: FileKind, compress: bool, functions: &[Vec<u8>]) -> std::io::Result<Out> {
+        let f = std::io::BufWriter::with_capacity(1 << 16, std::fs::File::create(tmp)?);
+        let (checksum, timestamps) = {
+            let c = srv.config.read();
+            (c.get_bool("rdbchecksum"), c.get_bool("aof-timestamp-enabled"))
+        };
+        if kind == FileKind::AofCommands {
+            let mut w = aofbase::Writer::new(f);
+            if timestamps {
+                w.timestamp(now_ms() / 1000)?;
+            }
+            w.functions(functions)?;
+            return Ok(Out::Aof(w));
+        }
+        let mut w = rdb::Writer::new(f, compress);
+        w.header(&aux_fields(srv, kind.is_aof_base()))?;
+        write_functions(functions, &mut w)?;
+        Ok(Out::Rdb(w, checksum))
+    }
+
+    fn select_db(&mut self, db: usize, size: usize, expires: usize) -> std::io::Result<()> {
+        match self {
+            Out::Rdb(w, _) => w.select_db(db, size, expires),
+            Out::Aof(w) => w.select_db(db),
+        }
+    }
+
+    fn records(&mut self, recs: &[u8]) -> std::io::Result<()> {
+        match self {
+            Out::Rdb(w, _) => w.raw(recs),
+            Out::Aof(w) => w.records(recs),
+        }
+    }
+
+    /// Finish, fsync and rename over `dst`. Returns the bytes written.
+    fn finish(self, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
+        match self {
+            Out::Rdb(w, checksum) => finish_file(w, checksum, tmp, dst),
+            Out::Aof(w) => {
+                let (buf, written) = w.finish()?;
+                sync_and_rename(buf, tmp, dst)?;
+                Ok(written)
+            }
+        }
+    }
+}
+
+fn finish_file(w: rdb::Writer<FileBuf>, checksum: bool, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<u64> {
     let written = w.written + 9;
     let buf = w.finish(checksum)?;
+    sync_and_rename(buf, tmp, dst)?;
+    Ok(written)
+}
+
+fn sync_and_rename(buf: FileBuf, tmp: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
     let f = buf.into_inner().map_err(|e| e.into_error())?;
     f.sync_all()?;
     std::fs::rename(tmp, dst)?;
     if let Ok(d) = std::fs::File::open(dst.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."))) {
         let _ = d.sync_all();
     }
-    Ok(written)
+    Ok(())
 }
 
 /// The function libraries, right after the header like Redis.
@@ -133,7 +229,7 @@ fn write_functions<W: std::io::Write>(codes: &[Vec<u8>], w: &mut rdb::Writer<W>)
 /// SAVE: write the whole dataset with every shard already locked by the caller.
 pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
     let dst = rdb_path(srv);
-    match write_locked(srv, locks, &dst, false) {
+    match write_locked(srv, locks, &dst, FileKind::Rdb) {
         Ok(keys) => {
             srv.persist.last_save_keys.store(keys, Relaxed);
             srv.dirty.store(0, Relaxed);
@@ -151,10 +247,10 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
     }
 }
 
-/// Write the whole dataset, every shard locked by the caller, as an RDB file at `dst`
-/// (temp name, fsync, rename). Returns the number of keys.
-pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, aof_base: bool) -> std::io::Result<u64> {
-    write_locked_filtered(srv, locks, dst, aof_base, true, true)
+/// Write the whole dataset, every shard locked by the caller, as a file of `kind` at
+/// `dst` (temp name, fsync, rename). Returns the number of keys.
+pub fn write_locked(srv: &Server, locks: &LockSet, dst: &std::path::Path, kind: FileKind) -> std::io::Result<u64> {
+    write_locked_filtered(srv, locks, dst, kind, true, true)
 }
 
 /// `write_locked` with parts left out (a replica's REPLCONF rdb-filter-only): without
@@ -163,26 +259,19 @@ pub fn write_locked_filtered(
     srv: &Server,
     locks: &LockSet,
     dst: &std::path::Path,
-    aof_base: bool,
+    kind: FileKind,
     data: bool,
     functions: bool,
 ) -> std::io::Result<u64> {
-    let (compress, checksum) = {
-        let c = srv.config.read();
-        (c.get_bool("rdbcompression"), c.get_bool("rdbchecksum"))
-    };
+    let compress = srv.config.read().get_bool("rdbcompression");
     // Redis's foreground rdbSave writes temp-<pid>.rdb (a second SIGINT during the final
     // save removes exactly that file).
     let tmp = dst.with_file_name(format!("temp-{}.rdb", std::process::id()));
     let delay = srv.config.read().get_i64("rdb-key-save-delay");
     let clock = snapshot::ClockSave::of(srv);
     let res = (|| -> std::io::Result<u64> {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), compress);
-        w.header(&aux_fields(srv, aof_base))?;
-        if functions {
-            write_functions(&crate::scripting::functions::library_codes(srv), &mut w)?;
-        }
+        let codes = if functions { crate::scripting::functions::library_codes(srv) } else { Vec::new() };
+        let mut w = Out::create(srv, &tmp, kind, compress, &codes)?;
         let mut keys = 0u64;
         for db in 0..if data { srv.keyspace.ndbs } else { 0 } {
             let size: usize = locks.iter().map(|s| s.dbs[db].len()).sum();
@@ -209,13 +298,13 @@ pub fn write_locked_filtered(
                     return Err(std::io::Error::other(format!("cannot serialize key '{k}': type has no RDB form yet")));
                 }
                 if rec.len() > 1 << 16 {
-                    w.raw(&rec)?;
+                    w.records(&rec)?;
                     rec.clear();
                 }
             }
-            w.raw(&rec)?;
+            w.records(&rec)?;
         }
-        finish_file(w, checksum, &tmp, dst)?;
+        w.finish(&tmp, dst)?;
         Ok(keys)
     })();
     if res.is_err() {
@@ -234,6 +323,11 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
     if srv.persist.bgsave_in_progress.swap(true, Relaxed) {
         return Err("ERR Background save already in progress");
     }
+    if srv.aof.rewrite_in_progress.load(Relaxed) {
+        // one armed snapshot at a time (Redis: one child process)
+        srv.persist.bgsave_in_progress.store(false, Relaxed);
+        return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+    }
     let armed = arm(srv, all);
     srv.persist.bgsave_abort.store(false, Relaxed);
     snapshot::COW_BYTES.store(0, Relaxed);
@@ -245,7 +339,7 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
     let srv2 = srv.arc();
     let spawned = std::thread::Builder::new().name("ferrodis-bgsave".into()).spawn(move || {
         let start = std::time::Instant::now();
-        let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), false);
+        let res = write_snapshot(&srv2, &armed, &rdb_path(&srv2), FileKind::Rdb);
         let p = &srv2.persist;
         p.last_bgsave_time_sec.store(start.elapsed().as_secs() as i64, Relaxed);
         p.last_cow_size.store(snapshot::COW_BYTES.load(Relaxed), Relaxed);
@@ -347,7 +441,9 @@ const BUCKETS_PER_BATCH: usize = 512;
 /// A snapshot armed at one instant: the db parts to walk, in db order, and each db's
 /// size at that instant (for RESIZEDB).
 pub struct Armed {
-    list: Vec<(usize, Arc<SnapCtl>)>,
+    pub list: Vec<(usize, Arc<SnapCtl>)>,
+    /// Set to stop this snapshot (`disarm` does it): the walker ends without a file.
+    pub abort: Arc<AtomicBool>,
     sizes: Vec<(usize, usize)>,
     /// The function libraries at arming time (written before the keys).
     functions: Vec<Vec<u8>>,
@@ -356,6 +452,7 @@ pub struct Armed {
 /// Arm a snapshot on every non-empty db part. The caller holds every shard lock, so the
 /// snapshot is of one instant.
 pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
+    let started = std::time::Instant::now();
     let compress = srv.config.read().get_bool("rdbcompression");
     let clock = snapshot::ClockSave::of(srv);
     let mut list: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
@@ -375,21 +472,57 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
         }
     }
     list.sort_by_key(|(si, c)| (c.db, *si));
-    Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv) }
+    srv.persist.total_forks.fetch_add(1, Relaxed);
+    srv.persist.latest_fork_usec.store(started.elapsed().as_micros() as u64, Relaxed);
+    Armed { list, sizes, functions: crate::scripting::functions::library_codes(srv), abort: Arc::new(AtomicBool::new(false)) }
 }
 
-/// Walk an armed snapshot into an RDB file at `dst` (written to a temp name, fsynced,
-/// renamed). `aof_base` marks the file as an AOF base (aux field aof-base 1).
-pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_base: bool) -> Result<(), String> {
-    let checksum = srv.config.read().get_bool("rdbchecksum");
-    let tmp = dst.with_file_name(temp_path());
+/// Stop an armed snapshot at once, with every shard locked by the caller: its db parts go
+/// back to normal here (the walker, which may still hold a batch, then finds nothing left
+/// to walk and drops its file).
+pub fn disarm(all: &mut LockSet, list: &[(usize, Arc<SnapCtl>)], abort: &AtomicBool) {
+    abort.store(true, Relaxed);
+    for (si, shard) in all.guards.iter_mut() {
+        for d in shard.dbs.iter_mut() {
+            let Some(ctl) = d.snap.clone() else { continue };
+            if !list.iter().any(|(s, c)| s == si && Arc::ptr_eq(c, &ctl)) {
+                continue;
+            }
+            let detached = {
+                let mut st = ctl.state.lock();
+                st.skip = Default::default();
+                st.captured = Vec::new();
+                st.detached.take()
+            };
+            // as the walker's end: a flushed db part's new dict was never paused
+            if detached.is_none() {
+                d.dict.resume_rehash();
+            }
+            d.snap = None;
+        }
+    }
+}
+
+/// Walk an armed snapshot into a file of `kind` at `dst` (written to a temp name,
+/// fsynced, renamed).
+pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, kind: FileKind) -> Result<(), String> {
+    write_snapshot_via(srv, armed, &snapshot_temp_path(dst), dst, kind)
+}
+
+/// The temp name a snapshot for `dst` is written under (beside it, unique).
+pub fn snapshot_temp_path(dst: &std::path::Path) -> PathBuf {
+    dst.with_file_name(temp_path())
+}
+
+/// `write_snapshot` through the temp file `tmp`.
+pub fn write_snapshot_via(srv: &Server, armed: &Armed, tmp: &std::path::Path, dst: &std::path::Path, kind: FileKind) -> Result<(), String> {
+    let aof_base = kind.is_aof_base();
+    let tmp = tmp.to_path_buf();
     let dst = dst.to_path_buf();
     let (list, sizes) = (&armed.list, &armed.sizes);
     let res = (|| -> std::io::Result<()> {
-        let f = std::fs::File::create(&tmp)?;
-        let mut w = rdb::Writer::new(std::io::BufWriter::with_capacity(1 << 16, f), list.first().map_or(true, |a| a.1.compress));
-        w.header(&aux_fields(srv, aof_base))?;
-        write_functions(&armed.functions, &mut w)?;
+        let compress = list.first().map_or(true, |a| a.1.compress);
+        let mut w = Out::create(srv, &tmp, kind, compress, &armed.functions)?;
         let mut current_db = usize::MAX;
         let mut out = Vec::with_capacity(1 << 16);
         // rdb-key-save-delay (µs per key, a test knob): slept after each batch, with the
@@ -403,22 +536,25 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
             loop {
                 let before = snapshot::KEYS_DONE.load(Relaxed);
                 let done = walk_batch(srv, *si, ctl, &mut out, if delay > 0 { 1 } else { BUCKETS_PER_BATCH });
-                w.raw(&out)?;
+                w.records(&out)?;
                 out.clear();
-                if !done && !aof_base && srv.persist.bgsave_abort.load(Relaxed) {
+                if !done && aborted(srv, armed, aof_base) {
                     return Err(std::io::Error::other("aborted"));
                 }
                 // (after the last batch too: Redis sleeps after every key it writes)
                 if delay > 0 {
                     let n = snapshot::KEYS_DONE.load(Relaxed).saturating_sub(before);
-                    delay = key_save_delay(srv, aof_base, delay.saturating_mul(n as i64));
+                    delay = key_save_delay(srv, armed, aof_base, delay.saturating_mul(n as i64));
                 }
                 if done {
                     break;
                 }
             }
         }
-        finish_file(w, checksum, &tmp, &dst)?;
+        if aborted(srv, armed, aof_base) {
+            return Err(std::io::Error::other("aborted"));
+        }
+        w.finish(&tmp, &dst)?;
         Ok(())
     })();
     if res.is_err() {
@@ -431,14 +567,20 @@ pub fn write_snapshot(srv: &Server, armed: &Armed, dst: &std::path::Path, aof_ba
     res.map_err(|e| e.to_string())
 }
 
+/// The running snapshot is to stop: FLUSHALL during a BGSAVE, the AOF turned off during
+/// a rewrite (`disarm`).
+fn aborted(srv: &Server, armed: &Armed, aof_base: bool) -> bool {
+    armed.abort.load(Relaxed) || (!aof_base && srv.persist.bgsave_abort.load(Relaxed))
+}
+
 /// Sleep `total_us` for rdb-key-save-delay in slices, re-reading the knob (set back to 0,
 /// the save goes on at full speed) and stopping early when the BGSAVE is aborted.
 /// Returns the knob's current value.
-fn key_save_delay(srv: &Server, aof_base: bool, total_us: i64) -> i64 {
+fn key_save_delay(srv: &Server, armed: &Armed, aof_base: bool, total_us: i64) -> i64 {
     let mut left = total_us.max(0) as u64;
     loop {
         let delay = srv.config.read().get_i64("rdb-key-save-delay");
-        if left == 0 || delay <= 0 || (!aof_base && srv.persist.bgsave_abort.load(Relaxed)) {
+        if left == 0 || delay <= 0 || aborted(srv, armed, aof_base) {
             return delay;
         }
         let step = left.min(10_000);
@@ -821,7 +963,7 @@ pub fn info_section(srv: &Server) -> String {
     let aof_on = aof.is_enabled() || srv.config.read().get_bool("appendonly");
     let since = |started: i64| if started > 0 { (now - started) / 1000 } else { -1 };
     let mut s = format!(
-        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:0\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
+        "# Persistence\r\nloading:{}\r\nasync_loading:0\r\ncurrent_cow_peak:{cow}\r\ncurrent_cow_size:{cow}\r\ncurrent_cow_size_age:0\r\ncurrent_fork_perc:{perc:.2}\r\ncurrent_save_keys_processed:{processed}\r\ncurrent_save_keys_total:{total}\r\nrdb_changes_since_last_save:{}\r\nrdb_bgsave_in_progress:{}\r\nrdb_last_save_time:{}\r\nrdb_last_bgsave_status:{}\r\nrdb_last_bgsave_time_sec:{}\r\nrdb_current_bgsave_time_sec:{}\r\nrdb_saves:{}\r\nrdb_last_cow_size:{}\r\nrdb_last_load_keys_expired:{}\r\nrdb_last_load_keys_loaded:{}\r\naof_enabled:{}\r\naof_rewrite_in_progress:{}\r\naof_rewrite_scheduled:{}\r\naof_last_rewrite_time_sec:{}\r\naof_current_rewrite_time_sec:{}\r\naof_last_bgrewrite_status:{}\r\naof_rewrites:{}\r\naof_rewrites_consecutive_failures:{}\r\naof_last_write_status:{}\r\naof_last_cow_size:0\r\nmodule_fork_in_progress:0\r\nmodule_fork_last_cow_size:0\r\n",
         p.loading.load(Relaxed) as u8,
         srv.dirty.load(Relaxed),
         bgsave as u8,
@@ -840,6 +982,7 @@ pub fn info_section(srv: &Server) -> String {
         if rewriting { since(aof.rewrite_started_ms.load(Relaxed)) } else { -1 },
         status(aof.last_rewrite_ok.load(Relaxed)),
         aof.rewrites.load(Relaxed),
+        aof.consecutive_failures.load(Relaxed),
         status(aof.last_write_ok.load(Relaxed)),
     );
     if aof_on {
