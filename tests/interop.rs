@@ -976,3 +976,52 @@ fn compressed_and_plain_quicklist_nodes_both_ways() {
         let _ = std::fs::remove_dir_all(&dst);
     }
 }
+
+/// INFO persistence counters after the same SAVE / BGSAVE / DEBUG RELOAD sequence are those
+/// of redis-server: rdb_saves counts SAVE and BGSAVE (not DEBUG RELOAD's save),
+/// rdb_last_load_keys_* describe DEBUG RELOAD's load, changes since the last save.
+#[test]
+fn info_persistence_counters_as_redis() {
+    if !have_redis() {
+        return;
+    }
+    let (rdir, fdir) = (tmpdir("info-r"), tmpdir("info-f"));
+    let real = redis(&rdir, &[]);
+    let ours = ferrodis(&fdir, &[]);
+    let fields = ["rdb_saves", "rdb_last_load_keys_loaded", "rdb_last_load_keys_expired", "rdb_changes_since_last_save", "rdb_last_bgsave_status"];
+    let mut seen = Vec::new();
+    for port in [real.port, ours.port] {
+        let mut c = Raw::connect(port);
+        let mut got = Vec::new();
+        let mut snap = |c: &mut Raw, when: &str| {
+            for f in fields {
+                got.push(format!("{when}: {f}={}", c.info_field("persistence", f).unwrap_or_default()));
+            }
+        };
+        // no active expiry: the expired key is still there when the files are written
+        ok(&mut c, &[b"DEBUG", b"SET-ACTIVE-EXPIRE", b"0"]);
+        ok(&mut c, &[b"DEBUG", b"POPULATE", b"100"]);
+        ok(&mut c, &[b"SET", b"gone", b"v", b"PX", b"1"]);
+        ok(&mut c, &[b"SET", b"stays", b"v", b"EX", b"100"]);
+        snap(&mut c, "start");
+        save(&mut c);
+        ok(&mut c, &[b"SET", b"x", b"1"]);
+        snap(&mut c, "after SAVE + SET");
+        assert_eq!(text(&cmd(&mut c, "BGSAVE")), "Background saving started");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while c.info_field("persistence", "rdb_bgsave_in_progress").as_deref() != Some("0") {
+            assert!(Instant::now() < deadline, "BGSAVE never ended");
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        snap(&mut c, "after BGSAVE");
+        std::thread::sleep(Duration::from_millis(5));
+        ok(&mut c, &[b"DEBUG", b"RELOAD"]);
+        ok(&mut c, &[b"SET", b"y", b"1"]);
+        ok(&mut c, &[b"SET", b"z", b"1"]);
+        snap(&mut c, "after DEBUG RELOAD + 2 SETs");
+        seen.push(got);
+    }
+    assert_eq!(seen[1], seen[0], "left: ferrodis, right: redis");
+    drop(real);
+    let _ = std::fs::remove_dir_all(&rdir);
+}

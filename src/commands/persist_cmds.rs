@@ -38,6 +38,7 @@ fn save(ctx: &mut Ctx, _argv: &[&[u8]]) {
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) {
         return ctx.out.error("ERR Background save already in progress");
     }
+    ctx.srv.persist.rdb_saves.fetch_add(1, Relaxed);
     match persist::save_locked(ctx.srv, &ctx.ks.locks) {
         Ok(()) => ctx.out.ok(),
         Err(_) => ctx.out.error("ERR"),

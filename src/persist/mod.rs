@@ -234,7 +234,6 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
             srv.persist.last_save_keys.store(keys, Relaxed);
             srv.dirty.store(0, Relaxed);
             srv.lastsave.store(now_ms() / 1000, Relaxed);
-            srv.persist.rdb_saves.fetch_add(1, Relaxed);
             srv.persist.last_bgsave_ok.store(true, Relaxed);
             log::notice("DB saved on disk");
             Ok(())
@@ -328,6 +327,9 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
         srv.persist.bgsave_in_progress.store(false, Relaxed);
         return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
+    // INFO rdb_saves counts the saves started (SAVE and BGSAVE, as Redis's stat_rdb_saves),
+    // not DEBUG RELOAD's or SHUTDOWN's
+    srv.persist.rdb_saves.fetch_add(1, Relaxed);
     let armed = arm(srv, all);
     srv.persist.bgsave_abort.store(false, Relaxed);
     snapshot::COW_BYTES.store(0, Relaxed);
@@ -348,7 +350,6 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
                 let before = p.dirty_before_bgsave.load(Relaxed);
                 let _ = srv2.dirty.fetch_update(Relaxed, Relaxed, |d| Some(d.saturating_sub(before)));
                 srv2.lastsave.store(now_ms() / 1000, Relaxed);
-                p.rdb_saves.fetch_add(1, Relaxed);
                 p.last_bgsave_ok.store(true, Relaxed);
                 log::notice("Background saving terminated with success");
             }
@@ -393,8 +394,15 @@ pub fn debug_reload(srv: &Server, all: &mut LockSet) -> Result<(), String> {
 pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
     let path = rdb_path(srv);
     let f = std::fs::File::open(&path).map_err(|e| format!("Error trying to load the RDB dump: {e}"))?;
-    load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink_into(srv, all), now_ms())
-        .map_err(|e| e.to_string())
+    let p = &srv.persist;
+    // INFO rdb_last_load_keys_*: of the last RDB load, whatever started it (as Redis)
+    p.last_load_keys_loaded.store(0, Relaxed);
+    p.last_load_keys_expired.store(0, Relaxed);
+    let st = load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink_into(srv, all), now_ms())
+        .map_err(|e| e.to_string())?;
+    p.last_load_keys_loaded.store(st.keys, Relaxed);
+    p.last_load_keys_expired.store(st.expired, Relaxed);
+    Ok(st)
 }
 
 /// A `Sink` putting each loaded key into the keyspace whose shards `all` holds (keys of
