@@ -208,6 +208,32 @@ fn fill(c: &mut Raw, part: u8) {
         let noisy: Vec<u8> = (0..3000u32).map(|i| (i.wrapping_mul(2654435761) >> 13) as u8).collect();
         ok(c, &[b"SET", b"str:noisy", &noisy]);
         ok(c, &[b"SET", b"str:ttl", b"soon", b"EX", b"5000"]);
+        // integers at the edges of the RDB int encodings, and numbers that are not integers
+        for (i, v) in ["127", "-128", "32767", "-32768", "2147483647", "-2147483648", "2147483648", "-9223372036854775808", "007", "-0", "1.5", " 1"]
+            .iter()
+            .enumerate()
+        {
+            ok(c, &[b"SET", format!("str:num{i}").as_bytes(), v.as_bytes()]);
+        }
+        ok(c, &[b"SET", b"", b"empty key name"]);
+        ok(c, &[b"SET", b"key\x00with\r\nbytes", b"v"]);
+        ok(c, &[b"ZADD", b"zset:odd", b"-0", b"negzero", b"1e-300", b"tiny", b"5e+300", b"huge", b"0.30000000000000004", b"f"]);
+        // a stream over several radix-tree nodes (100 entries per node by default)
+        let mut buf = Vec::new();
+        for i in 1..=450u32 {
+            let id = format!("{i}-{}", i % 3);
+            let v = format!("value{}", i * 7);
+            buf.extend_from_slice(
+                format!("*5\r\n$4\r\nXADD\r\n$10\r\nstream:big\r\n${}\r\n{id}\r\n$1\r\nf\r\n${}\r\n{v}\r\n", id.len(), v.len()).as_bytes(),
+            );
+        }
+        c.send(&buf);
+        for _ in 1..=450 {
+            assert!(c.read_reply().starts_with(b"$"));
+        }
+        ok(c, &[b"XDEL", b"stream:big", b"200-2", b"1-1"]);
+        ok(c, &[b"XGROUP", b"CREATE", b"stream:big", b"readers", b"0"]);
+        ok(c, &[b"XREADGROUP", b"GROUP", b"readers", b"r1", b"COUNT", b"150", b"STREAMS", b"stream:big", b">"]);
         ok(c, &[b"RPUSH", b"list:small", b"a", b"b", b"1", b"-2", b"c"]);
         for i in 0..600 {
             let v = format!("{}-{}", "element".repeat(i % 7 + 1), i);
