@@ -1051,3 +1051,37 @@ fn info_persistence_counters_as_redis() {
     drop(real);
     let _ = std::fs::remove_dir_all(&rdir);
 }
+
+/// An RDB holding a module type value (or module AUX data) is refused by both servers
+/// with Redis's message naming the module type its id encodes.
+#[test]
+fn module_data_is_refused_naming_the_module_type() {
+    if !have_redis() {
+        return;
+    }
+    // "ferro-mod" in Redis's module type charset, encoding version 3
+    let cset = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let id = b"ferro-mod".iter().fold(0u64, |id, c| id << 6 | cset.iter().position(|x| x == c).unwrap() as u64) << 10 | 3;
+    let mut len = vec![0x81u8];
+    len.extend_from_slice(&id.to_be_bytes());
+    for (what, body, want) in [
+        ("value", [&[0xfe, 0x00, 0x07, 0x01, b'k'][..], &len].concat(), "The RDB file contains module data I can't load: no matching module type 'ferro-mod'"),
+        ("aux", [&[0xf7][..], &len].concat(), "The RDB file contains AUX module data I can't load: no matching module 'ferro-mod'"),
+    ] {
+        let dir = tmpdir("module");
+        let mut file = b"REDIS0010".to_vec();
+        file.extend_from_slice(&body);
+        file.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]); // filler
+        std::fs::write(dir.join("dump.rdb"), &file).unwrap();
+        let out = Command::new(REDIS)
+            .args(["--port", &port().to_string(), "--bind", "127.0.0.1", "--save", "", "--dir"])
+            .arg(&dir)
+            .output()
+            .unwrap();
+        let redis_log = String::from_utf8_lossy(&out.stdout);
+        assert!(!out.status.success() && redis_log.contains(want), "{what}: redis-server said\n{redis_log}");
+        let (ok, log) = start_expecting_exit(&dir).expect("ferrodis loaded module data");
+        assert!(!ok && log.contains(want) && !log.contains("panicked"), "{what}: ferrodis said\n{log}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

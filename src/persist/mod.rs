@@ -717,7 +717,9 @@ pub fn load_stream_with<R: std::io::Read>(
                 }
             }
             rdb::OP_MODULE_AUX => {
-                return Err(rdb::RdbError { offset: rd.pos, msg: "The RDB file contains AUX module data I can't load: no matching module".into() });
+                let name = rdb::module_type_name(rd.len()?);
+                let msg = format!("The RDB file contains AUX module data I can't load: no matching module '{name}'");
+                return Err(rdb::RdbError { offset: rd.pos, msg });
             }
             rdb::OP_FUNCTION2 | rdb::OP_FUNCTION => {
                 let code = crate::scripting::functions::read_function_record(&mut rd, op)
