@@ -708,6 +708,10 @@ fn truncated_or_corrupt_rdb_is_refused_with_the_offset_never_a_panic() {
                 let (ok, log) = start_expecting_exit(&dir).unwrap_or_else(|| panic!("a dump cut at {cut}/{n} loaded"));
                 assert!(!ok, "cut at {cut}: exit status success\n{log}");
                 assert!(!log.contains("panicked"), "cut at {cut}: panic\n{log}");
+                assert!(
+                    log.contains("Short read or OOM loading DB. Unrecoverable error, aborting now."),
+                    "cut at {cut}: not reported as a short read (Redis's words)\n{log}"
+                );
                 // the offset named is where the element that could not be read starts (at
                 // most one element, the 12 KB dense HLL the biggest, before the cut)
                 let named: Vec<usize> = log

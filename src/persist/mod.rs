@@ -819,6 +819,9 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
             // Redis's rdbReportCorruptRDB + rdbCheckThenExit, which also runs the
             // redis-check-rdb report on the file before exiting.
             let err = format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {msg}");
+            if msg == rdb::UNEXPECTED_EOF {
+                log::warning("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            }
             log::warning(&err);
             log::raw(&format!("[offset {off}] Checking RDB file {}\n", path.display()));
             log::raw("--- RDB ERROR DETECTED ---\n");

@@ -53,6 +53,9 @@ pub fn module_type_name(id: u64) -> String {
     String::from_utf8_lossy(&name).into_owned()
 }
 
+/// What a read past the end of the data reports (Redis's rdbLoad wording).
+pub const UNEXPECTED_EOF: &str = "Unexpected EOF reading RDB file";
+
 pub const T_MODULE: u8 = 6;
 pub const T_MODULE_2: u8 = 7;
 pub const T_HASH_ZIPMAP: u8 = 9;
@@ -433,7 +436,7 @@ impl<R: Read> Reader<R> {
             let start = v.len();
             v.resize(start + chunk, 0);
             if self.r.read_exact(&mut v[start..]).is_err() {
-                return self.err("unexpected end of file");
+                return self.err(UNEXPECTED_EOF);
             }
             left -= chunk;
         }
@@ -445,7 +448,7 @@ impl<R: Read> Reader<R> {
     pub fn byte(&mut self) -> RResult<u8> {
         let mut b = [0u8; 1];
         if self.r.read_exact(&mut b).is_err() {
-            return self.err("unexpected end of file");
+            return self.err(UNEXPECTED_EOF);
         }
         self.crc.update(&b);
         self.pos += 1;
@@ -455,7 +458,7 @@ impl<R: Read> Reader<R> {
     fn array<const N: usize>(&mut self) -> RResult<[u8; N]> {
         let mut b = [0u8; N];
         if self.r.read_exact(&mut b).is_err() {
-            return self.err("unexpected end of file");
+            return self.err(UNEXPECTED_EOF);
         }
         self.crc.update(&b);
         self.pos += N as u64;
