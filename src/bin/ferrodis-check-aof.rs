@@ -60,7 +60,7 @@ fn check_file(path: &Path, fix: bool, may_fix: bool) -> bool {
     };
     if data.starts_with(b"REDIS") {
         println!("[offset 0] Checking RDB file {name}");
-        let mut sink = |_: usize, _: Vec<u8>, _: ferrodis::keyspace::Value, _: Option<i64>| {};
+        let mut sink = |_: usize, _: Vec<u8>, _: ferrodis::keyspace::Value, _: Option<i64>, _: ferrodis::persist::LoadedClock| {};
         return match ferrodis::persist::load_stream(&data[..], &mut sink, 0) {
             Ok(st) => {
                 println!("[offset {}] \\o/ RDB looks OK! \\o/", data.len());

@@ -22,7 +22,7 @@ fn main() {
     };
     let size = f.metadata().map(|m| m.len()).unwrap_or(0);
     let mut expires = 0u64;
-    let mut sink = |_db: usize, _k: Vec<u8>, _v: ferrodis::keyspace::Value, e: Option<i64>| {
+    let mut sink = |_db: usize, _k: Vec<u8>, _v: ferrodis::keyspace::Value, e: Option<i64>, _: persist::LoadedClock| {
         if e.is_some() {
             expires += 1;
         }

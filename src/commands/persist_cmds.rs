@@ -38,6 +38,7 @@ fn save(ctx: &mut Ctx, _argv: &[&[u8]]) {
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) {
         return ctx.out.error("ERR Background save already in progress");
     }
+    ctx.srv.persist.rdb_saves.fetch_add(1, Relaxed);
     match persist::save_locked(ctx.srv, &ctx.ks.locks) {
         Ok(()) => ctx.out.ok(),
         Err(_) => ctx.out.error("ERR"),
@@ -53,20 +54,20 @@ fn bgsave(ctx: &mut Ctx, argv: &[&[u8]]) {
     if argv.len() > 2 {
         return ctx.out.error(super::SYNTAX_ERR);
     }
+    // As Redis: a save already running is an error even with SCHEDULE; an AOF rewrite
+    // running (one snapshot at a time, as Redis's one child process) or MULTI/EXEC
+    // defers the save to the cron.
     if ctx.srv.persist.bgsave_in_progress.load(Relaxed) {
-        if schedule {
-            ctx.srv.persist.bgsave_scheduled.store(true, Relaxed);
-            return ctx.out.simple("Background saving scheduled");
-        }
         return ctx.out.error("ERR Background save already in progress");
     }
-    if ctx.srv.aof.rewrite_in_progress.load(Relaxed) {
-        // one snapshot at a time (Redis: one child process)
-        if schedule {
+    if ctx.srv.aof.rewrite_in_progress.load(Relaxed) || ctx.client.in_exec {
+        if schedule || ctx.client.in_exec {
             ctx.srv.persist.bgsave_scheduled.store(true, Relaxed);
             return ctx.out.simple("Background saving scheduled");
         }
-        return ctx.out.error("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
+        return ctx.out.error(
+            "ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.",
+        );
     }
     match persist::bgsave_locked(ctx.srv, &mut ctx.ks.locks) {
         Ok(()) => ctx.out.simple("Background saving started"),

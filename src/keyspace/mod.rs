@@ -251,10 +251,10 @@ impl Db {
 
     /// Set a TTL on an existing key. Returns false if the key does not exist.
     /// A key read from an RDB / AOF base / replication payload: replaces any key of the
-    /// same name, with its deadline if it has one.
-    pub fn put_loaded(&mut self, key: &[u8], value: Value, expire: Option<i64>) {
+    /// same name, with its deadline if it has one and its access clock `lru`.
+    pub fn put_loaded(&mut self, key: &[u8], value: Value, expire: Option<i64>, lru: u32) {
         self.remove(key);
-        self.insert(key, value, 0);
+        self.insert(key, value, lru);
         if let Some(t) = expire {
             self.set_expire(key, t);
         }

@@ -234,7 +234,6 @@ pub fn save_locked(srv: &Server, locks: &LockSet) -> Result<(), String> {
             srv.persist.last_save_keys.store(keys, Relaxed);
             srv.dirty.store(0, Relaxed);
             srv.lastsave.store(now_ms() / 1000, Relaxed);
-            srv.persist.rdb_saves.fetch_add(1, Relaxed);
             srv.persist.last_bgsave_ok.store(true, Relaxed);
             log::notice("DB saved on disk");
             Ok(())
@@ -268,6 +267,7 @@ pub fn write_locked_filtered(
     // save removes exactly that file).
     let tmp = dst.with_file_name(format!("temp-{}.rdb", std::process::id()));
     let delay = srv.config.read().get_i64("rdb-key-save-delay");
+    let clock = snapshot::ClockSave::of(srv);
     let res = (|| -> std::io::Result<u64> {
         let codes = if functions { crate::scripting::functions::library_codes(srv) } else { Vec::new() };
         let mut w = Out::create(srv, &tmp, kind, compress, &codes)?;
@@ -284,7 +284,7 @@ pub fn write_locked_filtered(
                 let d = &s.dbs[db];
                 let mut err = None;
                 d.dict.for_each(|e| {
-                    if err.is_none() && !snapshot::encode_entry(d, e, compress, &mut rec) {
+                    if err.is_none() && !snapshot::encode_entry(d, e, compress, clock, &mut rec) {
                         err = Some(String::from_utf8_lossy(e.key()).into_owned());
                     }
                     keys += 1;
@@ -327,6 +327,9 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
         srv.persist.bgsave_in_progress.store(false, Relaxed);
         return Err("ERR Another child process is active (AOF?): can't BGSAVE right now. Use BGSAVE SCHEDULE in order to schedule a BGSAVE whenever possible.");
     }
+    // INFO rdb_saves counts the saves started (SAVE and BGSAVE, as Redis's stat_rdb_saves),
+    // not DEBUG RELOAD's or SHUTDOWN's
+    srv.persist.rdb_saves.fetch_add(1, Relaxed);
     let armed = arm(srv, all);
     srv.persist.bgsave_abort.store(false, Relaxed);
     snapshot::COW_BYTES.store(0, Relaxed);
@@ -347,7 +350,6 @@ pub fn bgsave_locked(srv: &Server, all: &mut LockSet) -> Result<(), &'static str
                 let before = p.dirty_before_bgsave.load(Relaxed);
                 let _ = srv2.dirty.fetch_update(Relaxed, Relaxed, |d| Some(d.saturating_sub(before)));
                 srv2.lastsave.store(now_ms() / 1000, Relaxed);
-                p.rdb_saves.fetch_add(1, Relaxed);
                 p.last_bgsave_ok.store(true, Relaxed);
                 log::notice("Background saving terminated with success");
             }
@@ -392,8 +394,15 @@ pub fn debug_reload(srv: &Server, all: &mut LockSet) -> Result<(), String> {
 pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
     let path = rdb_path(srv);
     let f = std::fs::File::open(&path).map_err(|e| format!("Error trying to load the RDB dump: {e}"))?;
-    load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink_into(srv, all), now_ms())
-        .map_err(|e| e.to_string())
+    let p = &srv.persist;
+    // INFO rdb_last_load_keys_*: of the last RDB load, whatever started it (as Redis)
+    p.last_load_keys_loaded.store(0, Relaxed);
+    p.last_load_keys_expired.store(0, Relaxed);
+    let st = load_stream(std::io::BufReader::with_capacity(1 << 16, f), &mut sink_into(srv, all), now_ms())
+        .map_err(|e| e.to_string())?;
+    p.last_load_keys_loaded.store(st.keys, Relaxed);
+    p.last_load_keys_expired.store(st.expired, Relaxed);
+    Ok(st)
 }
 
 /// A `Sink` putting each loaded key into the keyspace whose shards `all` holds (keys of
@@ -401,11 +410,36 @@ pub fn load_into(srv: &Server, all: &mut LockSet) -> Result<LoadStats, String> {
 pub fn sink_into<'a, 'l: 'a>(
     srv: &'a Server,
     all: &'a mut LockSet<'l>,
-) -> impl FnMut(usize, Vec<u8>, Value, Option<i64>) + use<'a, 'l> {
+) -> impl FnMut(usize, Vec<u8>, Value, Option<i64>, LoadedClock) + use<'a, 'l> {
     let ks = &srv.keyspace;
-    move |db, key, v, exp| {
+    let now = now_ms();
+    move |db, key, v, exp, clock| {
         if db < ks.ndbs {
-            all.shard(ks.shard_of(&key)).dbs[db].put_loaded(&key, v, exp);
+            all.shard(ks.shard_of(&key)).dbs[db].put_loaded(&key, v, exp, clock.lru_value(srv, now));
+        }
+    }
+}
+
+/// The access-clock opcodes read before a key (Redis's RDB_OPCODE_IDLE / RDB_OPCODE_FREQ).
+#[derive(Clone, Copy, Default)]
+pub struct LoadedClock {
+    pub idle_secs: Option<u64>,
+    pub freq: Option<u8>,
+}
+
+impl LoadedClock {
+    /// The key's `Entry::lru`, as Redis's createObject + objectSetLRUOrLFU: the clock of a
+    /// new key under the current policy, with the file's counter under an LFU policy or
+    /// its idle time under an LRU one.
+    pub fn lru_value(&self, srv: &Server, now: i64) -> u32 {
+        use crate::keyspace::lru;
+        let policy = srv.hot.maxmemory_policy.load(Relaxed);
+        if policy & lru::POLICY_FLAG_LFU != 0 {
+            return self.freq.map_or_else(|| lru::lfu_init(now), |f| lru::lfu_with_counter(f, now));
+        }
+        match self.idle_secs {
+            Some(s) if policy & lru::POLICY_FLAG_LRU != 0 => lru::lru_for_idle(s.min(i64::MAX as u64) as i64, now),
+            _ => lru::lru_clock(now),
         }
     }
 }
@@ -428,6 +462,7 @@ pub struct Armed {
 pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
     let started = std::time::Instant::now();
     let compress = srv.config.read().get_bool("rdbcompression");
+    let clock = snapshot::ClockSave::of(srv);
     let mut list: Vec<(usize, Arc<SnapCtl>)> = Vec::new();
     let mut sizes = vec![(0usize, 0usize); srv.keyspace.ndbs];
     for (si, shard) in all.guards.iter_mut() {
@@ -439,7 +474,7 @@ pub fn arm(srv: &Server, all: &mut LockSet) -> Armed {
             sizes[dbi].1 += d.expires_len();
             d.dict.finish_rehash();
             d.dict.pause_rehash();
-            let ctl = Arc::new(SnapCtl::new(dbi, compress));
+            let ctl = Arc::new(SnapCtl::new(dbi, compress, clock));
             d.snap = Some(ctl.clone());
             list.push((*si, ctl));
         }
@@ -582,7 +617,7 @@ fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>, bu
         for b in st.cursor..end {
             src.dict.for_bucket(b, |e| {
                 if !st.skip.contains(&(e as *const _ as usize)) {
-                    snapshot::encode_entry(src, e, ctl.compress, out);
+                    snapshot::encode_entry(src, e, ctl.compress, ctl.clock, out);
                     n += 1;
                 }
             });
@@ -605,8 +640,8 @@ fn walk_batch(srv: &Server, si: usize, ctl: &Arc<SnapCtl>, out: &mut Vec<u8>, bu
     finished
 }
 
-/// Where a loaded key goes: (db, key, value, expire ms).
-pub type Sink<'a> = dyn FnMut(usize, Vec<u8>, Value, Option<i64>) + 'a;
+/// Where a loaded key goes: (db, key, value, expire ms, its access-clock opcodes).
+pub type Sink<'a> = dyn FnMut(usize, Vec<u8>, Value, Option<i64>, LoadedClock) + 'a;
 
 pub struct LoadStats {
     pub keys: u64,
@@ -646,17 +681,14 @@ pub fn load_stream_with<R: std::io::Read>(
     let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
+    let mut clock = LoadedClock::default();
     loop {
         let op = rd.byte()?;
         match op {
             rdb::OP_EXPIRETIME_MS => expire = Some(rd.i64_le()?),
             rdb::OP_EXPIRETIME => expire = Some(rd.u32_le()? as i64 * 1000),
-            rdb::OP_IDLE => {
-                rd.len()?;
-            }
-            rdb::OP_FREQ => {
-                rd.byte()?;
-            }
+            rdb::OP_IDLE => clock.idle_secs = Some(rd.len()?),
+            rdb::OP_FREQ => clock.freq = Some(rd.byte()?),
             rdb::OP_SELECTDB => {
                 db = rd.len()? as usize;
             }
@@ -685,7 +717,9 @@ pub fn load_stream_with<R: std::io::Read>(
                 }
             }
             rdb::OP_MODULE_AUX => {
-                return Err(rdb::RdbError { offset: rd.pos, msg: "The RDB file contains AUX module data I can't load: no matching module".into() });
+                let name = rdb::module_type_name(rd.len()?);
+                let msg = format!("The RDB file contains AUX module data I can't load: no matching module '{name}'");
+                return Err(rdb::RdbError { offset: rd.pos, msg });
             }
             rdb::OP_FUNCTION2 | rdb::OP_FUNCTION => {
                 let code = crate::scripting::functions::read_function_record(&mut rd, op)
@@ -712,16 +746,18 @@ pub fn load_stream_with<R: std::io::Read>(
                     st.empty_skipped += 1;
                     log::notice(&format!("rdbLoadObject skipping empty key: {}", String::from_utf8_lossy(&key)));
                     expire = None;
+                    clock = LoadedClock::default();
                     continue;
                 }
                 let value = rdb_to_value(v).map_err(|msg| rdb::RdbError { offset: off, msg })?;
                 if let Some(p) = progress {
                     p.loading_loaded_bytes.store(rd.pos, Relaxed);
                 }
+                let key_clock = std::mem::take(&mut clock);
                 match expire.take() {
                     Some(t) if t <= now => st.expired += 1,
                     e => {
-                        sink(db, key, value, e);
+                        sink(db, key, value, e, key_clock);
                         st.keys += 1;
                     }
                 }
@@ -748,11 +784,13 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
     let delay = srv.config.read().get_i64("key-load-delay");
     let ndbs = srv.keyspace.ndbs;
     let ks = &srv.keyspace;
-    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>| {
+    let now = now_ms();
+    let mut sink = |db: usize, key: Vec<u8>, v: Value, exp: Option<i64>, clock: LoadedClock| {
         if db >= ndbs {
             return;
         }
-        ks.shards[ks.shard_of(&key)].lock().dbs[db].put_loaded(&key, v, exp);
+        let lru = clock.lru_value(srv, now);
+        ks.shards[ks.shard_of(&key)].lock().dbs[db].put_loaded(&key, v, exp, lru);
         if delay > 0 {
             std::thread::sleep(std::time::Duration::from_micros(delay as u64));
         }
@@ -781,6 +819,9 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
             // Redis's rdbReportCorruptRDB + rdbCheckThenExit, which also runs the
             // redis-check-rdb report on the file before exiting.
             let err = format!("Internal error in RDB reading offset 0, function at rdb.c:0 -> {msg}");
+            if msg == rdb::UNEXPECTED_EOF {
+                log::warning("Short read or OOM loading DB. Unrecoverable error, aborting now.");
+            }
             log::warning(&err);
             log::raw(&format!("[offset {off}] Checking RDB file {}\n", path.display()));
             log::raw("--- RDB ERROR DETECTED ---\n");
@@ -886,6 +927,7 @@ pub fn save_on_shutdown(srv: &Server) -> Result<(), String> {
 /// was scheduled (BGSAVE SCHEDULE).
 pub fn cron(srv: &Server) {
     let p = &srv.persist;
+    // as Redis, neither a scheduled save nor a save point starts while an AOF rewrite runs
     if p.bgsave_in_progress.load(Relaxed) || srv.aof.rewrite_in_progress.load(Relaxed) {
         return;
     }

@@ -40,6 +40,22 @@ pub const T_SET: u8 = 2;
 pub const T_ZSET: u8 = 3;
 pub const T_HASH: u8 = 4;
 pub const T_ZSET_2: u8 = 5;
+/// The 9-character name a module type id encodes (Redis's moduleTypeNameByID): 6 bits a
+/// character above the 10-bit encoding version.
+pub fn module_type_name(id: u64) -> String {
+    const CSET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut id = id >> 10;
+    let mut name = [0u8; 9];
+    for c in name.iter_mut().rev() {
+        *c = CSET[(id & 63) as usize];
+        id >>= 6;
+    }
+    String::from_utf8_lossy(&name).into_owned()
+}
+
+/// What a read past the end of the data reports (Redis's rdbLoad wording).
+pub const UNEXPECTED_EOF: &str = "Unexpected EOF reading RDB file";
+
 pub const T_MODULE: u8 = 6;
 pub const T_MODULE_2: u8 = 7;
 pub const T_HASH_ZIPMAP: u8 = 9;
@@ -420,7 +436,7 @@ impl<R: Read> Reader<R> {
             let start = v.len();
             v.resize(start + chunk, 0);
             if self.r.read_exact(&mut v[start..]).is_err() {
-                return self.err("unexpected end of file");
+                return self.err(UNEXPECTED_EOF);
             }
             left -= chunk;
         }
@@ -432,7 +448,7 @@ impl<R: Read> Reader<R> {
     pub fn byte(&mut self) -> RResult<u8> {
         let mut b = [0u8; 1];
         if self.r.read_exact(&mut b).is_err() {
-            return self.err("unexpected end of file");
+            return self.err(UNEXPECTED_EOF);
         }
         self.crc.update(&b);
         self.pos += 1;
@@ -442,7 +458,7 @@ impl<R: Read> Reader<R> {
     fn array<const N: usize>(&mut self) -> RResult<[u8; N]> {
         let mut b = [0u8; N];
         if self.r.read_exact(&mut b).is_err() {
-            return self.err("unexpected end of file");
+            return self.err(UNEXPECTED_EOF);
         }
         self.crc.update(&b);
         self.pos += N as u64;
@@ -697,7 +713,12 @@ impl<R: Read> Reader<R> {
                 Ok(RdbValue::List(items))
             }
             T_STREAM_LISTPACKS | T_STREAM_LISTPACKS_2 | T_STREAM_LISTPACKS_3 => self.stream(t),
-            T_MODULE | T_MODULE_2 => self.err("module data types are not supported (no modules are loaded)"),
+            T_MODULE | T_MODULE_2 => {
+                // no modules: every module type is unknown (Redis's message, with the
+                // type name its 64-bit id encodes)
+                let id = self.len()?;
+                self.err(format!("The RDB file contains module data I can't load: no matching module type '{}'", module_type_name(id)))
+            }
             t => self.err(format!("unknown RDB value type {t}")),
         }
     }

@@ -40,18 +40,40 @@ pub struct SnapState {
     pub live_is_new: bool,
 }
 
+/// What of a key's access clock goes into its record, as Redis: the idle time (seconds)
+/// under an LRU maxmemory-policy, the decayed LFU counter under an LFU one, nothing else.
+#[derive(Clone, Copy)]
+pub struct ClockSave {
+    pub policy: u32,
+    pub decay_time: u32,
+    /// The time idle times and decays are reckoned at (the snapshot's start).
+    pub now_ms: i64,
+}
+
+impl ClockSave {
+    pub fn of(srv: &crate::server::Server) -> ClockSave {
+        ClockSave {
+            policy: srv.hot.maxmemory_policy.load(Relaxed),
+            decay_time: srv.hot.lfu_decay_time.load(Relaxed),
+            now_ms: crate::server::now_ms(),
+        }
+    }
+}
+
 pub struct SnapCtl {
     /// The logical db this data belonged to when the snapshot started.
     pub db: usize,
     pub compress: bool,
+    pub clock: ClockSave,
     pub state: Mutex<SnapState>,
 }
 
 impl SnapCtl {
-    pub fn new(db: usize, compress: bool) -> SnapCtl {
+    pub fn new(db: usize, compress: bool, clock: ClockSave) -> SnapCtl {
         SnapCtl {
             db,
             compress,
+            clock,
             state: Mutex::new(SnapState {
                 cursor: 0,
                 skip: AHashSet::new(),
@@ -63,13 +85,21 @@ impl SnapCtl {
     }
 }
 
-/// Encode one key as an RDB record (expire opcode, type, key, value). None when the value
-/// has no RDB form yet.
-pub fn encode_entry(db: &Db, e: &Entry, compress: bool, out: &mut Vec<u8>) -> bool {
+/// Encode one key as an RDB record (expire, idle time or LFU counter opcodes, type, key,
+/// value). False when the value has no RDB form yet.
+pub fn encode_entry(db: &Db, e: &Entry, compress: bool, clock: ClockSave, out: &mut Vec<u8>) -> bool {
+    use crate::keyspace::lru;
     let Some(v) = super::value_to_rdb(&e.value) else { return false };
     if let Some(t) = db.expire_of(e) {
         out.push(rdb::OP_EXPIRETIME_MS);
         out.extend_from_slice(&t.to_le_bytes());
+    }
+    if clock.policy & lru::POLICY_FLAG_LRU != 0 {
+        out.push(rdb::OP_IDLE);
+        rdb::encode_len(lru::idle_ms(e.lru.get(), clock.now_ms) / 1000, out);
+    } else if clock.policy & lru::POLICY_FLAG_LFU != 0 {
+        out.push(rdb::OP_FREQ);
+        out.push(lru::lfu_decayed(e.lru.get(), clock.now_ms, clock.decay_time));
     }
     out.push(rdb::type_byte(&v));
     rdb::encode_string(e.key(), compress, out);
@@ -96,7 +126,7 @@ pub fn capture(ctl: &SnapCtl, db: &Db, key: &[u8]) {
     // and the record only waits for the walker's next batch. (So COW_BYTES counts the
     // bytes the copy really holds, like a fork child's copied pages.)
     let mut rec = Vec::new();
-    if encode_entry(db, e, false, &mut rec) {
+    if encode_entry(db, e, false, ctl.clock, &mut rec) {
         st.captured.extend_from_slice(&rec);
         COW_BYTES.fetch_add(rec.len() as u64 + 16, Relaxed);
         KEYS_DONE.fetch_add(1, Relaxed);
