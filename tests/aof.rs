@@ -193,17 +193,6 @@ fn bad_manifest_stops_the_server_with_redis_message() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// Wait until no AOF rewrite is in progress (or scheduled).
-fn wait_rewrite(c: &mut Raw) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while c.info_field("persistence", "aof_rewrite_in_progress").as_deref() != Some("0")
-        || c.info_field("persistence", "aof_rewrite_scheduled").as_deref() != Some("0")
-    {
-        assert!(Instant::now() < deadline, "AOF rewrite did not finish");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 /// The manifest's base file name.
 fn manifest_base(dir: &Path) -> String {
     let m = std::fs::read_to_string(dir.join("appendonlydir/appendonly.aof.manifest")).unwrap();
@@ -259,7 +248,7 @@ fn aof_format_base_roundtrip_and_interop() {
         assert_eq!(manifest_base(&dir), "appendonly.aof.1.base.aof");
         write_every_type(&mut c);
         c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
-        wait_rewrite(&mut c);
+        c.wait_aof_rewrite(30);
         assert_eq!(manifest_base(&dir), "appendonly.aof.2.base.aof");
         let base = std::fs::read(dir.join("appendonlydir/appendonly.aof.2.base.aof")).unwrap();
         let text = String::from_utf8_lossy(&base);
@@ -286,7 +275,7 @@ fn aof_format_base_roundtrip_and_interop() {
     let mut c = redis.raw();
     assert_eq!(c.call(&[b"DEBUG", b"DIGEST"]), digest, "real redis loaded another dataset");
     c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
-    wait_rewrite(&mut c);
+    c.wait_aof_rewrite(30);
     drop(c);
     drop(redis);
     assert_eq!(manifest_base(&dir), "appendonly.aof.3.base.aof");
@@ -317,7 +306,7 @@ fn timestamp_annotations_in_incr_and_base() {
         assert!(ts >= before && ts <= before + 2, "{ts} vs {before}");
         assert!(incr.contains("*3\r\n$3\r\nSET\r\n$3\r\nfoo\r\n$3\r\nbar\r\n"), "{incr:?}");
         c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
-        wait_rewrite(&mut c);
+        c.wait_aof_rewrite(30);
         let base = std::fs::read_to_string(dir.join("appendonlydir").join(manifest_base(&dir))).unwrap();
         assert!(base.starts_with("#TS:"), "{base:?}");
         c.roundtrip(&[b"SET", b"after", b"rw"], b"+OK\r\n");
@@ -462,7 +451,7 @@ fn shutdown_waits_for_the_initial_aof_and_stops_other_rewrites() {
     c.roundtrip(&[b"SHUTDOWN"], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
     c.roundtrip(&[b"SHUTDOWN", b"NOSAVE"], b"-ERR Errors trying to SHUTDOWN. Check logs.\r\n");
     c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"0"], b"+OK\r\n");
-    wait_rewrite(&mut c);
+    c.wait_aof_rewrite(30);
     c.roundtrip(&[b"CONFIG", b"SET", b"rdb-key-save-delay", b"1000000"], b"+OK\r\n");
     c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
     c.cmd(&[b"SHUTDOWN"]);
@@ -496,7 +485,7 @@ fn failing_rewrites(c: &mut Raw, dir: &Path) -> Vec<String> {
     for i in 0..3 {
         c.roundtrip(&[b"SET", format!("k{i}").as_bytes(), b"v"], b"+OK\r\n");
         c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
-        wait_rewrite(c);
+        c.wait_aof_rewrite(30);
     }
     out.push(persistence_fields(c, &fields));
     out.push(aof_dir_state(dir, "after 3 failures"));
@@ -508,7 +497,7 @@ fn failing_rewrites(c: &mut Raw, dir: &Path) -> Vec<String> {
     c.roundtrip(&[b"CONFIG", b"SET", b"auto-aof-rewrite-percentage", b"0"], b"+OK\r\n");
     std::fs::remove_dir(ad.join("appendonly.aof.2.base.rdb")).unwrap();
     c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
-    wait_rewrite(c);
+    c.wait_aof_rewrite(30);
     out.push(persistence_fields(c, &fields));
     out.push(aof_dir_state(dir, "after a success"));
     out
@@ -552,7 +541,7 @@ fn failing_enable(c: &mut Raw, dir: &Path) -> Vec<String> {
     out.push(aof_dir_state(dir, "failed"));
     std::fs::remove_dir(ad.join("appendonly.aof.1.base.rdb")).unwrap();
     c.roundtrip(&[b"BGREWRITEAOF"], b"+Background append only file rewriting started\r\n");
-    wait_rewrite(c);
+    c.wait_aof_rewrite(30);
     c.roundtrip(&[b"SET", b"c", b"3"], b"+OK\r\n");
     out.push(persistence_fields(c, &fields));
     out.push(aof_dir_state(dir, "done"));

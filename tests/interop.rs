@@ -42,61 +42,16 @@ fn have_redis() -> bool {
     false
 }
 
-/// Wait until `port` answers PING with something other than -LOADING.
-fn wait_ready(port: u16, child: &mut std::process::Child) {
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        if let Ok(mut c) = TcpStream::connect(("127.0.0.1", port)) {
-            let _ = c.set_read_timeout(Some(Duration::from_secs(2)));
-            let mut b = [0u8; 64];
-            if c.write_all(b"PING\r\n").is_ok() {
-                if let Ok(n) = c.read(&mut b) {
-                    if n > 0 && !b.starts_with(b"-LOADING") {
-                        return;
-                    }
-                }
-            }
-        }
-        if let Ok(Some(st)) = child.try_wait() {
-            panic!("server on port {port} exited: {st}");
-        }
-        assert!(Instant::now() < deadline, "server on port {port} did not start");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
-/// ferrodis on our own port in `dir` (which its Drop removes).
+/// ferrodis in `dir` (which its Drop removes).
 fn ferrodis(dir: &Path, args: &[&str]) -> Server {
-    let port = port();
-    let child = Command::new(env!("CARGO_BIN_EXE_ferrodis-server"))
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--dir"])
-        .arg(dir)
-        .args(["--enable-debug-command", "yes"])
-        .args(args)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("start ferrodis-server");
-    let mut s = Server { port, child, dir: dir.to_path_buf() };
-    wait_ready(port, &mut s.child);
-    s
+    Server::start_owning(dir, args)
 }
 
-/// The real redis-server on our own port in `dir`.
+/// The real redis-server in `dir` (callers checked `have_redis`).
 fn redis(dir: &Path, args: &[&str]) -> RealRedis {
-    let port = port();
-    let child = Command::new(REDIS)
-        .args(["--port", &port.to_string(), "--bind", "127.0.0.1", "--save", "", "--daemonize", "no"])
-        .arg("--dir")
-        .arg(dir)
-        .args(["--enable-debug-command", "yes"])
-        .args(args)
-        .stdout(Stdio::null())
-        .spawn()
-        .expect("start redis-server");
-    let mut r = RealRedis { child, port };
-    wait_ready(port, &mut r.child);
-    r
+    let mut all = vec!["--enable-debug-command", "yes"];
+    all.extend_from_slice(args);
+    RealRedis::start(dir, &all).expect("redis-server")
 }
 
 // ---- a small RESP2 reader over the raw replies ----
@@ -530,27 +485,13 @@ fn uncompressed_unchecksummed_rdb_both_ways() {
     let _ = std::fs::remove_dir_all(&rdir);
 }
 
-/// Wait for a BGREWRITEAOF to finish (INFO persistence says so).
-fn wait_rewrite(c: &mut Raw) {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let busy = c.info_field("persistence", "aof_rewrite_in_progress").as_deref() != Some("0")
-            || c.info_field("persistence", "aof_rewrite_scheduled").as_deref() != Some("0");
-        if !busy {
-            return;
-        }
-        assert!(Instant::now() < deadline, "the AOF rewrite never finished");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-}
-
 const AOF_OPTS: [&str; 6] = ["--appendonly", "yes", "--aof-use-rdb-preamble", "yes", "--appendfsync", "always"];
 
 /// part 0, BGREWRITEAOF (an RDB-preamble base), then part 1 into the new incr file.
 fn fill_aof(c: &mut Raw, dir: &Path) {
     fill(c, 0);
     assert_eq!(text(&cmd(c, "BGREWRITEAOF")), "Background append only file rewriting started");
-    wait_rewrite(c);
+    c.wait_aof_rewrite(20);
     fill(c, 1);
     let ad = dir.join("appendonlydir");
     let manifest = std::fs::read_to_string(ad.join("appendonly.aof.manifest")).unwrap();

@@ -148,25 +148,11 @@ impl Manifest {
 /// (sdscatrepr) when it has spaces, quotes, backslashes or unprintable bytes.
 fn repr_if_needed(name: &str) -> String {
     let needs = name.bytes().any(|b| b == b'\\' || b == b'"' || !(0x21..0x7f).contains(&b));
-    if !needs {
-        return name.to_string();
+    if needs {
+        crate::config::repr(name.as_bytes())
+    } else {
+        name.to_string()
     }
-    let mut s = String::from("\"");
-    for b in name.bytes() {
-        match b {
-            b'\\' => s.push_str("\\\\"),
-            b'"' => s.push_str("\\\""),
-            b'\n' => s.push_str("\\n"),
-            b'\r' => s.push_str("\\r"),
-            b'\t' => s.push_str("\\t"),
-            7 => s.push_str("\\a"),
-            8 => s.push_str("\\b"),
-            0x20..=0x7e => s.push(b as char),
-            _ => s.push_str(&format!("\\x{b:02x}")),
-        }
-    }
-    s.push('"');
-    s
 }
 
 #[derive(Default)]

@@ -26,6 +26,17 @@ impl Server {
         Server::start_opts(args, true)
     }
 
+    /// As `start`, with `dir` as its working directory, which the server then owns (Drop
+    /// removes it; `std::mem::forget` the server to keep the files for a restart).
+    pub fn start_owning(dir: &std::path::Path, args: &[&str]) -> Server {
+        let mut all = vec!["--dir", dir.to_str().unwrap()];
+        all.extend_from_slice(args);
+        let mut s = Server::start(&all);
+        let _ = std::fs::remove_dir_all(&s.dir);
+        s.dir = dir.to_path_buf();
+        s
+    }
+
     /// As `start`, but return as soon as the server answers at all (possibly -LOADING).
     pub fn start_loading(args: &[&str]) -> Server {
         Server::start_opts(args, false)
@@ -195,6 +206,17 @@ impl Raw {
     pub fn info_field(&mut self, section: &str, field: &str) -> Option<String> {
         let info = self.bulk_text(&[b"INFO", section.as_bytes()]);
         info.lines().find_map(|l| l.strip_prefix(field)?.strip_prefix(':').map(|v| v.trim().to_string()))
+    }
+
+    /// Wait up to `secs` until no AOF rewrite is in progress or scheduled.
+    pub fn wait_aof_rewrite(&mut self, secs: u64) {
+        let deadline = Instant::now() + Duration::from_secs(secs);
+        while self.info_field("persistence", "aof_rewrite_in_progress").as_deref() != Some("0")
+            || self.info_field("persistence", "aof_rewrite_scheduled").as_deref() != Some("0")
+        {
+            assert!(Instant::now() < deadline, "AOF rewrite did not finish");
+            std::thread::sleep(Duration::from_millis(20));
+        }
     }
 
     /// Whatever arrives within `ms` milliseconds.
