@@ -104,9 +104,9 @@ impl NameIndex {
     fn rebuild(&mut self) {
         let size = (self.names.len() * 4).next_power_of_two().max(16);
         self.slots = vec![(0, 0); size];
-        for e in 0..self.names.len() {
-            let mut buf = [0u8; MAX_NAME];
-            let h = fold(&self.names[e].clone(), &mut buf).expect("stored names fit");
+        let mut buf = [0u8; MAX_NAME];
+        let hashes: Vec<u64> = self.names.iter().map(|n| fold(n, &mut buf).expect("stored names fit")).collect();
+        for (e, h) in hashes.into_iter().enumerate() {
             self.place(h, e as u32 + 1);
         }
     }

@@ -526,12 +526,13 @@ impl Keyspace {
                 if let Some(o) = old {
                     targets.push((ix, o, m.member));
                 }
-                let arg = |a: &[u8]| std::str::from_utf8(a).ok().and_then(|x| x.parse::<f64>().ok()).filter(|x| !x.is_nan());
+                let arg = |a: &[u8]| std::str::from_utf8(a).ok().and_then(|x| x.parse::<f64>().ok());
                 let new = match m.z {
                     ZHint::Set(a) => arg(a),
                     ZHint::Incr(a) => arg(a).map(|v| v + old.unwrap_or(0.0)),
                     _ => None,
                 };
+                // (a NaN argument or sum is refused by the command: no search to warm)
                 if let Some(s) = new.filter(|s| !s.is_nan()) {
                     targets.push((ix, s, m.member));
                 }
