@@ -6,12 +6,6 @@ use common::{free_port, Raw, Server};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrodis-aof-{}-{}-{}", name, std::process::id(), free_port()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 fn start_aof(dir: &Path, fsync: &str) -> Server {
     Server::start(&["--dir", dir.to_str().unwrap(), "--appendonly", "yes", "--appendfsync", fsync])
 }
@@ -23,7 +17,7 @@ fn get_int(c: &mut Raw, key: &[u8]) -> i64 {
 
 #[test]
 fn acknowledged_incrs_survive_sigkill_with_fsync_always() {
-    let dir = tmpdir("crash");
+    let dir = common::tmpdir("crash");
     let mut acked_total = 0i64;
     for round in 0..5u64 {
         let mut srv = start_aof(&dir, "always");
@@ -62,7 +56,7 @@ fn acknowledged_incrs_survive_sigkill_with_fsync_always() {
 
 #[test]
 fn rewrite_then_restart_keeps_everything() {
-    let dir = tmpdir("rewrite");
+    let dir = common::tmpdir("rewrite");
     {
         let srv = start_aof(&dir, "everysec");
         let mut c = srv.raw();
@@ -99,7 +93,7 @@ fn rewrite_then_restart_keeps_everything() {
 
 #[test]
 fn real_redis_loads_our_aof_directory() {
-    let dir = tmpdir("interop");
+    let dir = common::tmpdir("interop");
     {
         let srv = start_aof(&dir, "always");
         let mut c = srv.raw();
@@ -139,7 +133,7 @@ fn resp(args: &[&str]) -> String {
 
 /// An AOF directory in Redis's layout with one incr file holding `body`.
 fn aof_dir_with(name: &str, body: &str) -> PathBuf {
-    let dir = tmpdir(name);
+    let dir = common::tmpdir(name);
     let ad = dir.join("appendonlydir");
     std::fs::create_dir_all(&ad).unwrap();
     std::fs::write(ad.join("appendonly.aof.1.incr.aof"), body).unwrap();
@@ -239,7 +233,7 @@ fn write_every_type(c: &mut Raw) {
 /// here to the same digest.
 #[test]
 fn aof_format_base_roundtrip_and_interop() {
-    let dir = tmpdir("aofbase");
+    let dir = common::tmpdir("aofbase");
     let args = ["--dir", dir.to_str().unwrap(), "--appendonly", "yes", "--aof-use-rdb-preamble", "no"];
     let digest;
     {
@@ -291,7 +285,7 @@ fn aof_format_base_roundtrip_and_interop() {
 /// redis-server).
 #[test]
 fn timestamp_annotations_in_incr_and_base() {
-    let dir = tmpdir("ts");
+    let dir = common::tmpdir("ts");
     let args = ["--dir", dir.to_str().unwrap(), "--appendonly", "yes"];
     {
         let srv = Server::start(&args);
@@ -426,7 +420,7 @@ fn rewrite_sequence_numbers_and_history_as_real_redis() {
     assert!(ours[2].ends_with("file appendonly.aof.3.base.rdb seq 3 type b\nfiles: [\"appendonly.aof.3.base.rdb\"]"), "{}", ours[2]);
     assert!(ours[4].contains("file appendonly.aof.2.incr.aof seq 2 type h\nfile appendonly.aof.5.base.rdb seq 5 type h\n"), "{}", ours[4]);
     drop(srv);
-    let dir = tmpdir("seq-real");
+    let dir = common::tmpdir("seq-real");
     let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "no", "--enable-debug-command", "yes"]) else { return };
     let real = rewrite_scenario(&mut redis.raw(), &dir);
     drop(redis);
@@ -511,7 +505,7 @@ fn failed_rewrites_are_counted_and_limited_as_real_redis() {
     assert!(ours[2].contains("aof_rewrites:3 "), "the limit did not hold the growth rule back: {}", ours[2]);
     assert!(ours[3].contains("aof_last_bgrewrite_status:ok aof_rewrites:4 aof_rewrites_consecutive_failures:0"), "{}", ours[3]);
     drop(srv);
-    let dir = tmpdir("fail-real");
+    let dir = common::tmpdir("fail-real");
     let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "yes"]) else { return };
     let real = failing_rewrites(&mut redis.raw(), &dir);
     drop(redis);
@@ -566,7 +560,7 @@ fn failed_initial_rewrite_waits_and_retries_as_real_redis() {
     assert!(ours[0].contains("aof_enabled:1 aof_rewrite_scheduled:1 aof_last_bgrewrite_status:err"), "{}", ours[0]);
     assert!(ours[3].contains("file appendonly.aof.1.base.rdb seq 1 type b\nfile appendonly.aof.1.incr.aof seq 1 type i\n"), "{}", ours[3]);
     drop(srv);
-    let dir = tmpdir("enable-fail-real");
+    let dir = common::tmpdir("enable-fail-real");
     let Some(redis) = common::RealRedis::start(&dir, &["--appendonly", "no", "--enable-debug-command", "yes"]) else { return };
     let real = failing_enable(&mut redis.raw(), &dir);
     drop(redis);

@@ -8,7 +8,7 @@ mod common;
 use common::{RealRedis, Raw, Server};
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU16, Ordering};
 use std::time::{Duration, Instant};
@@ -26,12 +26,6 @@ fn port() -> u16 {
             return p;
         }
     }
-}
-
-fn tmpdir(name: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrodis-interop-{}-{}-{}", name, std::process::id(), port()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 fn have_redis() -> bool {
@@ -399,7 +393,7 @@ fn old_format_rdb_files_load_as_in_redis() {
     }
     let mut total = 0;
     for f in ["encodings.rdb", "hash-zipmap.rdb", "hash-ziplist.rdb", "list-quicklist.rdb", "zset-ziplist.rdb", "scriptbackup.rdb"] {
-        let (rdir, fdir) = (tmpdir("old-r"), tmpdir("old-f"));
+        let (rdir, fdir) = (common::tmpdir("old-r"), common::tmpdir("old-f"));
         std::fs::copy(assets.join(f), rdir.join("dump.rdb")).unwrap();
         std::fs::copy(assets.join(f), fdir.join("dump.rdb")).unwrap();
         let real = redis(&rdir, &[]);
@@ -422,7 +416,7 @@ fn rdb_written_by_redis_loads_in_ferrodis() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("rdb-r"), tmpdir("rdb-f"));
+    let (rdir, fdir) = (common::tmpdir("rdb-r"), common::tmpdir("rdb-f"));
     let real = redis(&rdir, &[]);
     let mut rc = real.raw();
     fill(&mut rc, 0);
@@ -440,7 +434,7 @@ fn rdb_written_by_ferrodis_loads_in_redis() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("rdb2-r"), tmpdir("rdb2-f"));
+    let (rdir, fdir) = (common::tmpdir("rdb2-r"), common::tmpdir("rdb2-f"));
     let ours = ferrodis(&fdir, &[]);
     let mut fc = ours.raw();
     fill(&mut fc, 0);
@@ -460,7 +454,7 @@ fn uncompressed_unchecksummed_rdb_both_ways() {
         return;
     }
     let opts = ["--rdbcompression", "no", "--rdbchecksum", "no"];
-    let (rdir, fdir) = (tmpdir("rdbopt-r"), tmpdir("rdbopt-f"));
+    let (rdir, fdir) = (common::tmpdir("rdbopt-r"), common::tmpdir("rdbopt-f"));
     let ours = ferrodis(&fdir, &opts);
     let mut fc = ours.raw();
     fill(&mut fc, 0);
@@ -477,7 +471,7 @@ fn uncompressed_unchecksummed_rdb_both_ways() {
     fill(&mut fc, 1);
     save(&mut rc);
     drop(ours);
-    let fdir = tmpdir("rdbopt-f2");
+    let fdir = common::tmpdir("rdbopt-f2");
     std::fs::copy(rdir.join("dump.rdb"), fdir.join("dump.rdb")).unwrap();
     let ours = ferrodis(&fdir, &[]);
     compare(&mut ours.raw(), &mut rc, "redis uncompressed dump in ferrodis", false);
@@ -518,7 +512,7 @@ fn aof_dir_written_by_redis_loads_in_ferrodis() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("aof-r"), tmpdir("aof-f"));
+    let (rdir, fdir) = (common::tmpdir("aof-r"), common::tmpdir("aof-f"));
     let real = redis(&rdir, &AOF_OPTS);
     let mut rc = real.raw();
     fill_aof(&mut rc, &rdir);
@@ -534,7 +528,7 @@ fn aof_dir_written_by_ferrodis_loads_in_redis() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("aof2-r"), tmpdir("aof2-f"));
+    let (rdir, fdir) = (common::tmpdir("aof2-r"), common::tmpdir("aof2-f"));
     let ours = ferrodis(&fdir, &AOF_OPTS);
     let mut fc = ours.raw();
     fill_aof(&mut fc, &fdir);
@@ -549,7 +543,7 @@ fn aof_dir_written_by_ferrodis_loads_in_redis() {
 /// (and nothing that was never sent appears).
 #[test]
 fn everysec_loses_at_most_about_a_second_on_sigkill() {
-    let dir = tmpdir("everysec");
+    let dir = common::tmpdir("everysec");
     let args = ["--appendonly", "yes", "--appendfsync", "everysec"];
     for round in 0..2u64 {
         let mut srv = ferrodis(&dir, &args);
@@ -632,14 +626,14 @@ fn start_expecting_exit(dir: &Path) -> Option<(bool, String)> {
 #[test]
 fn truncated_or_corrupt_rdb_is_refused_with_the_offset_never_a_panic() {
     for checksum in ["yes", "no"] {
-        let src = tmpdir("cut-src");
+        let src = common::tmpdir("cut-src");
         let srv = ferrodis(&src, &["--rdbchecksum", checksum]);
         let mut c = srv.raw();
         fill(&mut c, 0);
         save(&mut c);
         let full = std::fs::read(src.join("dump.rdb")).unwrap();
         drop(srv);
-        let dir = tmpdir("cut");
+        let dir = common::tmpdir("cut");
         let n = full.len();
         if checksum == "yes" {
             let mut cuts: Vec<usize> = vec![0, 1, 5, 9, 10, 20, 40, 100, n - 9, n - 8, n - 1];
@@ -692,7 +686,7 @@ fn bgsave_schedule_replies_as_redis() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("sched-r"), tmpdir("sched-f"));
+    let (rdir, fdir) = (common::tmpdir("sched-r"), common::tmpdir("sched-f"));
     let real = redis(&rdir, &[]);
     let ours = ferrodis(&fdir, &[]);
     let mut replies = Vec::new();
@@ -742,7 +736,7 @@ fn bgsave_schedule_replies_as_redis() {
 /// file holds the write, INFO shows no changes left; DEBUG RELOAD keeps every value.
 #[test]
 fn save_points_fire_and_debug_reload_keeps_everything() {
-    let dir = tmpdir("savepoint");
+    let dir = common::tmpdir("savepoint");
     let srv = ferrodis(&dir, &["--save", "1 2"]);
     let mut c = srv.raw();
     let first = int(&cmd(&mut c, "LASTSAVE"));
@@ -790,7 +784,7 @@ fn dump_payloads_restore_on_the_other_server() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("dump-r"), tmpdir("dump-f"));
+    let (rdir, fdir) = (common::tmpdir("dump-r"), common::tmpdir("dump-f"));
     let real = redis(&rdir, &[]);
     let ours = ferrodis(&fdir, &[]);
     let (mut rc, mut fc) = (real.raw(), ours.raw());
@@ -820,7 +814,7 @@ fn lfu_counter_and_lru_idle_time_travel_in_the_rdb() {
     for (policy, probe) in [("allkeys-lfu", "FREQ"), ("allkeys-lru", "IDLETIME")] {
         let opts = ["--maxmemory-policy", policy];
         for from_redis in [true, false] {
-            let (src, dst) = (tmpdir("clock-src"), tmpdir("clock-dst"));
+            let (src, dst) = (common::tmpdir("clock-src"), common::tmpdir("clock-dst"));
             let mut expected = Vec::new();
             {
                 let (_r, _f, mut c);
@@ -888,7 +882,7 @@ fn lfu_counter_and_lru_idle_time_travel_in_the_rdb() {
         }
     }
     // loaded under another policy: fresh clocks (as redis-server: FREQ 5, IDLETIME 0)
-    let (d1, d2, d3) = (tmpdir("clock-lru"), tmpdir("clock-lfu"), tmpdir("clock-none"));
+    let (d1, d2, d3) = (common::tmpdir("clock-lru"), common::tmpdir("clock-lfu"), common::tmpdir("clock-none"));
     let f = ferrodis(&d1, &["--maxmemory-policy", "allkeys-lru"]);
     let mut c = f.raw();
     ok(&mut c, &[b"SET", b"tmp", b"v"]);
@@ -926,7 +920,7 @@ fn compressed_and_plain_quicklist_nodes_both_ways() {
         save(c);
     };
     for from_redis in [true, false] {
-        let (src, dst) = (tmpdir("ql-src"), tmpdir("ql-dst"));
+        let (src, dst) = (common::tmpdir("ql-src"), common::tmpdir("ql-dst"));
         let (real, ours);
         if from_redis {
             real = redis(&src, &[]);
@@ -956,7 +950,7 @@ fn info_persistence_counters_as_redis() {
     if !have_redis() {
         return;
     }
-    let (rdir, fdir) = (tmpdir("info-r"), tmpdir("info-f"));
+    let (rdir, fdir) = (common::tmpdir("info-r"), common::tmpdir("info-f"));
     let real = redis(&rdir, &[]);
     let ours = ferrodis(&fdir, &[]);
     let fields = ["rdb_saves", "rdb_last_load_keys_loaded", "rdb_last_load_keys_expired", "rdb_changes_since_last_save", "rdb_last_bgsave_status"];
@@ -1013,7 +1007,7 @@ fn module_data_is_refused_naming_the_module_type() {
         ("value", [&[0xfe, 0x00, 0x07, 0x01, b'k'][..], &len].concat(), "The RDB file contains module data I can't load: no matching module type 'ferro-mod'"),
         ("aux", [&[0xf7][..], &len].concat(), "The RDB file contains AUX module data I can't load: no matching module 'ferro-mod'"),
     ] {
-        let dir = tmpdir("module");
+        let dir = common::tmpdir("module");
         let mut file = b"REDIS0010".to_vec();
         file.extend_from_slice(&body);
         file.extend_from_slice(&[0x02, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0xff]); // filler

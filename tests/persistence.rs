@@ -2,7 +2,7 @@
 //! BGSAVE is a point-in-time snapshot while writers keep changing the data, and files
 //! written by the real redis-server load (when it is installed).
 mod common;
-use common::{free_port, Raw, Server};
+use common::{Raw, Server};
 use std::path::Path;
 use std::time::{Duration, Instant};
 
@@ -29,15 +29,9 @@ fn wait_for_file(p: &Path) {
     }
 }
 
-fn tmpdir(name: &str) -> std::path::PathBuf {
-    let d = std::env::temp_dir().join(format!("ferrodis-persist-{}-{}-{}", name, std::process::id(), free_port()));
-    std::fs::create_dir_all(&d).unwrap();
-    d
-}
-
 #[test]
 fn save_then_restart_keeps_values_and_ttls() {
-    let dir = tmpdir("save");
+    let dir = common::tmpdir("save");
     {
         let srv = start_in(&dir, &[]);
         let mut c = srv.raw();
@@ -65,7 +59,7 @@ fn save_then_restart_keeps_values_and_ttls() {
 
 #[test]
 fn bgsave_is_a_point_in_time_snapshot_under_concurrent_writes() {
-    let dir = tmpdir("bgsave");
+    let dir = common::tmpdir("bgsave");
     let n = 200_000usize;
     {
         let srv = start_in(&dir, &[]);
@@ -128,7 +122,7 @@ fn bgsave_is_a_point_in_time_snapshot_under_concurrent_writes() {
 
 #[test]
 fn loads_a_dump_written_by_real_redis() {
-    let dir = tmpdir("interop");
+    let dir = common::tmpdir("interop");
     let Some(redis) = common::RealRedis::start(&dir, &[]) else { return };
     let mut c = redis.raw();
     c.roundtrip(&[b"SET", b"small", b"7"], b"+OK\r\n");
@@ -170,7 +164,7 @@ fn make_big_rdb(dir: &Path, n: usize) -> u64 {
 /// done everything is there.
 #[test]
 fn clients_get_loading_errors_while_the_rdb_loads() {
-    let dir = tmpdir("loading");
+    let dir = common::tmpdir("loading");
     let n = 40_000usize;
     let size = make_big_rdb(&dir, n);
     // key-load-delay (µs per key, Redis's own test knob) makes the load last seconds.
@@ -211,7 +205,7 @@ fn clients_get_loading_errors_while_the_rdb_loads() {
 /// file it is loading, even with save points configured.
 #[test]
 fn sigterm_while_loading_leaves_the_rdb_alone() {
-    let dir = tmpdir("loading-term");
+    let dir = common::tmpdir("loading-term");
     let size = make_big_rdb(&dir, 20_000);
     let before = std::fs::read(dir.join("dump.rdb")).unwrap();
     let mut srv = start_loading_in(&dir, &["--key-load-delay", "200", "--save", "1 1", "--loading-process-events-interval-bytes", "1024"]);
@@ -250,7 +244,7 @@ fn sync_payload_honours_rdb_filter_only_functions() {
     let len: usize = String::from_utf8_lossy(&head[1..]).trim().parse().unwrap();
     let payload = r.read_n(len);
     assert!(payload.starts_with(b"REDIS"));
-    let dir = tmpdir("filter");
+    let dir = common::tmpdir("filter");
     std::fs::write(dir.join("dump.rdb"), &payload).unwrap();
     let loaded = start_in(&dir, &[]);
     let mut l = loaded.raw();
@@ -279,7 +273,7 @@ fn persist_field(c: &mut common::Raw, field: &str) -> String {
 
 #[test]
 fn info_persistence_reports_background_work() {
-    let dir = tmpdir("info");
+    let dir = common::tmpdir("info");
     let srv = start_in(&dir, &["--save", ""]);
     let mut c = srv.raw();
     assert_eq!(persist_field(&mut c, "aof_enabled"), "0");
@@ -312,7 +306,7 @@ fn info_persistence_reports_background_work() {
 
 #[test]
 fn bgsave_counts_the_bytes_it_copies_for_writers() {
-    let dir = tmpdir("cow");
+    let dir = common::tmpdir("cow");
     {
         let srv = start_in(&dir, &["--save", ""]);
         let mut c = srv.raw();
@@ -357,7 +351,7 @@ fn bgsave_counts_the_bytes_it_copies_for_writers() {
 
 #[test]
 fn shutdown_refuses_to_exit_while_the_first_aof_is_written() {
-    let dir = tmpdir("initial-aof");
+    let dir = common::tmpdir("initial-aof");
     let mut srv = start_in(&dir, &["--save", "", "--logfile", "log.txt"]);
     let mut c = srv.raw();
     c.roundtrip(&[b"SET", b"k", b"v"], b"+OK\r\n");

@@ -130,14 +130,8 @@ xreadgroup GROUP g2 c NOACK STREAMS s >
 xinfo groups s
 ";
 
-fn tmpdir(tag: &str) -> std::path::PathBuf {
-    let dir = std::env::temp_dir().join(format!("ferrodis-stream-{tag}-{}", common::free_port()));
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
 fn pair() -> Option<(Server, RealRedis, std::path::PathBuf)> {
-    let dir = tmpdir("pair");
+    let dir = common::tmpdir("pair");
     let real = RealRedis::start(&dir, &[])?;
     Some((Server::start(&[]), real, dir))
 }
@@ -287,7 +281,7 @@ fn compare(ours: &mut common::Raw, real: &mut common::Raw) {
 #[test]
 fn rdb_written_by_redis_loads_and_ours_loads_in_redis() {
     // Redis -> ferrodis
-    let dir = tmpdir("rdb-a");
+    let dir = common::tmpdir("rdb-a");
     let Some(real) = RealRedis::start(&dir, &["--dbfilename", "dump.rdb", "--enable-debug-command", "yes"]) else { return };
     let mut r = real.raw();
     populate(&mut r);
@@ -296,7 +290,7 @@ fn rdb_written_by_redis_loads_and_ours_loads_in_redis() {
     let ours = Server::start(&["--dir", d, "--dbfilename", "dump.rdb"]);
     compare(&mut ours.raw(), &mut r);
     // ferrodis -> Redis
-    let dir2 = tmpdir("rdb-b");
+    let dir2 = common::tmpdir("rdb-b");
     let mut o = ours.raw();
     assert_eq!(o.call(&[b"SAVE"]), b"+OK\r\n");
     std::fs::copy(dir.join("dump.rdb"), dir2.join("dump.rdb")).unwrap();

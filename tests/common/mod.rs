@@ -19,6 +19,13 @@ pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
 }
 
+/// A new empty directory under the system temp dir, unique to this process and call.
+pub fn tmpdir(name: &str) -> std::path::PathBuf {
+    let d = std::env::temp_dir().join(format!("ferrodis-{}-{}-{}", name, std::process::id(), free_port()));
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
 impl Server {
     /// Start with the test-friendly defaults plus `args` (`["--maxclients", "10"]`), and
     /// wait until the dataset is loaded (PING no longer answers -LOADING).
