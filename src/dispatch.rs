@@ -373,7 +373,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         match lock_unless_busy(srv, shards) {
             Some(l) => l,
             None if cmd.has(flags::ALLOW_BUSY) => no_locks(),
-            None => return reject_busy(srv, stats, info, out, cmd, argv),
+            None => return reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error()),
         }
     };
     let batched = BATCH_CLOCK.with(|c| c.take());
@@ -494,17 +494,6 @@ fn reject(
         out.error(err);
     }
     Outcome::Done
-}
-
-fn reject_busy(
-    srv: &Server,
-    stats: &[CmdStat],
-    info: &mut ClientInfo,
-    out: &mut ReplyBuf,
-    cmd: &Command,
-    argv: &[&[u8]],
-) -> Outcome {
-    reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error())
 }
 
 /// Lock `shards` while a script runs on another worker: wait in slices, and give up
