@@ -68,9 +68,11 @@ pub struct ReplicaState {
     cached: Mutex<Option<(String, i64)>>,
     /// The db the master's stream has selected (the `repl-stream-db` of RDBs made here).
     pub stream_db: std::sync::atomic::AtomicUsize,
-    /// Master side, INFO stats: full synchronizations served, and PSYNCs naming a
-    /// history that got a full one instead (sync_full, sync_partial_err).
+    /// Master side, INFO stats: full synchronizations served, PSYNCs continued from the
+    /// backlog, and PSYNCs naming a history that got a full one instead (sync_full,
+    /// sync_partial_ok, sync_partial_err).
     pub sync_full: AtomicU64,
+    pub sync_partial_ok: AtomicU64,
     pub sync_partial_err: AtomicU64,
     /// second_repl_offset (INFO): set when the replication id shifts at REPLICAOF NO ONE.
     pub second_offset: AtomicI64,
@@ -116,7 +118,14 @@ pub fn set_master(srv: &Server, host: &str, port: u16) {
     let r = &srv.repl;
     *r.master.lock() = Some((host.to_string(), port));
     let gen = r.generation.fetch_add(1, Relaxed) + 1;
-    r.active.store(true, Relaxed);
+    if !r.active.swap(true, Relaxed) {
+        // A master becoming a replica: its own history is the cached master, so the new
+        // master may continue it (Redis's replicationCacheMasterUsingMyself). The new
+        // master's stream starts with a SELECT, any db will do until then.
+        let id = srv.introspect.replid.lock().0.clone();
+        *r.cached.lock() = Some((id, srv.wstream.offset.load(Relaxed) as i64));
+        r.stream_db.store(srv.wstream.stream_db().unwrap_or(0), Relaxed);
+    }
     r.link_up.store(false, Relaxed);
     r.state.store(state::CONNECT, Relaxed);
     r.offset.store(-1, Relaxed);
@@ -154,7 +163,14 @@ pub fn unset_master(srv: &Server) {
     srv.introspect.change_replication_id();
     srv.introspect.replid.lock().1 = old;
     r.second_offset.store(off + 1, Relaxed);
-    srv.wstream.offset.store(off as u64, Relaxed);
+    // the backlog (if any) goes on from the offset reached: former fellow replicas may
+    // continue from it under the old id (now master_replid2)
+    if srv.wstream.backlog_info().is_some() {
+        srv.wstream.reset_backlog(off as u64);
+    } else {
+        srv.wstream.offset.store(off as u64, Relaxed);
+    }
+    *r.cached.lock() = None;
     srv.wstream.set_replica_mode(false);
     disconnect_replicas(srv);
 }
@@ -359,12 +375,20 @@ fn run_link(srv: &Arc<Server>, gen: u64, host: &str, port: u16) -> Res<()> {
         full_sync(srv, gen, &mut c, &replid, offset)?;
     } else if let Some(rest) = text.strip_prefix("+CONTINUE") {
         let (mut cid, coff) = cached.ok_or("CONTINUE without a cached master")?;
-        let new_id = rest.trim();
-        if !new_id.is_empty() {
-            cid = new_id.to_string();
-        }
         log::notice("Successful partial resynchronization with master.");
-        srv.introspect.replid.lock().0 = cid.clone();
+        let new_id = rest.trim();
+        if !new_id.is_empty() && new_id != cid {
+            // The master's history goes on under a new id (it was promoted): ours too, the
+            // old one is kept as id2 up to here so our replicas can continue with us.
+            log::warning(&format!("Master replication ID changed to {new_id}"));
+            *srv.introspect.replid.lock() = (new_id.to_string(), cid);
+            r.second_offset.store(coff + 1, Relaxed);
+            cid = new_id.to_string();
+            disconnect_replicas(srv);
+        } else {
+            srv.introspect.replid.lock().0 = cid.clone();
+        }
+        srv.wstream.reset_backlog(coff as u64);
         *r.cached.lock() = Some((cid, coff));
         r.offset.store(coff, Relaxed);
         r.read_offset.store(coff, Relaxed);
@@ -412,17 +436,20 @@ fn full_sync(srv: &Arc<Server>, gen: u64, c: &mut Conn, replid: &str, offset: i6
     if r.generation.load(Relaxed) != gen {
         return Err("replication target changed".into());
     }
+    // our replicas must resynchronize with the new history, which the backlog lacks
     disconnect_replicas(srv);
+    srv.wstream.free_backlog();
     log::notice("MASTER <-> REPLICA sync: Flushing old data");
     load_payload(srv, &payload).map_err(|e| {
         log::warning(&format!("Failed trying to load the MASTER synchronization DB from socket: {e}"));
         e
     })?;
     log::notice("MASTER <-> REPLICA sync: Loading DB in memory");
-    srv.introspect.replid.lock().0 = replid.to_string();
+    *srv.introspect.replid.lock() = (replid.to_string(), "0".repeat(40));
+    r.second_offset.store(0, Relaxed);
     r.offset.store(offset, Relaxed);
     r.read_offset.store(offset, Relaxed);
-    srv.wstream.offset.store(offset as u64, Relaxed);
+    srv.wstream.reset_backlog(offset as u64);
     *r.cached.lock() = Some((replid.to_string(), offset));
     r.sync_in_progress.store(false, Relaxed);
     // The first ACK at once: a diskless master starts the stream on it.
@@ -451,9 +478,21 @@ fn send_ack(c: &mut Conn, offset: i64) -> Res<()> {
 fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> Res<()> {
     use crate::protocol::parse::{Limits, Parsed, RequestParser};
     let r = &srv.repl;
-    let h = Arc::new(ClientHandle::new(0, format!("{host}:{port}"), String::new(), -1, 0, usize::MAX, now_ms()));
+    let id = srv.next_client_id.fetch_add(1, Relaxed);
+    let h = Arc::new(ClientHandle::new(id, format!("{host}:{port}"), String::new(), -1, 0, usize::MAX, now_ms()));
     h.set_flag(cflags::MASTER, true);
-    let mut info = ClientInfo::new(h, true, true);
+    // The master client is listed (CLIENT LIST) and CLIENT KILL (TYPE master) breaks the
+    // link: this thread sees `kill` and reconnects.
+    srv.nclients.fetch_add(1, Relaxed);
+    srv.clients.lock().insert(id, h.clone());
+    struct Registered<'a>(&'a Server, Arc<ClientHandle>);
+    impl Drop for Registered<'_> {
+        fn drop(&mut self) {
+            self.0.unregister_client(&self.1);
+        }
+    }
+    let _registered = Registered(srv, h.clone());
+    let mut info = ClientInfo::new(h.clone(), true, true);
     info.db = r.stream_db.load(Relaxed).min(srv.keyspace.ndbs.saturating_sub(1));
     let own_stats: Vec<crate::dispatch::CmdStat>;
     let stats: &[crate::dispatch::CmdStat] = match srv.workers.get() {
@@ -520,6 +559,10 @@ fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> R
                     srv.wstream.feed_raw(&buf[before..p.pos()], offset as u64);
                     before = p.pos();
                     r.offset.store(offset, Relaxed);
+                    r.read_offset.store(offset, Relaxed);
+                    if let Some(cm) = r.cached.lock().as_mut() {
+                        cm.1 = offset;
+                    }
                 }
                 Parsed::Incomplete => break,
                 Parsed::Error(e) => return Err(format!("protocol error from master: {}", String::from_utf8_lossy(&e))),
@@ -531,6 +574,9 @@ fn stream(srv: &Arc<Server>, gen: u64, c: &mut Conn, host: &str, port: u16) -> R
         if last_ack.elapsed() >= Duration::from_secs(1) {
             send_ack(c, offset)?;
             last_ack = Instant::now();
+        }
+        if h.kill.load(Relaxed) {
+            return Err("connection killed (CLIENT KILL)".into());
         }
         c.buf = std::mem::take(&mut buf);
         let res = c.fill_once(srv, gen);

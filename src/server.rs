@@ -296,6 +296,7 @@ impl Server {
         h.notify_flags.store(c.notify_keyspace_events(), Relaxed);
         h.latency_tracking.store(c.get_bool("latency-tracking"), Relaxed);
         self.wstream.set_timestamps(c.get_bool("aof-timestamp-enabled"));
+        self.wstream.set_backlog_size(c.get_i64("repl-backlog-size"));
         h.maxmemory_policy.store(c.get_i64("maxmemory-policy") as u32, Relaxed);
         let maxmemory = c.get_i64("maxmemory").max(0) as u64;
         h.maxmemory.store(maxmemory, Relaxed);

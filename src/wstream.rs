@@ -10,6 +10,13 @@
 //! (`commands::replication`: every fed chunk is appended to their outbox at once). Both
 //! read the same offset space: `offset` is master_repl_offset.
 //!
+//! The replication backlog (`Backlog`) keeps the last `repl-backlog-size` bytes sent to
+//! replicas, so a replica that lost its link continues from its offset (PSYNC
+//! `+CONTINUE`). It exists from the first replica attached (or, on a replica, from the
+//! first synchronization) until `repl-backlog-ttl` seconds without replicas on a master
+//! (`expire_backlog`), and the offset moves only while it exists, as Redis's
+//! master_repl_offset.
+//!
 //! When nothing consumes the stream `active` is false and commands record no effects.
 //!
 //! With `aof-timestamp-enabled` the AOF's share of the stream gets a `#TS:<unix time>`
@@ -25,8 +32,10 @@ use std::sync::Arc;
 pub struct WriteStream {
     /// Some consumer exists: commands must record their effects.
     pub active: AtomicBool,
-    /// Total bytes ever fed (the replication offset).
+    /// Total bytes fed while a backlog existed (the replication offset).
     pub offset: AtomicU64,
+    /// repl-backlog-size (refreshed from the config by `Server::refresh_hot`).
+    backlog_size: AtomicU64,
     /// This server is a replica (`crate::replica`): the stream still feeds the AOF, but
     /// neither advances the offset (the master's offset is ours) nor reaches replicas.
     replica_mode: AtomicBool,
@@ -47,6 +56,97 @@ struct Inner {
     last_ts: i64,
     /// Attached replicas: each fed chunk goes to their outbox.
     replicas: Vec<Replica>,
+    /// The replication backlog (None: not created, or freed after repl-backlog-ttl).
+    backlog: Option<Backlog>,
+    /// Unix seconds when the last replica went away (Redis's repl_no_slaves_since).
+    no_replicas_since: i64,
+}
+
+impl Inner {
+    /// Something consumes the stream: the AOF, a replica, or the backlog.
+    fn consumed(&self) -> bool {
+        self.aof || !self.replicas.is_empty() || self.backlog.is_some()
+    }
+
+    fn to_replicas(&mut self, chunk: &[u8]) {
+        to_replicas(&mut self.backlog, &mut self.replicas, &mut self.no_replicas_since, chunk)
+    }
+}
+
+/// Feed a chunk to the backlog and the replicas (dropping those that are closing).
+fn to_replicas(backlog: &mut Option<Backlog>, replicas: &mut Vec<Replica>, since: &mut i64, chunk: &[u8]) {
+    if let Some(b) = backlog.as_mut() {
+        b.append(chunk);
+    }
+    if !replicas.is_empty() {
+        replicas.retain(|r| r.deliver(chunk));
+        if replicas.is_empty() {
+            *since = crate::server::now_ms() / 1000;
+        }
+    }
+}
+
+/// The replication backlog (Redis's repl_backlog): the last `repl-backlog-size` bytes of
+/// the stream sent to replicas, so a replica whose link broke can continue from its
+/// offset (PSYNC answered `+CONTINUE`) instead of loading a new snapshot. Its bytes are
+/// the ones fed to the replicas (`feed_call`, `feed_replicas_only`, `feed_raw`) and it
+/// ends at `WriteStream::offset`.
+struct Backlog {
+    buf: std::collections::VecDeque<u8>,
+    size: usize,
+    /// Offset of `buf[0]` (Redis's repl_backlog->offset: master_repl_offset - histlen + 1).
+    first: u64,
+}
+
+impl Backlog {
+    fn new(size: usize, offset: u64) -> Backlog {
+        Backlog { buf: Default::default(), size: size.max(1), first: offset + 1 }
+    }
+
+    /// Append stream bytes, dropping the oldest past `size`.
+    fn append(&mut self, b: &[u8]) {
+        let b = if b.len() > self.size {
+            self.first += (self.buf.len() + b.len() - self.size) as u64;
+            self.buf.clear();
+            &b[b.len() - self.size..]
+        } else {
+            let over = (self.buf.len() + b.len()).saturating_sub(self.size);
+            if over > 0 {
+                self.buf.drain(..over);
+                self.first += over as u64;
+            }
+            b
+        };
+        // grow by doubling, but never past `size` (VecDeque alone would round it up)
+        let need = self.buf.len() + b.len();
+        if need > self.buf.capacity() {
+            let target = (self.buf.capacity() * 2).max(need).min(self.size);
+            self.buf.reserve_exact(target - self.buf.len());
+        }
+        self.buf.extend(b);
+    }
+
+    /// CONFIG SET repl-backlog-size: keep the newest bytes that fit.
+    fn resize(&mut self, size: usize) {
+        self.size = size.max(1);
+        let over = self.buf.len().saturating_sub(self.size);
+        if over > 0 {
+            self.buf.drain(..over);
+            self.first += over as u64;
+        }
+        if self.buf.capacity() > self.size {
+            self.buf.shrink_to(self.size);
+        }
+    }
+
+    /// The bytes from `offset` (the first one a replica lacks) to the end, if the backlog
+    /// still holds them (`offset` one past the end: nothing to send).
+    fn since(&self, offset: u64) -> Option<Vec<u8>> {
+        if offset < self.first || offset > self.first + self.buf.len() as u64 {
+            return None;
+        }
+        Some(self.buf.range((offset - self.first) as usize..).copied().collect())
+    }
 }
 
 /// A replica connection and the worker that owns it (woken when its outbox fills).
@@ -63,6 +163,8 @@ pub struct Replica {
 #[derive(Default)]
 pub struct ReplState {
     pub listening_port: AtomicU32,
+    /// The replica announced `REPLCONF capa psync2` (it understands `+CONTINUE <replid>`).
+    pub psync2: AtomicBool,
     /// Highest offset acknowledged (Redis's repl_ack_off).
     pub ack_off: AtomicI64,
     /// Unix seconds of the last ACK (Redis's repl_ack_time; set at attach too).
@@ -117,6 +219,7 @@ impl Default for WriteStream {
         WriteStream {
             active: AtomicBool::new(false),
             offset: AtomicU64::new(0),
+            backlog_size: AtomicU64::new(1024 * 1024),
             replica_mode: AtomicBool::new(false),
             timestamps: AtomicBool::new(false),
             inner: Mutex::new(Inner::default()),
@@ -172,17 +275,12 @@ impl WriteStream {
         if wrap {
             encode_command(&[b"EXEC".to_vec()], out);
         }
-        if self.replica_mode.load(Relaxed) {
+        if self.replica_mode.load(Relaxed) || inner.backlog.is_none() {
             return;
         }
         self.offset.fetch_add((out.len() - before) as u64, Relaxed);
-        if !inner.replicas.is_empty() {
-            let chunk = &out[before..];
-            inner.replicas.retain(|r| r.deliver(chunk));
-            if inner.replicas.is_empty() {
-                self.active.store(inner.aof, Relaxed);
-            }
-        }
+        let chunk = if inner.aof { &inner.aof_pending[before..] } else { &local[before..] };
+        to_replicas(&mut inner.backlog, &mut inner.replicas, &mut inner.no_replicas_since, chunk);
     }
 
     /// Send a PING to the replicas only (the master's keepalive; not in the AOF).
@@ -206,10 +304,7 @@ impl WriteStream {
         let mut cmd = Vec::new();
         encode_command(args, &mut cmd);
         self.offset.fetch_add(cmd.len() as u64, Relaxed);
-        g.replicas.retain(|r| r.deliver(&cmd));
-        if g.replicas.is_empty() {
-            self.active.store(g.aof, Relaxed);
-        }
+        g.to_replicas(&cmd);
     }
 
     /// Replicas whose last ACK is at most `max_lag` seconds old (Redis's good replicas, for
@@ -233,20 +328,82 @@ impl WriteStream {
         let mut g = self.inner.lock();
         self.replica_mode.store(on, Relaxed);
         g.db = None;
+        if !on {
+            // a promoted replica keeps its backlog for repl-backlog-ttl from now
+            g.no_replicas_since = crate::server::now_ms() / 1000;
+        }
+    }
+
+    /// The db the stream last selected (a demoted master's cached self starts there).
+    pub fn stream_db(&self) -> Option<usize> {
+        self.inner.lock().db
     }
 
     /// A replica passes its master's stream on to its own replicas byte for byte (the
     /// offset is the master's, kept by `crate::replica`).
+    /// Its backlog holds them too (one that does not end where they start is started
+    /// afresh).
     pub fn feed_raw(&self, bytes: &[u8], offset_after: u64) {
         let mut g = self.inner.lock();
+        let start = offset_after.saturating_sub(bytes.len() as u64);
+        let size = self.backlog_size.load(Relaxed) as usize;
+        match g.backlog.as_mut() {
+            Some(b) if b.first + b.buf.len() as u64 == start + 1 => {}
+            _ => g.backlog = Some(Backlog::new(size, start)),
+        }
         self.offset.store(offset_after, Relaxed);
-        if g.replicas.is_empty() {
+        g.to_replicas(bytes);
+        self.active.store(g.consumed(), Relaxed);
+    }
+
+    /// Start a new backlog that ends at `offset`, which becomes the stream offset (a
+    /// replica after a full synchronization, or a partial one with no backlog yet).
+    pub fn reset_backlog(&self, offset: u64) {
+        let mut g = self.inner.lock();
+        let keep = g.backlog.as_ref().is_some_and(|b| b.first + b.buf.len() as u64 == offset + 1);
+        if !keep {
+            g.backlog = Some(Backlog::new(self.backlog_size.load(Relaxed) as usize, offset));
+        }
+        self.offset.store(offset, Relaxed);
+        self.active.store(true, Relaxed);
+    }
+
+    /// Drop the backlog (a replica about to load a new dataset: nothing before it can be
+    /// continued).
+    pub fn free_backlog(&self) {
+        let mut g = self.inner.lock();
+        g.backlog = None;
+        self.active.store(g.consumed(), Relaxed);
+    }
+
+    /// Free the backlog of a master that had no replica for `ttl` seconds (0: never);
+    /// `freed` runs then, under the stream's lock (so no replica attaches in between).
+    pub fn expire_backlog(&self, ttl: i64, freed: impl FnOnce()) {
+        let mut g = self.inner.lock();
+        if ttl <= 0 || g.backlog.is_none() || !g.replicas.is_empty() || self.replica_mode.load(Relaxed) {
             return;
         }
-        g.replicas.retain(|r| r.deliver(bytes));
-        if g.replicas.is_empty() {
-            self.active.store(g.aof, Relaxed);
+        if crate::server::now_ms() / 1000 - g.no_replicas_since <= ttl {
+            return;
         }
+        g.backlog = None;
+        self.active.store(g.consumed(), Relaxed);
+        freed();
+    }
+
+    /// repl-backlog-size changed (or the config was read).
+    pub fn set_backlog_size(&self, size: i64) {
+        let size = size.max(1) as u64;
+        if self.backlog_size.swap(size, Relaxed) != size {
+            if let Some(b) = self.inner.lock().backlog.as_mut() {
+                b.resize(size as usize);
+            }
+        }
+    }
+
+    /// (first byte offset, bytes held) of the backlog, if there is one (INFO).
+    pub fn backlog_info(&self) -> Option<(u64, u64)> {
+        self.inner.lock().backlog.as_ref().map(|b| (b.first, b.buf.len() as u64))
     }
 
     /// aof-timestamp-enabled changed (or the config was read).
@@ -261,30 +418,49 @@ impl WriteStream {
         if !on {
             g.aof_pending = Vec::new();
         }
-        self.active.store(on || !g.replicas.is_empty(), Relaxed);
+        self.active.store(g.consumed(), Relaxed);
     }
 
     /// Attach a replica: from now on every fed chunk is appended to its outbox, starting
     /// with a SELECT. The caller holds every shard lock, so no write falls between the
     /// snapshot it sent and the first chunk.
     /// Returns the stream offset the replica starts at (read under the same lock, so no
-    /// chunk falls between).
+    /// chunk falls between). The first replica creates the backlog.
     pub fn add_replica(&self, r: Replica) -> u64 {
         let mut g = self.inner.lock();
         // a replica passes its master's stream on as is: no SELECT of ours in it
         if !self.replica_mode.load(Relaxed) {
             g.db = None;
         }
+        if g.backlog.is_none() {
+            g.backlog = Some(Backlog::new(self.backlog_size.load(Relaxed) as usize, self.offset.load(Relaxed)));
+        }
         g.replicas.push(r);
         self.active.store(true, Relaxed);
         self.offset.load(Relaxed)
     }
 
+    /// Attach a replica that continues from `from` (the first offset it lacks): the
+    /// backlog's bytes from there, or None (and nothing attached) if the backlog does not
+    /// hold them. The stream goes on where those bytes end, with no SELECT added (the
+    /// replica's stream is already in some db).
+    pub fn continue_replica(&self, r: Replica, from: u64) -> Option<Vec<u8>> {
+        let mut g = self.inner.lock();
+        let bytes = g.backlog.as_ref()?.since(from)?;
+        g.replicas.push(r);
+        self.active.store(true, Relaxed);
+        Some(bytes)
+    }
+
     /// Detach a replica (its connection closed).
     pub fn remove_replica(&self, id: u64) {
         let mut g = self.inner.lock();
+        let before = g.replicas.len();
         g.replicas.retain(|r| r.client.id != id);
-        self.active.store(g.aof || !g.replicas.is_empty(), Relaxed);
+        if before > 0 && g.replicas.is_empty() {
+            g.no_replicas_since = crate::server::now_ms() / 1000;
+        }
+        self.active.store(g.consumed(), Relaxed);
     }
 
     /// Attached replicas (INFO replication).

@@ -347,6 +347,10 @@ pub fn kill(srv: &Server, h: &ClientHandle) -> bool {
         return false;
     }
     h.kill.store(true, Relaxed);
+    if h.has_flag(cflags::MASTER) {
+        // the replication link's thread (`crate::replica`) sees the flag and reconnects
+        return true;
+    }
     if let Some(ws) = srv.workers.get() {
         ws[h.worker].send(WakeMsg::Kill(h.token));
     }

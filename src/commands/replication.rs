@@ -3,10 +3,13 @@
 //! stop the replica side (`crate::replica`).
 //! CLUSTER and the cluster connection commands answer as a Redis without cluster support.
 //!
-//! A replica gets the whole dataset as an RDB payload (`$<len>\r\n<rdb>`, preceded by
-//! `+FULLRESYNC <replid> <offset>` for PSYNC; partial resynchronization is never offered)
-//! and then the write stream (`crate::wstream`): every chunk fed after the snapshot is
-//! appended to its outbox. The snapshot is taken with every shard locked and the replica is
+//! PSYNC naming this server's replication id (or the previous one, `master_replid2`, up
+//! to `second_repl_offset`) and an offset the backlog (`crate::wstream`) still holds is
+//! answered `+CONTINUE <replid>` and the backlog's bytes from that offset, and the replica
+//! is attached to the stream. Otherwise (and for SYNC) a replica gets the whole dataset as
+//! an RDB payload (`$<len>\r\n<rdb>`, preceded by `+FULLRESYNC <replid> <offset>` for
+//! PSYNC) and then the write stream: every chunk fed after the snapshot is appended to its
+//! outbox. The snapshot is taken with every shard locked and the replica is
 //! registered before the locks are released, so no write is lost or doubled. The payload is
 //! written in the foreground (no fork, no background snapshot yet): the server stalls for
 //! the time it takes to serialize the dataset.
@@ -178,15 +181,67 @@ fn replicaof(ctx: &mut Ctx, argv: &[&[u8]]) {
 }
 
 fn sync(ctx: &mut Ctx, _argv: &[&[u8]]) {
-    attach(ctx, false, false);
+    attach(ctx, None);
 }
 
+/// PSYNC replid offset: `? -1` asks for a full synchronization; a known replication id
+/// and an offset the backlog still holds continue from there.
 fn psync(ctx: &mut Ctx, argv: &[&[u8]]) {
-    let partial_asked = argv.len() > 1 && argv[1] != b"?";
-    attach(ctx, true, partial_asked);
+    attach(ctx, Some((argv[1], argv[2])));
 }
 
-fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
+/// Continue a PSYNC from the backlog: Ok when the backlog's bytes were sent and the
+/// replica attached; Err (the reason logged as Redis's masterTryPartialResynchronization
+/// does) when it needs a full synchronization.
+fn try_continue(ctx: &mut Ctx, replica: crate::wstream::Replica, replid: &[u8], offset: i64) -> Result<(), ()> {
+    let srv = ctx.srv;
+    let h = &ctx.client.handle;
+    let (id1, id2) = srv.introspect.replid.lock().clone();
+    let second = srv.repl.second_offset.load(Relaxed);
+    let asked = String::from_utf8_lossy(replid);
+    if !asked.eq_ignore_ascii_case(&id1) && (!asked.eq_ignore_ascii_case(&id2) || offset > second) {
+        if replid == b"?" {
+            log::notice(&format!("Full resync requested by replica {}", h.addr));
+        } else if !asked.eq_ignore_ascii_case(&id2) {
+            log::notice(&format!(
+                "Partial resynchronization not accepted: Replication ID mismatch (Replica asked for '{asked}', my replication IDs are '{id1}' and '{id2}')"
+            ));
+        } else {
+            log::notice(&format!(
+                "Partial resynchronization not accepted: Requested offset for second ID was {offset}, but I can reply up to {second}"
+            ));
+        }
+        return Err(());
+    }
+    let psync2 = replica.state.psync2.load(Relaxed);
+    let Some(bytes) = (offset >= 0).then(|| srv.wstream.continue_replica(replica, offset as u64)).flatten() else {
+        log::notice(&format!("Unable to partial resync with replica {} for lack of backlog (Replica request was: {offset}).", h.addr));
+        if offset > srv.wstream.offset.load(Relaxed) as i64 {
+            log::warning(&format!(
+                "Warning: replica {} tried to PSYNC with an offset that is greater than the master replication offset.",
+                h.addr
+            ));
+        }
+        return Err(());
+    };
+    h.set_flag(cflags::REPLICA, true);
+    if psync2 {
+        ctx.out.raw(format!("+CONTINUE {id1}\r\n").as_bytes());
+    } else {
+        ctx.out.raw(b"+CONTINUE\r\n");
+    }
+    ctx.out.raw(&bytes);
+    log::notice(&format!(
+        "Partial resynchronization request from {} accepted. Sending {} bytes of backlog starting from offset {offset}.",
+        h.addr,
+        bytes.len()
+    ));
+    Ok(())
+}
+
+/// SYNC (`psync` None) or PSYNC: continue from the backlog when possible, else send the
+/// whole dataset.
+fn attach(ctx: &mut Ctx, psync: Option<(&[u8], &[u8])>) {
     let srv = ctx.srv;
     let h = ctx.client.handle.clone();
     // Already a replica (or a MONITOR, which Redis flags as a replica too): ignored.
@@ -200,7 +255,29 @@ fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     let Some(worker) = srv.workers.get().and_then(|w| w.get(h.worker)).cloned() else {
         return ctx.out.error("ERR Replication is not available on this connection");
     };
+    let psync = match psync {
+        Some((id, off)) => {
+            let Some(off) = std::str::from_utf8(off).ok().and_then(|s| s.parse::<i64>().ok()) else {
+                log::warning(&format!("Replica {} asks for synchronization but with a wrong offset", h.addr));
+                return ctx.out.error("ERR value is not an integer or out of range");
+            };
+            Some((id, off))
+        }
+        None => None,
+    };
     log::notice(&format!("Replica {} asks for synchronization", h.addr));
+    let state = ctx.client.repl.get_or_insert_with(Default::default).clone();
+    state.ack_time.store(crate::server::now_ms() / 1000, Relaxed);
+    let replica = crate::wstream::Replica { client: h.clone(), worker, state };
+    if let Some((id, off)) = psync {
+        if try_continue(ctx, replica.clone(), id, off).is_ok() {
+            srv.repl.sync_partial_ok.fetch_add(1, Relaxed);
+            return;
+        }
+        if id != b"?" {
+            srv.repl.sync_partial_err.fetch_add(1, Relaxed);
+        }
+    }
     let path = std::path::PathBuf::from(format!("temp-sync-{}-{}.rdb", std::process::id(), h.id));
     let (data, functions) =
         (!h.has_flag(cflags::RDB_EXCLUDE_DATA), !h.has_flag(cflags::RDB_EXCLUDE_FUNCTIONS));
@@ -216,13 +293,8 @@ fn attach(ctx: &mut Ctx, psync: bool, partial_asked: bool) {
     };
     h.set_flag(cflags::REPLICA, true);
     srv.repl.sync_full.fetch_add(1, Relaxed);
-    if partial_asked {
-        srv.repl.sync_partial_err.fetch_add(1, Relaxed);
-    }
-    let state = ctx.client.repl.get_or_insert_with(Default::default).clone();
-    state.ack_time.store(crate::server::now_ms() / 1000, Relaxed);
-    let offset = srv.wstream.add_replica(crate::wstream::Replica { client: h.clone(), worker, state });
-    if psync {
+    let offset = srv.wstream.add_replica(replica);
+    if psync.is_some() {
         let replid = srv.introspect.replid.lock().0.clone();
         ctx.out.raw(format!("+FULLRESYNC {replid} {offset}\r\n").as_bytes());
     }
@@ -276,7 +348,11 @@ fn replconf(ctx: &mut Ctx, argv: &[&[u8]]) {
             }
             h.set_flag(cflags::RDB_EXCLUDE_DATA, true);
             h.set_flag(cflags::RDB_EXCLUDE_FUNCTIONS, exclude_functions);
-        } else if eq_ic(opt, "ip-address") || eq_ic(opt, "capa") || eq_ic(opt, "rdb-only") {
+        } else if eq_ic(opt, "capa") {
+            if eq_ic(argv[i + 1], "psync2") {
+                ctx.client.repl.get_or_insert_with(Default::default).psync2.store(true, Relaxed);
+            }
+        } else if eq_ic(opt, "ip-address") || eq_ic(opt, "rdb-only") {
         } else {
             return ctx.out.error(&format!("ERR Unrecognized REPLCONF option: {}", String::from_utf8_lossy(opt)));
         }
@@ -287,9 +363,18 @@ fn replconf(ctx: &mut Ctx, argv: &[&[u8]]) {
 
 /// Called by the server cron: every `repl-ping-replica-period` seconds the replicas get a
 /// PING, so they know the master is alive (a replica drops a silent master after
-/// `repl-timeout`).
+/// `repl-timeout`). A master without replicas for `repl-backlog-ttl` seconds frees its
+/// backlog and takes a new replication id (nothing can continue its history any more).
 pub fn cron(srv: &crate::server::Server) {
     use std::sync::atomic::AtomicI64;
+    if !srv.repl.is_replica() {
+        let ttl = srv.config.read().get_i64("repl-backlog-ttl");
+        srv.wstream.expire_backlog(ttl, || {
+            srv.introspect.change_replication_id();
+            srv.repl.second_offset.store(0, Relaxed);
+            log::notice(&format!("Replication backlog freed after {ttl} seconds without connected replicas."));
+        });
+    }
     static LAST_PING_MS: AtomicI64 = AtomicI64::new(0);
     if !srv.wstream.is_active() {
         return;

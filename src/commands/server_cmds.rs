@@ -493,7 +493,7 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
         let mut s = String::from("# Stats\r\n");
         let _ = write!(
             s,
-            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:0\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
+            "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             st.total_connections.load(Relaxed),
             st.total_commands.load(Relaxed),
             m[M_OPS].get(),
@@ -503,6 +503,7 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             m[M_NET_OUT].get() as f32 / 1024.0,
             st.rejected_connections.load(Relaxed),
             srv.repl.sync_full.load(Relaxed),
+            srv.repl.sync_partial_ok.load(Relaxed),
             srv.repl.sync_partial_err.load(Relaxed),
             st.expired_keys.load(Relaxed),
             f64::from_bits(st.expired_stale_perc.load(Relaxed)) * 100.0,
@@ -579,23 +580,19 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             );
         }
         let second = r.second_offset.load(Relaxed);
-        // Redis's offset moves once a backlog exists (a replica attached, or this
-        // server was a replica); an AOF alone does not move it.
-        let offset = if r.is_replica() {
-            r.offset.load(Relaxed).max(0) as u64
-        } else if replicas > 0 || second > 0 {
-            offset
-        } else {
-            0
-        };
+        // (the stream offset moves only while a backlog exists, as Redis's)
+        let backlog = srv.wstream.backlog_info();
         let (to_write, max_lag) = (cfg.get_i64("min-replicas-to-write"), cfg.get_i64("min-replicas-max-lag"));
         if to_write > 0 && max_lag > 0 {
             slaves.insert_str(0, &format!("min_slaves_good_slaves:{}\r\n", srv.wstream.good_replicas(max_lag)));
         }
         sections.push(format!(
-            "# Replication\r\n{role}connected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:0\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:0\r\nrepl_backlog_histlen:0\r\n",
+            "# Replication\r\n{role}connected_slaves:{replicas}\r\n{slaves}master_failover_state:no-failover\r\nmaster_replid:{id1}\r\nmaster_replid2:{id2}\r\nmaster_repl_offset:{offset}\r\nsecond_repl_offset:{}\r\nrepl_backlog_active:{}\r\nrepl_backlog_size:{}\r\nrepl_backlog_first_byte_offset:{}\r\nrepl_backlog_histlen:{}\r\n",
             if second > 0 { second } else { -1 },
+            backlog.is_some() as u8,
             cfg.get_i64("repl-backlog-size"),
+            backlog.map_or(0, |b| b.0),
+            backlog.map_or(0, |b| b.1),
         ));
     }
     if want.wants("cpu") {
@@ -830,6 +827,7 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
         &st.io_reads,
         &st.io_writes,
         &srv.repl.sync_full,
+        &srv.repl.sync_partial_ok,
         &srv.repl.sync_partial_err,
         &srv.persist.total_forks,
         &srv.aof.consecutive_failures,
