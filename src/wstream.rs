@@ -492,6 +492,12 @@ mod tests {
     fn select_and_multi_wrapping() {
         let s = WriteStream::default();
         s.set_aof(true);
+        // without a backlog the offset does not move
+        s.feed(&[(0, vec![b"PING".to_vec()])]);
+        assert_eq!(s.offset.load(Relaxed), 0);
+        s.take_pending();
+        s.reset_db();
+        s.reset_backlog(0);
         s.feed(&[(0, vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()])]);
         s.feed(&[(0, vec![b"DEL".to_vec(), b"a".to_vec()]), (1, vec![b"INCR".to_vec(), b"b".to_vec()])]);
         let out = String::from_utf8(s.take_pending()).unwrap();
@@ -502,12 +508,35 @@ mod tests {
              *2\r\n$6\r\nSELECT\r\n$1\r\n1\r\n*2\r\n$4\r\nINCR\r\n$1\r\nb\r\n*1\r\n$4\r\nEXEC\r\n"
         );
         assert_eq!(s.offset.load(Relaxed) as usize, out.len());
+        assert_eq!(s.backlog_info(), Some((1, out.len() as u64)));
+        assert_eq!(s.inner.lock().backlog.as_ref().unwrap().since(1).unwrap(), out.as_bytes());
+    }
+
+    #[test]
+    fn backlog_keeps_the_newest_bytes() {
+        let mut b = Backlog::new(10, 100);
+        assert_eq!(b.since(101), Some(vec![]));
+        assert_eq!(b.since(102), None);
+        b.append(b"abcdef");
+        assert_eq!((b.first, b.buf.len()), (101, 6));
+        assert_eq!(b.since(103).unwrap(), b"cdef");
+        b.append(b"ghijkl");
+        assert_eq!((b.first, b.buf.len()), (103, 10));
+        assert_eq!(b.since(103).unwrap(), b"cdefghijkl");
+        assert_eq!(b.since(102), None);
+        assert_eq!(b.since(113), Some(vec![]));
+        b.append(b"0123456789ABC");
+        assert_eq!((b.first, b.since(116).unwrap()), (116, b"3456789ABC".to_vec()));
+        assert!(b.buf.capacity() <= 16);
+        b.resize(4);
+        assert_eq!((b.first, b.since(122).unwrap()), (122, b"9ABC".to_vec()));
     }
 
     #[test]
     fn timestamp_annotations_go_to_the_aof_only() {
         let s = WriteStream::default();
         s.set_aof(true);
+        s.reset_backlog(0);
         s.set_timestamps(true);
         s.feed(&[(0, vec![b"SET".to_vec(), b"k".to_vec(), b"v".to_vec()])]);
         s.feed(&[(0, vec![b"DEL".to_vec(), b"k".to_vec()])]);
