@@ -4,9 +4,11 @@
 //! or REPLICAOF NO ONE bumps `generation` and the old thread exits at its next check).
 //! The thread does what Redis 7.0's replica does: connect (retried every second while the
 //! master is unreachable), PING, AUTH with masterauth, `REPLCONF listening-port`,
-//! `REPLCONF capa eof capa psync2`, `PSYNC <replid> <offset>` (`? -1` the first time, the
-//! cached master's id and offset + 1 after a lost link, so a Redis master may answer
-//! `+CONTINUE`), then on `+FULLRESYNC` reads the RDB payload (`$<len>` or the diskless
+//! `REPLCONF capa eof capa psync2`, `PSYNC <replid> <offset>` (the cached master's id and
+//! offset + 1: after a lost link the master's; for a server that was a master, its own
+//! history, as Redis's replicationCacheMasterUsingMyself), so the master may answer
+//! `+CONTINUE` (the stream goes on from there; a new id is taken and the old one kept as
+//! master_replid2). On `+FULLRESYNC` it reads the RDB payload (`$<len>` or the diskless
 //! `$EOF:<mark>` form), empties the keyspace and loads it under every shard lock. From
 //! then on it parses the master's command stream and runs each command through the
 //! dispatcher as a client flagged `MASTER` (obeyed: no READONLY, maxmemory or
@@ -20,7 +22,8 @@
 //! expired here (lazy expiry keeps them, reads see them as absent; active expiry is off),
 //! the master's DELs remove them; the write stream still feeds the AOF, and this server's
 //! own replicas get the master's stream byte for byte (`WriteStream::feed_raw`, as Redis
-//! 7.0 proxies it; they are disconnected at each full sync and at REPLICAOF NO ONE, and
+//! 7.0 proxies it, and the backlog keeps it so they can continue after a lost link; they
+//! are disconnected at each full sync, at a new master id and at REPLICAOF NO ONE, and
 //! a SYNC while the link is down gets -NOMASTERLINK). master_repl_offset follows the
 //! master's offset; RDBs made here carry `repl-stream-db`, the db the stream is in.
 
@@ -117,6 +120,7 @@ pub fn proxy_pending(srv: &Server) {
 pub fn set_master(srv: &Server, host: &str, port: u16) {
     let r = &srv.repl;
     *r.master.lock() = Some((host.to_string(), port));
+    srv.config.write().set_replicaof(Some((host, port)));
     let gen = r.generation.fetch_add(1, Relaxed) + 1;
     if !r.active.swap(true, Relaxed) {
         // A master becoming a replica: its own history is the cached master, so the new
@@ -154,6 +158,7 @@ pub fn unset_master(srv: &Server) {
     }
     r.generation.fetch_add(1, Relaxed);
     *r.master.lock() = None;
+    srv.config.write().set_replicaof(None);
     r.active.store(false, Relaxed);
     r.link_up.store(false, Relaxed);
     r.state.store(state::NONE, Relaxed);
@@ -181,6 +186,24 @@ fn disconnect_replicas(srv: &Server) {
         srv.wstream.remove_replica(h.id);
         h.kill.store(true, Relaxed);
         rep.worker.send(crate::net::worker::WakeMsg::Kill(h.token));
+    }
+}
+
+/// At start-up, before `start_from_config`: the replication history saved in the RDB
+/// (aux fields repl-id, repl-offset, repl-stream-db), as Redis's loadDataFromDisk. A
+/// replica takes it as its own, so its master may continue it (`set_master` caches it);
+/// a master keeps it as its previous id, with a backlog, so its former replicas may.
+pub fn restore_history(srv: &Server, id: String, offset: i64, db: usize) {
+    let replica = srv.config.read().replicaof().is_some();
+    if replica {
+        srv.introspect.replid.lock().0 = id;
+        srv.wstream.offset.store(offset as u64, Relaxed);
+        srv.repl.stream_db.store(db, Relaxed);
+        srv.wstream.set_stream_db(db);
+    } else {
+        srv.introspect.replid.lock().1 = id;
+        srv.repl.second_offset.store(offset + 1, Relaxed);
+        srv.wstream.reset_backlog(offset as u64);
     }
 }
 

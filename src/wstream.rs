@@ -339,6 +339,11 @@ impl WriteStream {
         self.inner.lock().db
     }
 
+    /// The stream is in `db` (a replica restarted from an RDB: its master's stream).
+    pub fn set_stream_db(&self, db: usize) {
+        self.inner.lock().db = Some(db);
+    }
+
     /// A replica passes its master's stream on to its own replicas byte for byte (the
     /// offset is the master's, kept by `crate::replica`).
     /// Its backlog holds them too (one that does not end where they start is started
@@ -363,6 +368,9 @@ impl WriteStream {
         let keep = g.backlog.as_ref().is_some_and(|b| b.first + b.buf.len() as u64 == offset + 1);
         if !keep {
             g.backlog = Some(Backlog::new(self.backlog_size.load(Relaxed) as usize, offset));
+            if g.replicas.is_empty() {
+                g.no_replicas_since = crate::server::now_ms() / 1000;
+            }
         }
         self.offset.store(offset, Relaxed);
         self.active.store(true, Relaxed);

@@ -230,3 +230,36 @@ fn partial_resync_refused_when_the_backlog_lacks_the_data() {
     assert_ne!(field(&mut m, "replication", "master_replid"), id);
     assert_eq!(field(&mut m, "replication", "repl_backlog_histlen"), "0");
 }
+
+/// A replica's RDB records the replication history (repl-id, repl-offset): restarted from
+/// it with `replicaof` configured, the replica continues from there, without a full sync.
+#[test]
+fn restarted_replica_continues_from_its_rdb() {
+    let master = Server::start(&[]);
+    let mut m = master.raw();
+    let mport = master.port.to_string();
+    let dir = common::tmpdir("psync-restart");
+    let mut replica = Server::start_owning(&dir, &[]);
+    let mut r = replica.raw();
+    assert_eq!(text(&mut m, &["RPUSH", "l", "a", "b"]), ":2\r\n");
+    assert_eq!(text(&mut r, &["REPLICAOF", "127.0.0.1", &mport]), "+OK\r\n");
+    wait_link_up(&mut r);
+    assert_eq!(text(&mut m, &["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(text(&mut m, &["SET", "in5", "1"]), "+OK\r\n");
+    wait_in_sync(&mut m, &mut r);
+    assert_eq!(text(&mut r, &["SAVE"]), "+OK\r\n");
+    let _ = replica.child.kill();
+    let _ = replica.child.wait();
+    std::mem::forget(replica);
+    // written while the replica is away: db 5 stays selected in the master's stream
+    assert_eq!(text(&mut m, &["SET", "later", "2"]), "+OK\r\n");
+    let (full, ok) = (stat(&mut m, "sync_full"), stat(&mut m, "sync_partial_ok"));
+    let replica = Server::start_owning(&dir, &["--replicaof", "127.0.0.1", &mport]);
+    let mut r = replica.raw();
+    wait("the restarted replica's partial resynchronization", || stat(&mut m, "sync_partial_ok") == ok + 1);
+    wait_link_up(&mut r);
+    assert_eq!(stat(&mut m, "sync_full"), full);
+    wait_in_sync(&mut m, &mut r);
+    assert_eq!(text(&mut r, &["SELECT", "5"]), "+OK\r\n");
+    assert_eq!(text(&mut r, &["GET", "later"]), "$1\r\n2\r\n");
+}

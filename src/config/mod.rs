@@ -852,6 +852,12 @@ impl Config {
         self.replicaof.as_ref().map(|(h, p)| (lossy(h), *p as u16))
     }
 
+    /// REPLICAOF changed the master (CONFIG REWRITE then writes it, as Redis writes
+    /// server.masterhost).
+    pub fn set_replicaof(&mut self, master: Option<(&str, u16)>) {
+        self.replicaof = master.map(|(h, p)| (h.as_bytes().to_vec(), p as i64));
+    }
+
     /// notify-keyspace-events as Redis's NOTIFY_* bit flags (K=1, E=2, g=4, ...).
     pub fn notify_keyspace_events(&self) -> u32 {
         self.notify

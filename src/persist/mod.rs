@@ -98,21 +98,27 @@ fn temp_path() -> PathBuf {
 }
 
 fn aux_fields(srv: &Server, aof_base: bool) -> Vec<(&'static str, String)> {
-    vec![
+    let mut v = vec![
         ("redis-ver", crate::server::REDIS_VERSION.to_string()),
         ("redis-bits", "64".to_string()),
         ("ctime", (now_ms() / 1000).to_string()),
         ("used-mem", crate::server::rss_bytes().to_string()),
-        ("aof-base", if aof_base { "1" } else { "0" }.to_string()),
-        ("ferrodis-ver", crate::server::FERRODIS_VERSION.to_string()),
-        // a replica tells its own replicas which db its master's stream has selected
-        ("repl-stream-db", srv.repl.stream_db.load(Relaxed).to_string()),
-        ("repl-offset", "0".to_string()),
-    ]
-    .into_iter()
-    .filter(|(k, _)| *k != "ferrodis-ver" || !srv.run_id.is_empty())
-    .filter(|(k, _)| *k != "repl-stream-db" || srv.repl.is_replica())
-    .collect()
+    ];
+    // The replication history the data belongs to, as Redis's rdbPopulateSaveInfo: on a
+    // replica (its replicas continue in the db its master's stream selected; after a
+    // restart it asks its master to continue from here) and on a master with a backlog.
+    let replica = srv.repl.is_replica();
+    if replica || srv.wstream.backlog_info().is_some() {
+        let db = if replica { srv.repl.stream_db.load(Relaxed) } else { srv.wstream.stream_db().unwrap_or(0) };
+        v.push(("repl-stream-db", db.to_string()));
+        v.push(("repl-id", srv.introspect.replid.lock().0.clone()));
+        v.push(("repl-offset", srv.wstream.offset.load(Relaxed).to_string()));
+    }
+    v.push(("aof-base", if aof_base { "1" } else { "0" }.to_string()));
+    if !srv.run_id.is_empty() {
+        v.push(("ferrodis-ver", crate::server::FERRODIS_VERSION.to_string()));
+    }
+    v
 }
 
 /// The form of a file a snapshot is written as.
@@ -651,6 +657,9 @@ pub struct LoadStats {
     pub functions: Vec<Vec<u8>>,
     /// The `repl-stream-db` aux field: the db a replica's master stream continues in.
     pub stream_db: Option<usize>,
+    /// The `repl-id` and `repl-offset` aux fields: the replication history of the data.
+    pub repl_id: Option<String>,
+    pub repl_offset: Option<i64>,
     /// Bytes of the stream the RDB took (an RDB-preamble AOF continues with commands).
     pub consumed: u64,
     /// Empty collections found and skipped.
@@ -678,7 +687,7 @@ pub fn load_stream_with<R: std::io::Read>(
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, consumed: 0, empty_skipped: 0 };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, repl_id: None, repl_offset: None, consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     let mut clock = LoadedClock::default();
@@ -701,6 +710,10 @@ pub fn load_stream_with<R: std::io::Read>(
                 let v = rd.string()?;
                 if k == b"repl-stream-db" {
                     st.stream_db = crate::util::numfmt::parse_i64(&v).and_then(|d| usize::try_from(d).ok());
+                } else if k == b"repl-id" {
+                    st.repl_id = (v.len() == 40).then(|| String::from_utf8_lossy(&v).into_owned());
+                } else if k == b"repl-offset" {
+                    st.repl_offset = crate::util::numfmt::parse_i64(&v);
                 } else if k == b"redis-ver" {
                     log::notice(&format!("Loading RDB produced by version {}", String::from_utf8_lossy(&v)));
                 } else if k == b"ctime" {
@@ -813,6 +826,9 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
                 log::notice(&format!("Done loading RDB, keys loaded: {}, keys expired: {}.", st.keys, st.expired));
             }
             log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
+            if let (Some(id), Some(off), Some(db)) = (st.repl_id, st.repl_offset, st.stream_db) {
+                crate::replica::restore_history(srv, id, off.max(0), db);
+            }
             Ok(())
         }
         Err((off, msg)) => {
