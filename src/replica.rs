@@ -192,8 +192,9 @@ fn disconnect_replicas(srv: &Server) {
 /// At start-up, before `start_from_config`: the replication history saved in the RDB
 /// (aux fields repl-id, repl-offset, repl-stream-db), as Redis's loadDataFromDisk. A
 /// replica takes it as its own, so its master may continue it (`set_master` caches it);
-/// a master keeps it as its previous id, with a backlog, so its former replicas may.
-pub fn restore_history(srv: &Server, id: String, offset: i64, db: usize) {
+/// a master keeps it as its previous id, with a backlog, so its former replicas may; the
+/// keys the load skipped as expired go to that backlog as DELs.
+pub fn restore_history(srv: &Server, id: String, offset: i64, db: usize, expired: &[(usize, Vec<u8>)]) {
     let replica = srv.config.read().replicaof().is_some();
     if replica {
         srv.introspect.replid.lock().0 = id;
@@ -204,6 +205,9 @@ pub fn restore_history(srv: &Server, id: String, offset: i64, db: usize) {
         srv.introspect.replid.lock().1 = id;
         srv.repl.second_offset.store(offset + 1, Relaxed);
         srv.wstream.reset_backlog(offset as u64);
+        for (db, key) in expired {
+            srv.wstream.feed(&[(*db, vec![b"DEL".to_vec(), key.clone()])]);
+        }
     }
 }
 

@@ -660,6 +660,8 @@ pub struct LoadStats {
     /// The `repl-id` and `repl-offset` aux fields: the replication history of the data.
     pub repl_id: Option<String>,
     pub repl_offset: Option<i64>,
+    /// Keys skipped as expired, when the RDB has a `repl-id` (db, key).
+    pub expired_keys: Vec<(usize, Vec<u8>)>,
     /// Bytes of the stream the RDB took (an RDB-preamble AOF continues with commands).
     pub consumed: u64,
     /// Empty collections found and skipped.
@@ -687,7 +689,7 @@ pub fn load_stream_with<R: std::io::Read>(
     if version < 1 || version > rdb::RDB_MAX_VERSION {
         return Err(rdb::RdbError { offset: 5, msg: format!("Can't handle RDB format version {version}") });
     }
-    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, repl_id: None, repl_offset: None, consumed: 0, empty_skipped: 0 };
+    let mut st = LoadStats { keys: 0, expired: 0, version, functions: Vec::new(), stream_db: None, repl_id: None, repl_offset: None, expired_keys: Vec::new(), consumed: 0, empty_skipped: 0 };
     let mut db = 0usize;
     let mut expire: Option<i64> = None;
     let mut clock = LoadedClock::default();
@@ -768,7 +770,14 @@ pub fn load_stream_with<R: std::io::Read>(
                 }
                 let key_clock = std::mem::take(&mut clock);
                 match expire.take() {
-                    Some(t) if t <= now => st.expired += 1,
+                    Some(t) if t <= now => {
+                        st.expired += 1;
+                        // data of a replication history: a master restarted from it tells
+                        // its replicas (Redis feeds these DELs to its backlog)
+                        if st.repl_id.is_some() {
+                            st.expired_keys.push((db, key));
+                        }
+                    }
                     e => {
                         sink(db, key, value, e, key_clock);
                         st.keys += 1;
@@ -827,7 +836,7 @@ pub fn load_at_startup(srv: &Server) -> Result<(), String> {
             }
             log::notice(&format!("DB loaded from disk: {:.3} seconds", start.elapsed().as_secs_f64()));
             if let (Some(id), Some(off), Some(db)) = (st.repl_id, st.repl_offset, st.stream_db) {
-                crate::replica::restore_history(srv, id, off.max(0), db);
+                crate::replica::restore_history(srv, id, off.max(0), db, &st.expired_keys);
             }
             Ok(())
         }
