@@ -163,7 +163,8 @@ pub fn unset_master(srv: &Server) {
     r.link_up.store(false, Relaxed);
     r.state.store(state::NONE, Relaxed);
     r.sync_in_progress.store(false, Relaxed);
-    let off = r.offset.load(Relaxed).max(0);
+    // master_repl_offset: the stream applied (or restored from an RDB) so far
+    let off = srv.wstream.offset.load(Relaxed) as i64;
     let old = srv.introspect.replid.lock().0.clone();
     srv.introspect.change_replication_id();
     srv.introspect.replid.lock().1 = old;

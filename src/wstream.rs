@@ -350,6 +350,10 @@ impl WriteStream {
     /// afresh).
     pub fn feed_raw(&self, bytes: &[u8], offset_after: u64) {
         let mut g = self.inner.lock();
+        if !self.replica_mode.load(Relaxed) {
+            // a link thread finishing its last command after REPLICAOF NO ONE
+            return;
+        }
         let start = offset_after.saturating_sub(bytes.len() as u64);
         let size = self.backlog_size.load(Relaxed) as usize;
         match g.backlog.as_mut() {

@@ -199,13 +199,21 @@ fn promoted_replica_serves_its_former_peers_partially() {
 /// repl-backlog-ttl (the replication id then changes), means a full synchronization.
 #[test]
 fn partial_resync_refused_when_the_backlog_lacks_the_data() {
-    let master = Server::start(&["--repl-backlog-size", "16384", "--repl-backlog-ttl", "1"]);
+    let master = Server::start(&["--repl-backlog-ttl", "1"]);
     let replica = Server::start(&[]);
     let (mut m, mut r) = (master.raw(), replica.raw());
     assert_eq!(text(&mut r, &["REPLICAOF", "127.0.0.1", &master.port.to_string()]), "+OK\r\n");
     wait_link_up(&mut r);
-    assert_eq!(text(&mut m, &["SET", "k", "v"]), "+OK\r\n");
+    assert_eq!(text(&mut m, &["SET", "k", &"v".repeat(30_000)]), "+OK\r\n");
     wait_in_sync(&mut m, &mut r);
+    let histlen: i64 = field(&mut m, "replication", "repl_backlog_histlen").parse().unwrap();
+    assert!(histlen > 30_000, "{histlen}");
+    // CONFIG SET repl-backlog-size resizes it, keeping the newest bytes
+    assert_eq!(text(&mut m, &["CONFIG", "SET", "repl-backlog-size", "16384"]), "+OK\r\n");
+    assert_eq!(field(&mut m, "replication", "repl_backlog_histlen"), "16384");
+    let first: i64 = field(&mut m, "replication", "repl_backlog_first_byte_offset").parse().unwrap();
+    let offset: i64 = field(&mut m, "replication", "master_repl_offset").parse().unwrap();
+    assert_eq!(first, offset - 16384 + 1);
     let (full, err) = (stat(&mut m, "sync_full"), stat(&mut m, "sync_partial_err"));
     // 40 KB written while the link is down: more than the 16 KB backlog
     assert_eq!(text(&mut m, &["MULTI"]), "+OK\r\n");
@@ -218,10 +226,6 @@ fn partial_resync_refused_when_the_backlog_lacks_the_data() {
     assert_eq!(stat(&mut m, "sync_partial_err"), err + 1);
     wait_link_up(&mut r);
     wait_in_sync(&mut m, &mut r);
-
-    // CONFIG SET repl-backlog-size resizes it
-    assert_eq!(text(&mut m, &["CONFIG", "SET", "repl-backlog-size", "1mb"]), "+OK\r\n");
-    assert_eq!(field(&mut m, "replication", "repl_backlog_size"), "1048576");
 
     // no replica for longer than repl-backlog-ttl: the backlog goes, with the history's id
     let id = field(&mut m, "replication", "master_replid");
