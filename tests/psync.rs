@@ -267,3 +267,44 @@ fn restarted_replica_continues_from_its_rdb() {
     assert_eq!(text(&mut r, &["SELECT", "5"]), "+OK\r\n");
     assert_eq!(text(&mut r, &["GET", "later"]), "$1\r\n2\r\n");
 }
+
+/// A master's RDB records its history too: restarted from it, the master keeps that id as
+/// master_replid2 with a new (empty) backlog, so its replica continues; keys that expired
+/// while it was down reach the replica as DELs through that backlog.
+#[test]
+fn restarted_master_lets_its_replica_continue() {
+    let dir = common::tmpdir("psync-master-restart");
+    let mut master = Server::start_owning(&dir, &[]);
+    let replica = Server::start(&[]);
+    let (mut m, mut r) = (master.raw(), replica.raw());
+    assert_eq!(text(&mut m, &["DEBUG", "SET-ACTIVE-EXPIRE", "0"]), "+OK\r\n");
+    assert_eq!(text(&mut r, &["REPLICAOF", "127.0.0.1", &master.port.to_string()]), "+OK\r\n");
+    wait_link_up(&mut r);
+    assert_eq!(text(&mut m, &["SET", "stays", "1"]), "+OK\r\n");
+    assert_eq!(text(&mut m, &["SET", "goes", "1", "PX", "300"]), "+OK\r\n");
+    wait_in_sync(&mut m, &mut r);
+    let id = field(&mut m, "replication", "master_replid");
+    let offset: i64 = field(&mut m, "replication", "master_repl_offset").parse().unwrap();
+    assert_eq!(text(&mut m, &["SAVE"]), "+OK\r\n");
+    let _ = master.child.kill();
+    let _ = master.child.wait();
+    std::mem::forget(master);
+    std::thread::sleep(Duration::from_millis(400));
+    let master = Server::start_owning(&dir, &[]);
+    let mut m = master.raw();
+    assert_ne!(field(&mut m, "replication", "master_replid"), id);
+    assert_eq!(field(&mut m, "replication", "master_replid2"), id);
+    assert_eq!(field(&mut m, "replication", "second_repl_offset"), (offset + 1).to_string());
+    assert_eq!(field(&mut m, "replication", "repl_backlog_active"), "1");
+    assert_eq!(field(&mut m, "replication", "repl_backlog_first_byte_offset"), (offset + 1).to_string());
+    // the expired key's DEL is in the backlog already
+    let histlen: i64 = field(&mut m, "replication", "repl_backlog_histlen").parse().unwrap();
+    assert!(histlen > 0);
+    assert_eq!(text(&mut r, &["EXISTS", "goes"]), ":0\r\n", "expired for reads on the replica");
+    assert_eq!(text(&mut r, &["REPLICAOF", "127.0.0.1", &master.port.to_string()]), "+OK\r\n");
+    wait("the partial resynchronization", || stat(&mut m, "sync_partial_ok") == 1);
+    wait_link_up(&mut r);
+    assert_eq!(stat(&mut m, "sync_full"), 0);
+    wait_in_sync(&mut m, &mut r);
+    assert_eq!(text(&mut r, &["DBSIZE"]), ":1\r\n");
+}
