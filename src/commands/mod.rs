@@ -312,6 +312,13 @@ impl CommandTable {
         if cmd.first_key <= 0 {
             return;
         }
+        if cmd.first_key == cmd.last_key {
+            // one key (GET, SET, INCR...)
+            if (cmd.first_key as usize) < argv.len() {
+                out.push(cmd.first_key as usize);
+            }
+            return;
+        }
         let argc = argv.len() as i32;
         let last = if cmd.last_key < 0 { argc + cmd.last_key } else { cmd.last_key.min(argc - 1) };
         let step = cmd.step.max(1);
