@@ -17,7 +17,7 @@ use crate::net::client::{cflags, ClientHandle, ClientInfo, ReplyMode};
 use crate::protocol::ReplyBuf;
 use crate::server::{now_ms, Server, SlowlogEntry};
 use std::sync::atomic::Ordering::Relaxed;
-use std::time::Instant;
+use crate::util::clock;
 
 /// Per-command counters, one array per worker thread (only its owner writes).
 #[derive(Default)]
@@ -91,19 +91,6 @@ pub fn resolve<'t>(srv: &'t Server, argv: &[&[u8]], out: &mut ReplyBuf) -> Optio
     Some(cmd)
 }
 
-thread_local! {
-    /// While a worker runs a pipelined batch: when the previous command of the batch ended.
-    /// The next command takes it as its start instead of reading the clock again, so a
-    /// command in a batch costs one clock read (its end) for its duration and its "now".
-    /// Taken by the top-level command only: commands a script or EXEC runs read their own.
-    static BATCH_CLOCK: std::cell::Cell<Option<Instant>> = const { std::cell::Cell::new(None) };
-}
-
-/// Start (`true`) or end (`false`) a batch of commands on this thread (see `BATCH_CLOCK`).
-pub fn batch_clock(on: bool) {
-    BATCH_CLOCK.with(|c| c.set(if on { Some(Instant::now()) } else { None }));
-}
-
 /// Execute one command for a client.
 pub fn execute(
     srv: &Server,
@@ -112,6 +99,10 @@ pub fn execute(
     out: &mut ReplyBuf,
     argv: &[&[u8]],
 ) -> Outcome {
+    if let Some(cmd) = lean_command(srv, info, argv) {
+        run_lean(srv, stats, info, out, cmd, argv);
+        return Outcome::Done;
+    }
     // Keep the tracking table within tracking-table-max-keys (Redis does it in
     // processCommand: what it sends this client goes before the reply).
     if srv.tracking.clients() > 0 {
@@ -202,6 +193,129 @@ pub fn count_errors(srv: &Server, bytes: &[u8]) {
 }
 
 const MULTI_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
+
+/// Client flags under which a command needs the full path (`run`): replication links,
+/// MONITOR, pub/sub, transactions, client-side caching, scripts, the AOF loader.
+const LEAN_DENY: u32 = cflags::MONITOR
+    | cflags::PUBSUB
+    | cflags::MASTER
+    | cflags::REPLICA
+    | cflags::MULTI
+    | cflags::TRACKING
+    | cflags::TRACKING_BCAST
+    | cflags::TRACKING_OPTIN
+    | cflags::TRACKING_OPTOUT
+    | cflags::TRACKING_CACHING
+    | cflags::PUSH_TARGET
+    | cflags::DENY_BLOCKING
+    | cflags::SCRIPT
+    | cflags::AOF;
+
+/// May this command take the lean path? Only a command `run` would pass through every
+/// check of without refusing, holding, queueing or tracking it: a plain (`Command::lean`)
+/// command with a valid arity, from an authenticated client with an unrestricted user,
+/// no transaction, subscription, special reply mode or special flag, on a server in its
+/// common state (see `Server::dispatch_quiet`). Anything else goes the full way, which
+/// also gives every refusal its exact error.
+#[inline]
+fn lean_command<'t>(srv: &'t Server, info: &mut ClientInfo, argv: &[&[u8]]) -> Option<&'t Command> {
+    if info.reply_mode != ReplyMode::On || !info.authenticated || info.multi.is_some() || !info.subs.is_empty() {
+        return None;
+    }
+    if info.handle.flags.load(Relaxed) & LEAN_DENY != 0 || info.user.as_ref().is_some_and(|u| !u.is_unrestricted()) {
+        return None;
+    }
+    if !srv.dispatch_quiet() {
+        return None;
+    }
+    let cmd = srv.table.lookup_cached(argv[0], &mut info.name_cache)?;
+    let argc = argv.len() as i32;
+    if !cmd.lean || (cmd.arity > 0 && argc != cmd.arity) || argc < -cmd.arity {
+        return None;
+    }
+    Some(cmd)
+}
+
+/// The lean path: what `run` does for a command that none of its checks stops, in the
+/// same order (last command, keys, locks, clock, lazy expiry, the handler, the write
+/// stream, blocked clients made ready, stats).
+fn run_lean(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBuf, cmd: &Command, argv: &[&[u8]]) {
+    info.handle.last_cmd.store(cmd.id + 1, Relaxed);
+    info.cmd = cmd.id;
+    info.redacted.clear();
+    out.pushed.clear();
+    let out_start = out.len();
+    let ks = &srv.keyspace;
+    let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
+    srv.table.key_positions(cmd, argv, &mut keys);
+    let locks = if cmd.has(flags::NO_KEYSPACE) {
+        crate::keyspace::LockSet { guards: smallvec::SmallVec::new() }
+    } else if ks.nshards() == 1 {
+        ks.lock_one(0)
+    } else {
+        let shards: smallvec::SmallVec<[usize; 4]> = if keys.is_empty() || cmd.has(flags::ALL_SHARDS) {
+            (0..ks.nshards()).collect()
+        } else {
+            keys.iter().map(|&i| ks.shard_of(argv[i])).collect()
+        };
+        match lock_unless_busy(srv, shards) {
+            Some(l) => l,
+            None => {
+                // a script started on another worker and is past its time limit
+                reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error());
+                return;
+            }
+        }
+    };
+    let batched = info.batch_clock.take();
+    let start = batched.unwrap_or_else(clock::mono_ns);
+    let errors_before = out.errors;
+    let counted_before = out.counted_errors;
+    let dirty = {
+        let mut ctx = Ctx { srv, client: info, out, ks: Ks::new(srv, locks, 0, crate::server::ms_at(start)) };
+        ctx.ks.db = ctx.client.db;
+        ctx.ks.client = ctx.client.id;
+        if !cmd.has(flags::NO_EXPIRE) {
+            for &k in &keys {
+                ctx.ks.expire_if_needed(argv[k]);
+            }
+        }
+        let handler = cmd.handler;
+        if std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(&mut ctx, argv))).is_err() {
+            ctx.out.error(&format!("ERR internal error while executing '{}'", cmd.name));
+            crate::log::warning(&format!("command '{}' panicked", cmd.name));
+        }
+        // (without a write stream there is nothing to record)
+        if ctx.ks.record {
+            ctx.ks.end_command(argv, 0);
+            if !ctx.ks.ops.is_empty() {
+                srv.wstream.feed_call(&ctx.ks.ops, !cmd.has(flags::ARBITRARY_KEYS));
+                ctx.client.woff = srv.wstream.offset.load(Relaxed);
+            }
+        }
+        if cmd.has(flags::WRITE) {
+            crate::blocking::serve_ready(&mut ctx.ks);
+        }
+        let dirty = ctx.ks.dirty;
+        ctx.ks.finish();
+        dirty
+    };
+    let end = clock::mono_ns();
+    if batched.is_some() {
+        info.batch_clock = Some(end);
+    }
+    let failed = out.errors > errors_before;
+    // With one worker, its stats have no other writer here (the replica thread counts
+    // into them only while this server is a replica, which the lean path excludes).
+    let exclusive = ks.nshards() == 1;
+    account(srv, &stats[cmd.id], cmd, info, argv, end.saturating_sub(start) / 1000, failed, dirty, exclusive);
+    if out.errors - errors_before > out.counted_errors - counted_before {
+        count_errors(srv, &out.buf[out_start..]);
+    }
+    let h = &info.handle;
+    h.db.store(info.db, Relaxed);
+    h.resp.store(info.resp, Relaxed);
+}
 
 const SUBSCRIBED_OK: &[&str] =
     &["subscribe", "psubscribe", "ssubscribe", "unsubscribe", "punsubscribe", "sunsubscribe", "ping", "quit", "reset"];
@@ -376,8 +490,8 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
             None => return reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error()),
         }
     };
-    let batched = BATCH_CLOCK.with(|c| c.take());
-    let start = batched.unwrap_or_else(Instant::now);
+    let batched = info.batch_clock.take();
+    let start = batched.unwrap_or_else(clock::mono_ns);
     let now = crate::server::ms_at(start);
     let errors_before = out.errors;
     let counted_before = out.counted_errors;
@@ -417,16 +531,13 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         }
         // Serve clients blocked on keys this command made ready (after it, as Redis does).
         crate::blocking::serve_ready(&mut ctx.ks);
+        ctx.ks.finish();
         dirty
     };
-    let end = Instant::now();
+    let end = clock::mono_ns();
     if batched.is_some() {
-        BATCH_CLOCK.with(|c| c.set(Some(end)));
+        info.batch_clock = Some(end);
     }
-    let us = end.saturating_duration_since(start).as_micros() as u64;
-    let st = &stats[cmd.id];
-    st.calls.fetch_add(1, Relaxed);
-    st.usec.fetch_add(us, Relaxed);
     // failed: any error reply; for EXEC only one of its own (the queued commands' errors
     // were attributed to them, `run_in_exec`)
     let failed = if cmd.name == "exec" {
@@ -434,20 +545,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     } else {
         out.errors > errors_before
     };
-    if failed {
-        st.failed.fetch_add(1, Relaxed);
-    }
-    srv.stats.total_commands.fetch_add(1, Relaxed);
-    if dirty > 0 {
-        srv.dirty.fetch_add(dirty, Relaxed);
-    }
-    if srv.hot.latency_tracking.load(Relaxed) {
-        st.hist.get_or_init(Default::default).record(us * 1000);
-    }
-    if !cmd.has(flags::SKIP_SLOWLOG) {
-        slowlog_maybe(srv, &info.handle, argv, &info.redacted, us);
-    }
-    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
+    account(srv, &stats[cmd.id], cmd, info, argv, end.saturating_sub(start) / 1000, failed, dirty, false);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, info, out, argv);
     }
@@ -460,6 +558,43 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     h.db.store(info.db, Relaxed);
     h.resp.store(info.resp, Relaxed);
     Outcome::Done
+}
+
+/// Add to a counter: a plain load and store where this thread is its only writer
+/// (`exclusive`: no locked instruction), a locked add otherwise.
+#[inline]
+fn bump(c: &std::sync::atomic::AtomicU64, n: u64, exclusive: bool) {
+    if exclusive {
+        c.store(c.load(Relaxed).wrapping_add(n), Relaxed);
+    } else {
+        c.fetch_add(n, Relaxed);
+    }
+}
+
+/// After a top-level command ran: commandstats, the dirty counter, the latency
+/// histogram, the slowlog and the latency monitor. `exclusive`: this thread is the only
+/// writer of `st`'s calls, usec and histogram.
+#[inline]
+#[allow(clippy::too_many_arguments)]
+fn account(srv: &Server, st: &CmdStat, cmd: &Command, info: &ClientInfo, argv: &[&[u8]], us: u64, failed: bool, dirty: u64, exclusive: bool) {
+    bump(&st.calls, 1, exclusive);
+    // (most commands take under a microsecond: no add of a zero)
+    if us > 0 {
+        bump(&st.usec, us, exclusive);
+    }
+    if failed {
+        st.failed.fetch_add(1, Relaxed);
+    }
+    if dirty > 0 {
+        srv.dirty.fetch_add(dirty, Relaxed);
+    }
+    if srv.hot.latency_tracking.load(Relaxed) {
+        st.hist.get_or_init(Default::default).record(us * 1000, exclusive);
+    }
+    if !cmd.has(flags::SKIP_SLOWLOG) {
+        slowlog_maybe(srv, &info.handle, argv, &info.redacted, us);
+    }
+    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
 }
 
 pub const MASTERDOWN_ERR: &str = "MASTERDOWN Link with MASTER is down and replica-serve-stale-data is set to 'no'.";
@@ -536,7 +671,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
     let counted_before = ctx.out.counted_errors;
     let out_start = ctx.out.len();
     let dirty_before = ctx.ks.dirty;
-    let start = Instant::now();
+    let start = clock::mono_ns();
     let handler = cmd.handler;
     let res = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| handler(ctx, argv)));
     if res.is_err() {
@@ -552,7 +687,7 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         count_errors(srv, &ctx.out.buf[out_start..]);
         ctx.out.counted_errors = counted_before + new_errors;
     }
-    let us = start.elapsed().as_micros() as u64;
+    let us = clock::mono_ns().saturating_sub(start) / 1000;
     if let Some(stats) = stats {
         let st = &stats[cmd.id];
         st.calls.fetch_add(1, Relaxed);
@@ -561,10 +696,9 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
             st.failed.fetch_add(1, Relaxed);
         }
         if srv.hot.latency_tracking.load(Relaxed) {
-            st.hist.get_or_init(Default::default).record(us * 1000);
+            st.hist.get_or_init(Default::default).record(us * 1000, false);
         }
     }
-    srv.stats.total_commands.fetch_add(1, Relaxed);
     if !cmd.has(flags::SKIP_SLOWLOG) {
         slowlog_maybe(srv, &ctx.client.handle, argv, &ctx.client.redacted, us);
     }
@@ -577,11 +711,17 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
 /// Add a slow log entry if the command took at least `slowlog-log-slower-than` µs
 /// (`redacted`: argv positions shown as "(redacted)"). Also used for blocked commands
 /// when they are served.
+#[inline]
 pub fn slowlog_maybe(srv: &Server, client: &ClientHandle, argv: &[&[u8]], redacted: &[usize], us: u64) {
     let th = srv.hot.slowlog_slower_than.load(Relaxed);
     if th < 0 || (us as i64) < th {
         return;
     }
+    slowlog_add(srv, client, argv, redacted, us);
+}
+
+#[cold]
+fn slowlog_add(srv: &Server, client: &ClientHandle, argv: &[&[u8]], redacted: &[usize], us: u64) {
     let args = crate::commands::introspection::slowlog_args(argv, redacted);
     let name = client.name.lock().as_ref().map(|n| String::from_utf8_lossy(n).into_owned()).unwrap_or_default();
     let max = srv.hot.slowlog_max_len.load(Relaxed) as usize;

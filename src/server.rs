@@ -79,7 +79,6 @@ impl Hot {
 #[derive(Default)]
 pub struct Stats {
     pub total_connections: AtomicU64,
-    pub total_commands: AtomicU64,
     pub rejected_connections: AtomicU64,
     pub expired_keys: AtomicU64,
     /// f64 bits of the estimated fraction (0..1) of volatile keys already logically
@@ -183,31 +182,30 @@ pub fn now_ms() -> i64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
 }
 
-/// Unix time in ms of a monotonic instant, without another clock read: the dispatcher
-/// reads the clock once per command and uses that reading both for the command's
-/// duration and as its notion of "now" (expiry). The offset between the monotonic and the
-/// wall clock is re-taken by `resync_clock` (every cron tick), so a wall-clock step is
-/// followed within one tick, and slewing drifts by microseconds at most in between.
-pub fn ms_at(t: Instant) -> i64 {
-    let base = *CLOCK_BASE.get_or_init(Instant::now);
+/// Unix time in ms of a monotonic reading (`util::clock::mono_ns`), without another clock
+/// read: the dispatcher reads the clock once per command and uses that reading both for
+/// the command's duration and as its notion of "now" (expiry). The offset between the
+/// monotonic and the wall clock is re-taken by `resync_clock` (every cron tick), so a
+/// wall-clock step is followed within one tick, and slewing drifts by microseconds at
+/// most in between.
+pub fn ms_at(mono_ns: u64) -> i64 {
     let mut off = CLOCK_OFFSET_US.load(std::sync::atomic::Ordering::Relaxed);
     if off == i64::MIN {
         off = resync_clock();
     }
-    let mono = t.saturating_duration_since(base).as_micros() as i64;
-    (mono + off).div_euclid(1000)
+    ((mono_ns / 1000) as i64 + off).div_euclid(1000)
 }
 
-/// Re-take the wall-clock offset used by `ms_at`; returns it.
+/// Re-take the wall-clock offset used by `ms_at` (and re-anchor the command clock);
+/// returns the offset.
 pub fn resync_clock() -> i64 {
-    let base = *CLOCK_BASE.get_or_init(Instant::now);
-    let mono = Instant::now().saturating_duration_since(base).as_micros() as i64;
+    crate::util::clock::recalibrate();
+    let mono = crate::util::clock::mono_us() as i64;
     let off = now_us() - mono;
     CLOCK_OFFSET_US.store(off, std::sync::atomic::Ordering::Relaxed);
     off
 }
 
-static CLOCK_BASE: OnceLock<Instant> = OnceLock::new();
 static CLOCK_OFFSET_US: std::sync::atomic::AtomicI64 = std::sync::atomic::AtomicI64::new(i64::MIN);
 
 pub fn now_us() -> i64 {
@@ -222,6 +220,7 @@ fn random_hex(n: usize) -> String {
 
 impl Server {
     pub fn new(config: Config, nshards: usize) -> Server {
+        crate::util::clock::init();
         let ndbs = config.get_i64("databases").max(1) as usize;
         let table = CommandTable::build_renamed(&config.rename_commands());
         let acl = crate::acl::Acl::new(&table);
@@ -352,11 +351,17 @@ impl Server {
     }
 
     /// Add a latency sample if it crosses the threshold (LATENCY monitor).
+    #[inline]
     pub fn latency_add(&self, event: &str, ms: u64) {
         let th = self.hot.latency_threshold.load(Relaxed);
         if th == 0 || ms < th {
             return;
         }
+        self.latency_record(event, ms);
+    }
+
+    #[cold]
+    fn latency_record(&self, event: &str, ms: u64) {
         let now = now_ms() / 1000;
         let mut l = self.latency.lock();
         let ev = l.entry(event.to_string()).or_default();
@@ -372,6 +377,24 @@ impl Server {
             ev.samples.pop_front();
         }
         ev.max = ev.max.max(ms);
+    }
+
+    /// The server is in its common state, where a plain command from a plain client needs
+    /// none of the dispatcher's refusals, holds or side paths (`dispatch::lean_command`):
+    /// no tracking clients, no script running, no maxmemory or min-replicas limit, not a
+    /// replica, not starting or loading, not paused, no MONITOR.
+    #[inline]
+    pub fn dispatch_quiet(&self) -> bool {
+        self.tracking.clients() == 0
+            && !self.scripting.is_running()
+            && self.hot.maxmemory.load(Relaxed) == 0
+            && self.hot.min_replicas_to_write.load(Relaxed) == 0
+            && !self.repl.is_replica()
+            && !self.persist.starting.load(Relaxed)
+            && !self.persist.loading.load(Relaxed)
+            && !self.shutdown_pause.load(Relaxed)
+            && (self.pause_until.load(Relaxed) == 0 || self.paused().is_none())
+            && self.monitor_count.load(Relaxed) == 0
     }
 
     /// Is a CLIENT PAUSE in effect? Some(true) when every command is held, Some(false)

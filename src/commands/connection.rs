@@ -1,14 +1,14 @@
 //! Connection commands: PING, ECHO, SELECT, QUIT, RESET, HELLO, AUTH, and the
 //! authentication of the users ferrodis knows (`authenticate`).
 
-use super::{eq_ic, Ctx, Registration};
+use super::{eq_ic, flags, Ctx, Registration};
 use crate::net::client::{cflags, ReplyMode};
 use crate::server::Server;
 use std::sync::atomic::Ordering::Relaxed;
 
 pub const COMMANDS: &[Registration] = &[
-    ("ping", ping, 0),
-    ("echo", echo, 0),
+    ("ping", ping, flags::NO_KEYSPACE),
+    ("echo", echo, flags::NO_KEYSPACE),
     ("select", select, 0),
     ("quit", quit, 0),
     ("reset", reset, 0),
@@ -32,7 +32,7 @@ fn ping(ctx: &mut Ctx, argv: &[&[u8]]) {
     }
     match argv.get(1) {
         Some(m) => ctx.out.bulk(m),
-        None => ctx.out.simple("PONG"),
+        None => ctx.out.raw(b"+PONG\r\n"),
     }
 }
 

@@ -46,6 +46,13 @@ pub struct CmdTotals {
     pub failed: u64,
 }
 
+/// INFO total_commands_processed: the calls of every command on every worker (each
+/// executed command counts one call, as Redis's stat_numcommands; summing here keeps one
+/// more locked add off every command).
+pub fn total_calls(srv: &Server) -> u64 {
+    srv.workers.get().into_iter().flatten().flat_map(|w| w.cmdstats.iter()).map(|s| s.calls.load(Relaxed)).sum()
+}
+
 pub fn cmd_totals(srv: &Server, id: usize) -> CmdTotals {
     let mut t = CmdTotals::default();
     for w in srv.workers.get().into_iter().flatten() {

@@ -74,6 +74,9 @@ pub mod flags {
     /// ferrodis: the dispatcher does not lazily expire the key arguments (WATCH looks
     /// at its keys without deleting the expired ones, as Redis does).
     pub const NO_EXPIRE: u32 = 1 << 26;
+    /// ferrodis: the handler never touches the keyspace (`ctx.ks` has no shard locked
+    /// when it runs on the dispatcher's lean path).
+    pub const NO_KEYSPACE: u32 = 1 << 27;
 
     pub fn from_names<'a>(names: impl IntoIterator<Item = &'a str>) -> u32 {
         let mut f = 0;
@@ -119,6 +122,10 @@ pub struct Command {
     /// Subcommand name (lowercase) -> index in the table.
     pub subcommands: AHashMap<Vec<u8>, usize>,
     pub id: usize,
+    /// May take the dispatcher's lean path (`dispatch::lean_command`): not a container,
+    /// a transaction-control command, a script runner (whose flags come from the script)
+    /// or a pub/sub command, which all need the full path.
+    pub lean: bool,
 }
 
 impl Command {
@@ -184,6 +191,13 @@ impl CommandTable {
             };
             t.add(name, handler, extra, Some(pid));
         }
+        for c in &mut t.cmds {
+            const FULL_PATH: &[&str] = &[
+                "exec", "discard", "multi", "watch", "unwatch", "quit", "reset", "eval", "evalsha", "eval_ro", "evalsha_ro",
+                "fcall", "fcall_ro", "sync", "psync",
+            ];
+            c.lean = !c.is_container() && !c.name.contains('|') && !c.has(flags::PUBSUB) && !FULL_PATH.contains(&c.name.as_str());
+        }
         t
     }
 
@@ -223,6 +237,7 @@ impl CommandTable {
             meta: m,
             subcommands: AHashMap::new(),
             id,
+            lean: false,
         });
         match parent {
             None => {
@@ -245,6 +260,23 @@ impl CommandTable {
                 .get(p.as_bytes())
                 .is_some_and(|i| self.cmds[i].subcommands.contains_key(s.as_bytes())),
         }
+    }
+
+    /// `lookup` through a one-entry cache of the caller's (a client's last command name,
+    /// compared as sent: same bytes, same length).
+    #[inline]
+    pub fn lookup_cached(&self, name: &[u8], cache: &mut (u64, usize, usize)) -> Option<&Command> {
+        let word = name_index::raw_word(name);
+        if let Some(w) = word {
+            if cache.1 == name.len() && cache.0 == w {
+                return Some(&self.cmds[cache.2]);
+            }
+        }
+        let c = self.lookup(name)?;
+        if let Some(w) = word {
+            *cache = (w, name.len(), c.id);
+        }
+        Some(c)
     }
 
     /// Look up a top-level command by name, case-insensitively.
@@ -278,6 +310,13 @@ impl CommandTable {
             return;
         }
         if cmd.first_key <= 0 {
+            return;
+        }
+        if cmd.first_key == cmd.last_key {
+            // one key (GET, SET, INCR...)
+            if (cmd.first_key as usize) < argv.len() {
+                out.push(cmd.first_key as usize);
+            }
             return;
         }
         let argc = argv.len() as i32;
@@ -384,6 +423,39 @@ impl<'a> Ks<'a> {
             client: 0,
             track_pending: Vec::new(),
             track_caller: None,
+        }
+    }
+
+    /// Release the locks and drop the rest, skipping the drop glue of the collections a
+    /// command seldom uses when they hold nothing (that glue is a few out-of-line calls
+    /// per command even for empty ones; forgetting an empty Vec or a None frees nothing).
+    #[inline(always)]
+    pub fn finish(self) {
+        let Ks { locks, propagate, ops, track_pending, track_caller, .. } = self;
+        if locks.guards.is_empty() && !locks.guards.spilled() {
+            std::mem::forget(locks);
+        } else {
+            drop(locks);
+        }
+        if ops.capacity() == 0 {
+            std::mem::forget(ops);
+        } else {
+            drop(ops);
+        }
+        if track_pending.capacity() == 0 {
+            std::mem::forget(track_pending);
+        } else {
+            drop(track_pending);
+        }
+        if propagate.is_none() {
+            std::mem::forget(propagate);
+        } else {
+            drop(propagate);
+        }
+        if track_caller.is_none() {
+            std::mem::forget(track_caller);
+        } else {
+            drop(track_caller);
         }
     }
 

@@ -150,7 +150,7 @@ pub fn sample_ops(srv: &Server) {
         return;
     }
     let st = &srv.stats;
-    m[M_OPS].track(st.total_commands.load(Relaxed), now);
+    m[M_OPS].track(crate::commands::introspection::total_calls(srv), now);
     m[M_NET_IN].track(st.net_input_bytes.load(Relaxed), now);
     m[M_NET_OUT].track(st.net_output_bytes.load(Relaxed), now);
     drop(m);
@@ -496,7 +496,7 @@ fn gen_info(ctx: &Ctx, want: &Sections) -> String {
             s,
             "total_connections_received:{}\r\ntotal_commands_processed:{}\r\ninstantaneous_ops_per_sec:{}\r\ntotal_net_input_bytes:{}\r\ntotal_net_output_bytes:{}\r\ntotal_net_repl_input_bytes:0\r\ntotal_net_repl_output_bytes:0\r\ninstantaneous_input_kbps:{:.2}\r\ninstantaneous_output_kbps:{:.2}\r\ninstantaneous_input_repl_kbps:0.00\r\ninstantaneous_output_repl_kbps:0.00\r\nrejected_connections:{}\r\nsync_full:{}\r\nsync_partial_ok:{}\r\nsync_partial_err:{}\r\nexpired_keys:{}\r\nexpired_stale_perc:{:.2}\r\nexpired_time_cap_reached_count:{}\r\nexpire_cycle_cpu_milliseconds:{}\r\nevicted_keys:{}\r\nevicted_clients:0\r\ntotal_eviction_exceeded_time:0\r\ncurrent_eviction_exceeded_time:0\r\nkeyspace_hits:{}\r\nkeyspace_misses:{}\r\n",
             st.total_connections.load(Relaxed),
-            st.total_commands.load(Relaxed),
+            crate::commands::introspection::total_calls(srv),
             m[M_OPS].get(),
             st.net_input_bytes.load(Relaxed),
             st.net_output_bytes.load(Relaxed),
@@ -812,7 +812,6 @@ fn config_resetstat(ctx: &mut Ctx, _argv: &[&[u8]]) {
     crate::keyspace::lazyfree::FREED.store(0, std::sync::atomic::Ordering::Relaxed);
     for a in [
         &st.total_connections,
-        &st.total_commands,
         &st.rejected_connections,
         &st.expired_keys,
         &st.expired_stale_perc,

@@ -150,7 +150,15 @@ pub struct ClientInfo {
     /// Connected over loopback or a unix socket (protected configs, protected mode).
     pub is_local: bool,
     /// The command being executed (index in the command table), for error texts and stats.
+    /// While the worker runs a pipelined batch of this client's commands: when the
+    /// previous command of the batch ended. The next command takes it as its start instead
+    /// of reading the clock again, so a command in a batch costs one clock read (its end)
+    /// for its duration and its "now". Commands a script or EXEC runs read their own.
+    pub batch_clock: Option<u64>,
     pub cmd: usize,
+    /// The last command name this client sent, as its raw first word (up to 8 bytes),
+    /// its length and its table index: a pipeline repeating a command skips the lookup.
+    pub name_cache: (u64, usize, usize),
     /// Pub/Sub subscriptions (channels, patterns, shard channels).
     pub subs: crate::pubsub::Subs,
     /// argv positions the running command hides from MONITOR and the slow log (AUTH
@@ -188,6 +196,8 @@ impl ClientInfo {
             reply_mode: ReplyMode::On,
             is_local,
             cmd: 0,
+            batch_clock: None,
+            name_cache: (0, 0, 0),
             subs: Default::default(),
             redacted: Vec::new(),
             multi: None,

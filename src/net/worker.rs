@@ -423,7 +423,7 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
             let spare = c.qbuf.capacity() - c.qbuf.len();
             let fd = c.sock.as_raw_fd();
             // SAFETY: we read into the vector's spare capacity and set the length to what was read.
-            let n = unsafe { libc::read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()) as *mut libc::c_void, spare) };
+            let n = unsafe { sys_read(fd, c.qbuf.as_mut_ptr().add(c.qbuf.len()), spare) };
             if n == 0 {
                 // replies to what came before the EOF still go out, as far as they can
                 w.flush(tok);
@@ -457,6 +457,27 @@ fn on_readable(cell: &RefCell<Worker>, tok: usize, peer_closed: bool) {
         }
     }
     cell.borrow_mut().after_commands(tok);
+}
+
+/// read(2) and write(2) on a client socket, as raw system calls: libc's wrappers are
+/// thread-cancellation points that flip the cancellation state around every call, work
+/// a worker does twice per batch of commands and never needs (no thread is cancelled).
+/// Same contract as read(2) / write(2): bytes done, or -1 with errno set.
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes (writable for `sys_read`).
+#[inline]
+unsafe fn sys_read(fd: i32, buf: *mut u8, len: usize) -> isize {
+    libc::syscall(libc::SYS_read, fd, buf, len) as isize
+}
+
+/// See `sys_read`.
+///
+/// # Safety
+/// `buf` must be valid for `len` bytes.
+#[inline]
+unsafe fn sys_write(fd: i32, buf: *const u8, len: usize) -> isize {
+    libc::syscall(libc::SYS_write, fd, buf, len) as isize
 }
 
 /// A connection checked out of the slab for a batch of commands; back in its slot when
@@ -512,7 +533,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
     }
     let was_postponed = std::mem::replace(postponed, false);
     let mut drop_now = false;
-    dispatch::batch_clock(true);
+    info.batch_clock = Some(crate::util::clock::mono_ns());
     loop {
         if info.close_after_reply || info.blocked.is_some() {
             break;
@@ -520,10 +541,15 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
         let start = parser.pos();
         match parser.next(qbuf, &limits) {
             Parsed::Command => {
-                let argv: smallvec::SmallVec<[&[u8]; 8]> = match &parser.owned {
-                    Some(owned) => owned.iter().map(|v| v.as_slice()).collect(),
-                    None => parser.args.iter().map(|r| &qbuf[r.clone()]).collect(),
-                };
+                let mut argv: smallvec::SmallVec<[&[u8]; 8]> = smallvec::SmallVec::new();
+                match &parser.owned {
+                    Some(owned) => argv.extend(owned.iter().map(|v| v.as_slice())),
+                    None => {
+                        for r in &parser.args {
+                            argv.push(&qbuf[r.start..r.end]);
+                        }
+                    }
+                }
                 out.resp = info.resp;
                 let outcome = dispatch::execute(srv, stats, info, out, &argv);
                 drop(argv);
@@ -565,7 +591,7 @@ fn process_input(cell: &RefCell<Worker>, tok: usize) -> bool {
             }
         }
     }
-    dispatch::batch_clock(false);
+    info.batch_clock = None;
     if was_postponed != *postponed {
         // a held client counts as blocked (INFO blocked_clients, CLIENT LIST flags=b)
         info.handle.set_flag(cflags::BLOCKED, *postponed);
@@ -942,7 +968,7 @@ impl Worker {
             while c.sent < c.out.buf.len() {
                 let rest = &c.out.buf[c.sent..];
                 // SAFETY: rest is a live slice.
-                let n = unsafe { libc::write(fd, rest.as_ptr() as *const libc::c_void, rest.len()) };
+                let n = unsafe { sys_write(fd, rest.as_ptr(), rest.len()) };
                 if n < 0 {
                     let err = std::io::Error::last_os_error();
                     match err.kind() {

@@ -64,6 +64,31 @@ fn find_byte(buf: &[u8], from: usize, c: u8) -> Option<usize> {
     None
 }
 
+/// The common header: a positive decimal without a leading zero, of at most 17 digits,
+/// then `\r` with at least one byte after it. Its value and the position of the `\r`;
+/// None for anything else, which the general path (`find_byte` + `parse_len`) decides.
+/// Where this answers, the general path would give the same value and position.
+#[inline]
+fn quick_len(buf: &[u8], at: usize) -> Option<(i64, usize)> {
+    let first = *buf.get(at)?;
+    if !(b'1'..=b'9').contains(&first) {
+        return None;
+    }
+    let mut v = (first - b'0') as i64;
+    let mut i = at + 1;
+    loop {
+        let c = *buf.get(i)?;
+        if c == b'\r' {
+            return (i + 1 < buf.len()).then_some((v, i));
+        }
+        if !c.is_ascii_digit() || i - at >= 17 {
+            return None;
+        }
+        v = v * 10 + (c - b'0') as i64;
+        i += 1;
+    }
+}
+
 fn err(msg: &str) -> Parsed {
     Parsed::Error(msg.as_bytes().to_vec())
 }
@@ -135,26 +160,46 @@ impl RequestParser {
     /// Parse the next command from `buf[pos..]`. After `Command`, the arguments are in
     /// `self.args`; call `reset_args` (done by the next `next` call) before reading again.
     pub fn next(&mut self, buf: &[u8], limits: &Limits) -> Parsed {
+        self.next_with(buf, limits, true)
+    }
+
+    /// `next`, with or without the one-pass path for whole commands (`whole_command`;
+    /// the tests check both ways give the same results).
+    #[inline]
+    fn next_with(&mut self, buf: &[u8], limits: &Limits, one_pass: bool) -> Parsed {
         if !self.in_multibulk {
             self.args.clear();
-            self.owned = None;
+            if self.owned.is_some() {
+                self.owned = None;
+            }
             if self.pos >= buf.len() {
                 return Parsed::Incomplete;
             }
+            if one_pass && !limits.unauthenticated && self.whole_command(buf, limits.max_bulk_len) {
+                return Parsed::Command;
+            }
             if buf[self.pos] == b'*' {
-                let Some(cr) = find_byte(buf, self.pos, b'\r') else {
-                    if buf.len() - self.pos > INLINE_MAX {
-                        return err("ERR Protocol error: too big mbulk count string");
+                let (n, cr) = match quick_len(buf, self.pos + 1) {
+                    Some(q) => q,
+                    None => {
+                        let Some(cr) = find_byte(buf, self.pos, b'\r') else {
+                            if buf.len() - self.pos > INLINE_MAX {
+                                return err("ERR Protocol error: too big mbulk count string");
+                            }
+                            return Parsed::Incomplete;
+                        };
+                        if cr + 1 >= buf.len() {
+                            return Parsed::Incomplete;
+                        }
+                        match parse_len(&buf[self.pos + 1..cr]) {
+                            Some(n) => (n, cr),
+                            None => return err("ERR Protocol error: invalid multibulk length"),
+                        }
                     }
-                    return Parsed::Incomplete;
                 };
-                if cr + 1 >= buf.len() {
-                    return Parsed::Incomplete;
+                if n > i32::MAX as i64 {
+                    return err("ERR Protocol error: invalid multibulk length");
                 }
-                let n = match parse_len(&buf[self.pos + 1..cr]) {
-                    Some(n) if n <= i32::MAX as i64 => n,
-                    _ => return err("ERR Protocol error: invalid multibulk length"),
-                };
                 if limits.unauthenticated && n > 10 {
                     return err("ERR Protocol error: unauthenticated multibulk length");
                 }
@@ -176,25 +221,34 @@ impl RequestParser {
                 if self.pos >= buf.len() {
                     return Parsed::Incomplete;
                 }
-                let Some(cr) = find_byte(buf, self.pos, b'\r') else {
-                    if buf.len() - self.pos > INLINE_MAX {
-                        return err("ERR Protocol error: too big bulk count string");
+                let quick = if buf[self.pos] == b'$' { quick_len(buf, self.pos + 1) } else { None };
+                let (len, cr) = match quick {
+                    Some(q) => q,
+                    None => {
+                        let Some(cr) = find_byte(buf, self.pos, b'\r') else {
+                            if buf.len() - self.pos > INLINE_MAX {
+                                return err("ERR Protocol error: too big bulk count string");
+                            }
+                            return Parsed::Incomplete;
+                        };
+                        if cr + 1 >= buf.len() {
+                            return Parsed::Incomplete;
+                        }
+                        if buf[self.pos] != b'$' {
+                            let mut e = b"ERR Protocol error: expected '$', got '".to_vec();
+                            e.push(buf[self.pos]);
+                            e.push(b'\'');
+                            return Parsed::Error(e);
+                        }
+                        match parse_len(&buf[self.pos + 1..cr]) {
+                            Some(l) if l >= 0 => (l, cr),
+                            _ => return err("ERR Protocol error: invalid bulk length"),
+                        }
                     }
-                    return Parsed::Incomplete;
                 };
-                if cr + 1 >= buf.len() {
-                    return Parsed::Incomplete;
+                if len > limits.max_bulk_len {
+                    return err("ERR Protocol error: invalid bulk length");
                 }
-                if buf[self.pos] != b'$' {
-                    let mut e = b"ERR Protocol error: expected '$', got '".to_vec();
-                    e.push(buf[self.pos]);
-                    e.push(b'\'');
-                    return Parsed::Error(e);
-                }
-                let len = match parse_len(&buf[self.pos + 1..cr]) {
-                    Some(l) if l >= 0 && l <= limits.max_bulk_len => l,
-                    _ => return err("ERR Protocol error: invalid bulk length"),
-                };
                 if limits.unauthenticated && len > 16384 {
                     return err("ERR Protocol error: unauthenticated bulk length");
                 }
@@ -212,6 +266,39 @@ impl RequestParser {
         }
         self.in_multibulk = false;
         Parsed::Command
+    }
+
+    /// The common case in one pass: a whole multibulk command already in the buffer, every
+    /// header in `quick_len`'s form. Its arguments go to `args` and `pos` moves past it;
+    /// anything else (a partial command, an odd or bad header, a limit) leaves the state as
+    /// it was (`args` empty) and returns false, for the general path to parse or refuse.
+    #[inline]
+    fn whole_command(&mut self, buf: &[u8], max_bulk_len: i64) -> bool {
+        if buf[self.pos] != b'*' {
+            return false;
+        }
+        let Some((n, cr)) = quick_len(buf, self.pos + 1) else { return false };
+        if n > 1024 {
+            return false;
+        }
+        let mut p = cr + 2;
+        for _ in 0..n {
+            let header = if buf.get(p) == Some(&b'$') { quick_len(buf, p + 1) } else { None };
+            let Some((len, cr)) = header.filter(|&(len, _)| len <= max_bulk_len) else {
+                self.args.clear();
+                return false;
+            };
+            let start = cr + 2;
+            let len = len as usize;
+            if buf.len() - start < len + 2 {
+                self.args.clear();
+                return false;
+            }
+            self.args.push(start..start + len);
+            p = start + len + 2;
+        }
+        self.pos = p;
+        true
     }
 
     /// Bytes still needed to complete the bulk being read (for sizing reads of big values).
@@ -498,17 +585,104 @@ mod tests {
         assert!(split_args_quoted(b"set \"abc\"x").is_none());
     }
 
-    /// 100k deterministic inputs through the fuzz harness: random bytes, and valid
-    /// pipelines with bytes flipped, inserted, removed or lengths rewritten.
-    #[test]
-    fn fuzz_deterministic() {
-        let mut state = 0x9E37_79B9_7F4A_7C15u64;
-        let mut rnd = move || {
+    /// A deterministic xorshift64 generator for the randomised tests.
+    fn xorshift(mut state: u64) -> impl FnMut() -> u64 {
+        move || {
             state ^= state << 13;
             state ^= state >> 7;
             state ^= state << 17;
             state
-        };
+        }
+    }
+
+    /// The one-pass path for whole commands gives exactly what the general path gives:
+    /// random pipelines (valid, damaged, empty args, big counts), fed in random pieces,
+    /// give the same sequence of results, arguments and positions both ways.
+    #[test]
+    fn one_pass_path_agrees_with_the_general_path() {
+        let mut rnd = xorshift(0x1234_5678_9ABC_DEF1);
+        let pieces: [&[u8]; 12] = [
+            b"*1\r\n$4\r\nPING\r\n",
+            b"*3\r\n$3\r\nSET\r\n$3\r\nkey\r\n$5\r\nvalue\r\n",
+            b"*2\r\n$4\r\nECHO\r\n$0\r\n\r\n",
+            b"*0\r\n",
+            b"*2\r\n$3\r\nGET\r\n$12345678901234567890\r\n",
+            b"*2\r\n$3\r\nGET\r\n$-1\r\n",
+            b"*2000\r\n",
+            b"*1\r\n+4\r\nPING\r\n",
+            b"*1\r\n$04\r\nPING\r\n",
+            b"PING\r\n",
+            b"*2\r\n$3\r\nGET\r\n$2\r\nk\r\r\n",
+            b"*1\r\n$20\r\n",
+        ];
+        for case in 0..20_000 {
+            let mut input = Vec::new();
+            for _ in 0..1 + rnd() % 5 {
+                input.extend_from_slice(pieces[(rnd() % pieces.len() as u64) as usize]);
+            }
+            if case % 3 == 0 && !input.is_empty() {
+                let at = (rnd() as usize) % input.len();
+                input[at] = rnd() as u8;
+            }
+            let limits = Limits { max_bulk_len: if case % 7 == 0 { 4 } else { 512 * 1024 * 1024 }, unauthenticated: false };
+            let run = |one_pass: bool, cuts: &[usize]| {
+                let mut p = RequestParser::new();
+                let mut out = Vec::new();
+                let mut buf: Vec<u8> = Vec::new();
+                let mut fed = 0;
+                for &cut in cuts.iter().chain(std::iter::once(&input.len())) {
+                    buf.extend_from_slice(&input[fed..cut.max(fed)]);
+                    fed = cut.max(fed);
+                    loop {
+                        let r = p.next_with(&buf, &limits, one_pass);
+                        let args: Vec<Vec<u8>> = p.args.iter().map(|r| buf[r.clone()].to_vec()).collect();
+                        let done = matches!(r, Parsed::Incomplete | Parsed::Error(_));
+                        out.push((format!("{r:?}"), args, p.pos()));
+                        if done {
+                            break;
+                        }
+                    }
+                    if matches!(out.last(), Some((r, _, _)) if r.starts_with("Error")) {
+                        break;
+                    }
+                }
+                out
+            };
+            let mut cuts: Vec<usize> = (0..rnd() % 3).map(|_| (rnd() as usize) % (input.len() + 1)).collect();
+            cuts.sort();
+            assert_eq!(run(true, &cuts), run(false, &cuts), "input {:?} cuts {cuts:?}", String::from_utf8_lossy(&input));
+        }
+    }
+
+    /// Wherever the header fast path answers, the general path gives the same length and
+    /// `\r` position: every string of up to 19 bytes over digits, `\r`, `-`, NUL and `x`.
+    #[test]
+    fn quick_len_agrees_with_the_general_path() {
+        let alphabet: [u8; 8] = [b'0', b'1', b'7', b'9', b'\r', b'-', 0, b'x'];
+        let mut rnd = xorshift(0x2545_F491_4F6C_DD1D);
+        let mut checked = 0;
+        for _ in 0..200_000 {
+            let state = rnd();
+            let len = 1 + (state % 19) as usize;
+            let mut buf = vec![b'*'];
+            buf.extend((0..len).map(|i| alphabet[((state >> (3 * (i % 20))) & 7) as usize]));
+            if let Some((v, cr)) = quick_len(&buf, 1) {
+                let general = find_byte(&buf, 0, b'\r').filter(|&c| c + 1 < buf.len()).and_then(|c| Some((parse_len(&buf[1..c])?, c)));
+                assert_eq!(Some((v, cr)), general, "{buf:?}");
+                checked += 1;
+            }
+        }
+        assert!(checked > 1000);
+        // long numbers are left to the general path
+        assert_eq!(quick_len(b"*123456789012345678\r\n", 1), None);
+        assert_eq!(quick_len(b"*12345678901234567\r\n", 1), Some((12345678901234567, 18)));
+    }
+
+    /// 100k deterministic inputs through the fuzz harness: random bytes, and valid
+    /// pipelines with bytes flipped, inserted, removed or lengths rewritten.
+    #[test]
+    fn fuzz_deterministic() {
+        let mut rnd = xorshift(0x9E37_79B9_7F4A_7C15);
         let seeds: [&[u8]; 6] = [
             b"*3\r\n$3\r\nSET\r\n$1\r\nk\r\n$5\r\nhello\r\n*1\r\n$4\r\nPING\r\n",
             b"PING\r\nSET \"a b\" 'c\\'d' \"\\x41\\n\"\r\n\r\n",

@@ -79,6 +79,7 @@ impl ReplyBuf {
     }
 
     pub fn simple_bytes(&mut self, s: &[u8]) {
+        self.buf.reserve(s.len() + 3);
         self.buf.push(b'+');
         self.buf.extend_from_slice(s);
         self.buf.extend_from_slice(b"\r\n");
@@ -205,6 +206,7 @@ impl ReplyBuf {
     }
 
     /// Raw, already-encoded RESP bytes.
+    #[inline]
     pub fn raw(&mut self, b: &[u8]) {
         self.buf.extend_from_slice(b);
     }
