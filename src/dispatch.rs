@@ -194,6 +194,18 @@ pub fn count_errors(srv: &Server, bytes: &[u8]) {
 
 const MULTI_CONTROL: &[&str] = &["exec", "discard", "multi", "watch", "quit", "reset"];
 
+/// `Command::lean`, decided once when the table is built: containers (subcommand
+/// lookup), transaction control, script runners (their flags come from the script),
+/// pub/sub and the replication handshake need the full path.
+pub fn may_be_lean(c: &Command) -> bool {
+    !c.is_container()
+        && !c.name.contains('|')
+        && !c.has(flags::PUBSUB)
+        && !runs_script(c)
+        && !MULTI_CONTROL.contains(&c.name.as_str())
+        && !matches!(c.name.as_str(), "unwatch" | "sync" | "psync")
+}
+
 /// Client flags under which a command needs the full path (`run`): replication links,
 /// MONITOR, pub/sub, transactions, client-side caching, scripts, the AOF loader.
 const LEAN_DENY: u32 = cflags::MONITOR
@@ -253,12 +265,7 @@ fn run_lean(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut Re
     } else if ks.nshards() == 1 {
         ks.lock_one(0)
     } else {
-        let shards: smallvec::SmallVec<[usize; 4]> = if keys.is_empty() || cmd.has(flags::ALL_SHARDS) {
-            (0..ks.nshards()).collect()
-        } else {
-            keys.iter().map(|&i| ks.shard_of(argv[i])).collect()
-        };
-        match lock_unless_busy(srv, shards) {
+        match lock_unless_busy(srv, command_shards(srv, cmd, argv, &keys)) {
             Some(l) => l,
             None => {
                 // a script started on another worker and is past its time limit
@@ -308,7 +315,7 @@ fn run_lean(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut Re
     // With one worker, its stats have no other writer here (the replica thread counts
     // into them only while this server is a replica, which the lean path excludes).
     let exclusive = ks.nshards() == 1;
-    account(srv, &stats[cmd.id], cmd, info, argv, end.saturating_sub(start) / 1000, failed, dirty, exclusive);
+    account(srv, Some(&stats[cmd.id]), cmd, info, argv, end.saturating_sub(start) / 1000, failed, dirty, exclusive);
     if out.errors - errors_before > out.counted_errors - counted_before {
         count_errors(srv, &out.buf[out_start..]);
     }
@@ -465,7 +472,6 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     let ks = &srv.keyspace;
     let mut keys: smallvec::SmallVec<[usize; 4]> = smallvec::SmallVec::new();
     srv.table.key_positions(cmd, argv, &mut keys);
-    let all_shards = ks.nshards() > 1 && (keys.is_empty() || cmd.has(flags::ALL_SHARDS));
     let no_locks = || crate::keyspace::LockSet { guards: smallvec::SmallVec::new() };
     let locks = if script_running && cmd.has(flags::ALLOW_BUSY) {
         // SCRIPT KILL & co. while a script holds the shards: they need none.
@@ -477,14 +483,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
         // A script may hold the shards, or start on another worker at any moment and keep
         // them: wait in slices and give up once it is busy (-BUSY; an allow-busy command
         // then runs without them) instead of blocking behind it.
-        let shards: smallvec::SmallVec<[usize; 4]> = if ks.nshards() == 1 {
-            smallvec::smallvec![0]
-        } else if all_shards {
-            (0..ks.nshards()).collect()
-        } else {
-            keys.iter().map(|&i| ks.shard_of(argv[i])).collect()
-        };
-        match lock_unless_busy(srv, shards) {
+        match lock_unless_busy(srv, command_shards(srv, cmd, argv, &keys)) {
             Some(l) => l,
             None if cmd.has(flags::ALLOW_BUSY) => no_locks(),
             None => return reject(srv, stats, info, out, cmd, argv, srv.scripting.busy_error()),
@@ -545,7 +544,7 @@ fn run(srv: &Server, stats: &[CmdStat], info: &mut ClientInfo, out: &mut ReplyBu
     } else {
         out.errors > errors_before
     };
-    account(srv, &stats[cmd.id], cmd, info, argv, end.saturating_sub(start) / 1000, failed, dirty, false);
+    account(srv, Some(&stats[cmd.id]), cmd, info, argv, end.saturating_sub(start) / 1000, failed, dirty, false);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, info, out, argv);
     }
@@ -576,20 +575,22 @@ fn bump(c: &std::sync::atomic::AtomicU64, n: u64, exclusive: bool) {
 /// writer of `st`'s calls, usec and histogram.
 #[inline]
 #[allow(clippy::too_many_arguments)]
-fn account(srv: &Server, st: &CmdStat, cmd: &Command, info: &ClientInfo, argv: &[&[u8]], us: u64, failed: bool, dirty: u64, exclusive: bool) {
-    bump(&st.calls, 1, exclusive);
-    // (most commands take under a microsecond: no add of a zero)
-    if us > 0 {
-        bump(&st.usec, us, exclusive);
-    }
-    if failed {
-        st.failed.fetch_add(1, Relaxed);
+fn account(srv: &Server, st: Option<&CmdStat>, cmd: &Command, info: &ClientInfo, argv: &[&[u8]], us: u64, failed: bool, dirty: u64, exclusive: bool) {
+    if let Some(st) = st {
+        bump(&st.calls, 1, exclusive);
+        // (most commands take under a microsecond: no add of a zero)
+        if us > 0 {
+            bump(&st.usec, us, exclusive);
+        }
+        if failed {
+            st.failed.fetch_add(1, Relaxed);
+        }
+        if srv.hot.latency_tracking.load(Relaxed) {
+            st.hist.get_or_init(Default::default).record(us * 1000, exclusive);
+        }
     }
     if dirty > 0 {
         srv.dirty.fetch_add(dirty, Relaxed);
-    }
-    if srv.hot.latency_tracking.load(Relaxed) {
-        st.hist.get_or_init(Default::default).record(us * 1000, exclusive);
     }
     if !cmd.has(flags::SKIP_SLOWLOG) {
         slowlog_maybe(srv, &info.handle, argv, &info.redacted, us);
@@ -629,6 +630,19 @@ fn reject(
         out.error(err);
     }
     Outcome::Done
+}
+
+/// The shards a command locks: those of its keys, or all of them for a keyspace-wide
+/// command (or one without keys).
+fn command_shards(srv: &Server, cmd: &Command, argv: &[&[u8]], keys: &[usize]) -> smallvec::SmallVec<[usize; 4]> {
+    let ks = &srv.keyspace;
+    if ks.nshards() == 1 {
+        smallvec::smallvec![0]
+    } else if keys.is_empty() || cmd.has(flags::ALL_SHARDS) {
+        (0..ks.nshards()).collect()
+    } else {
+        keys.iter().map(|&i| ks.shard_of(argv[i])).collect()
+    }
 }
 
 /// Lock `shards` while a script runs on another worker: wait in slices, and give up
@@ -688,21 +702,8 @@ pub fn run_in_exec(ctx: &mut Ctx, cmd: &Command, argv: &[&[u8]]) {
         ctx.out.counted_errors = counted_before + new_errors;
     }
     let us = clock::mono_ns().saturating_sub(start) / 1000;
-    if let Some(stats) = stats {
-        let st = &stats[cmd.id];
-        st.calls.fetch_add(1, Relaxed);
-        st.usec.fetch_add(us, Relaxed);
-        if own_error {
-            st.failed.fetch_add(1, Relaxed);
-        }
-        if srv.hot.latency_tracking.load(Relaxed) {
-            st.hist.get_or_init(Default::default).record(us * 1000, false);
-        }
-    }
-    if !cmd.has(flags::SKIP_SLOWLOG) {
-        slowlog_maybe(srv, &ctx.client.handle, argv, &ctx.client.redacted, us);
-    }
-    srv.latency_add(if cmd.has(flags::FAST) { "fast-command" } else { "command" }, us / 1000);
+    // (the dirty counter is EXEC's or the script's, counted once when it ends)
+    account(srv, stats.map(|s| &s[cmd.id]), cmd, ctx.client, argv, us, own_error, 0, false);
     if srv.monitor_count.load(Relaxed) > 0 && !cmd.has(flags::SKIP_MONITOR | flags::ADMIN) {
         crate::commands::client::feed_monitors(srv, ctx.client, ctx.out, argv);
     }

@@ -192,11 +192,7 @@ impl CommandTable {
             t.add(name, handler, extra, Some(pid));
         }
         for c in &mut t.cmds {
-            const FULL_PATH: &[&str] = &[
-                "exec", "discard", "multi", "watch", "unwatch", "quit", "reset", "eval", "evalsha", "eval_ro", "evalsha_ro",
-                "fcall", "fcall_ro", "sync", "psync",
-            ];
-            c.lean = !c.is_container() && !c.name.contains('|') && !c.has(flags::PUBSUB) && !FULL_PATH.contains(&c.name.as_str());
+            c.lean = crate::dispatch::may_be_lean(c);
         }
         t
     }
@@ -330,6 +326,16 @@ impl CommandTable {
     }
 }
 
+/// Forget `v` when it owns nothing (`holds_nothing`), drop it otherwise.
+#[inline(always)]
+fn forget_if<T>(holds_nothing: bool, v: T) {
+    if holds_nothing {
+        std::mem::forget(v);
+    } else {
+        drop(v);
+    }
+}
+
 pub const WRONGTYPE: &str = "WRONGTYPE Operation against a key holding the wrong kind of value";
 pub const SYNTAX_ERR: &str = "ERR syntax error";
 pub const NOT_INT: &str = "ERR value is not an integer or out of range";
@@ -432,31 +438,11 @@ impl<'a> Ks<'a> {
     #[inline(always)]
     pub fn finish(self) {
         let Ks { locks, propagate, ops, track_pending, track_caller, .. } = self;
-        if locks.guards.is_empty() && !locks.guards.spilled() {
-            std::mem::forget(locks);
-        } else {
-            drop(locks);
-        }
-        if ops.capacity() == 0 {
-            std::mem::forget(ops);
-        } else {
-            drop(ops);
-        }
-        if track_pending.capacity() == 0 {
-            std::mem::forget(track_pending);
-        } else {
-            drop(track_pending);
-        }
-        if propagate.is_none() {
-            std::mem::forget(propagate);
-        } else {
-            drop(propagate);
-        }
-        if track_caller.is_none() {
-            std::mem::forget(track_caller);
-        } else {
-            drop(track_caller);
-        }
+        forget_if(locks.guards.is_empty() && !locks.guards.spilled(), locks);
+        forget_if(ops.capacity() == 0, ops);
+        forget_if(track_pending.capacity() == 0, track_pending);
+        forget_if(propagate.is_none(), propagate);
+        forget_if(track_caller.is_none(), track_caller);
     }
 
     /// Add an effect to the write stream besides the command itself (Redis's alsoPropagate).
